@@ -1,0 +1,82 @@
+import { type BaseContext, Command, Option } from 'clipanion';
+import * as t from 'typanion';
+import { PortqryError, UsageError } from '../src/errors';
+import { ExitCode } from '../src/exit-codes';
+import { FORMATS, openOutput, type Output } from '../src/output/emitter';
+import type { IOStreams } from '../src/output/iostreams';
+import { sanitizeLine } from '../src/output/sanitize';
+import { createStyle } from '../src/output/style';
+
+/** clipanion's context plus our IOStreams: commands reach stdout/stderr only through it. */
+export type PortqryContext = BaseContext & { io: IOStreams };
+
+/**
+ * Options every command shares (clipanion has no global options, so they are inherited), and the
+ * template method that turns whatever a command throws into one stderr line and an exit code.
+ * Subclasses implement run() and write records to this.output.
+ */
+export abstract class BaseCommand extends Command<PortqryContext> {
+  format = Option.String('--format', {
+    description: 'Output format: text, table, json, jsonl or csv (default: text on a terminal, jsonl when redirected)',
+    validator: t.isEnum(FORMATS),
+  });
+  json = Option.Boolean('--json', false, { description: 'Same as --format jsonl: one JSON object per line, for ConvertFrom-Json' });
+  outFile = Option.String('--out-file', { description: 'Write the records to this file instead of stdout (CSV gets a UTF-8 BOM and CRLF for Excel)' });
+  delimiter = Option.String('--delimiter', { description: "CSV delimiter: one character, or comma, semicolon, tab, pipe (default ,)" });
+  color = Option.Boolean('--color', { description: 'Force colour on (--color) or off (--no-color); default: on for a terminal unless NO_COLOR is set' });
+
+  private openedOutput: Output | undefined;
+
+  /** The output, opened on first use so that a usage error found before it creates no file. */
+  protected get output(): Output {
+    this.openedOutput ??= openOutput(this.context.io, {
+      format: this.format as (typeof FORMATS)[number] | undefined,
+      json: this.json,
+      outFile: this.outFile,
+      delimiter: this.delimiter,
+      color: this.color,
+    });
+    return this.openedOutput;
+  }
+
+  abstract run(): Promise<number>;
+
+  async execute(): Promise<number> {
+    let code: number;
+    try {
+      code = await this.run();
+      if (this.openedOutput) await this.openedOutput.end();
+    } catch (err) {
+      code = this.report(err);
+      try {
+        if (this.openedOutput) await this.openedOutput.end();
+      } catch {
+        // the first error is the one worth reporting
+      }
+    }
+    return code;
+  }
+
+  /** One line on stderr for the user; a stack trace only for bugs, and only with PORTQRY_DEBUG set. */
+  protected report(err: unknown): number {
+    const io = this.context.io;
+    const style = createStyle(io.colorStderr);
+    io.clearProgress();
+    if (err instanceof PortqryError) {
+      io.stderr.write(`${style.bad('portqry-ts:')} ${sanitizeLine(err.message)}\n`);
+      return err.exitCode;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr.write(`${style.bad('portqry-ts: internal error:')} ${sanitizeLine(message)}\n`);
+    if (io.env.PORTQRY_DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+    return ExitCode.Software;
+  }
+}
+
+/** Parses a decimal integer option value in [min, max] or throws a UsageError naming option and value. */
+export function parseIntegerOption(name: string, value: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value.trim())) throw new UsageError(`invalid ${name} '${value}': expected a whole number from ${min} to ${max}`);
+  const n = Number(value.trim());
+  if (n < min || n > max) throw new UsageError(`invalid ${name} '${value}': expected a whole number from ${min} to ${max}`);
+  return n;
+}

@@ -1,0 +1,17 @@
+// Bundles src/main.ts and everything it imports into one CommonJS file, dist/main.cjs, which both
+// `node dist/main.cjs` and the standalone executables run. koffi stays external: its native part is
+// loaded at run time (from node_modules, or from the executable's embedded asset).
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['src/main.ts'],
+  outfile: 'dist/main.cjs',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  external: ['koffi'],
+  logLevel: 'warning',
+  legalComments: 'none',
+  banner: { js: '#!/usr/bin/env node' },
+});

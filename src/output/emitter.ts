@@ -1,0 +1,269 @@
+import * as fs from 'node:fs';
+import type { Writable } from 'node:stream';
+import { type CsvFormatterStream, format as csvFormat } from '@fast-csv/format';
+import { getBorderCharacters, table } from 'table';
+import { fileError, UsageError } from '../errors';
+import type { IOStreams } from './iostreams';
+import { toAsciiJson } from './json';
+import { normalizeRecord, type OutputRecord, type RecordKind } from './record-kind';
+import { neutralizeCsvCell, sanitizeLine } from './sanitize';
+import { createStyle, type Style } from './style';
+
+export const FORMATS = ['text', 'table', 'json', 'jsonl', 'csv'] as const;
+export type Format = (typeof FORMATS)[number];
+
+export interface OutputOptions {
+  /** Explicit --format; otherwise --json, otherwise text on a TTY and jsonl when redirected. */
+  format?: Format;
+  json?: boolean;
+  /** --out-file: write here instead of stdout (CSV gets a UTF-8 BOM and CRLF for Excel). */
+  outFile?: string;
+  /** CSV field delimiter (`,` by default; `;` for locales whose list separator is a semicolon). */
+  delimiter?: string;
+  /** --color / --no-color; undefined lets IOStreams decide. */
+  color?: boolean;
+}
+
+/** Where records go. Commands only ever call write() and end(). */
+export interface Output {
+  readonly format: Format;
+  readonly style: Style;
+  /** True when nobody reads any more (closed pipe): stop producing. */
+  readonly closed: boolean;
+  write(kind: RecordKind, record: OutputRecord): void;
+  /** Free-form human lines in text format only (e.g. PortQry's "querying..." lines); ignored otherwise. */
+  note(lines: string[]): void;
+  end(): Promise<void>;
+}
+
+export function resolveFormat(io: IOStreams, options: OutputOptions): Format {
+  if (options.format) return options.format;
+  if (options.json) return 'jsonl';
+  return io.stdoutIsTTY && !options.outFile ? 'text' : 'jsonl';
+}
+
+export function parseDelimiter(value: string | undefined): string {
+  if (value === undefined) return ',';
+  const named: Record<string, string> = { comma: ',', semicolon: ';', tab: '\t', pipe: '|' };
+  const d = named[value.toLowerCase()] ?? value;
+  if (d.length !== 1 || d === '"' || d === '\r' || d === '\n') {
+    throw new UsageError(`invalid --delimiter '${value}': use one character such as , or ; (or comma, semicolon, tab, pipe)`);
+  }
+  return d;
+}
+
+export function openOutput(io: IOStreams, options: OutputOptions): Output {
+  const format = resolveFormat(io, options);
+  const delimiter = parseDelimiter(options.delimiter);
+  let sink: Writable = io.stdout;
+  let fileStream: fs.WriteStream | undefined;
+  if (options.outFile) {
+    try {
+      const fd = fs.openSync(options.outFile, 'w');
+      fileStream = fs.createWriteStream(options.outFile, { fd });
+    } catch (err) {
+      throw fileError(err, options.outFile, true);
+    }
+    sink = fileStream;
+  }
+  const toTerminal = !options.outFile && io.stdoutIsTTY;
+  const color = options.color ?? (options.outFile ? false : io.colorStdout);
+  const style = createStyle(toTerminal || options.color ? color : false);
+  const isClosed = () => (!options.outFile && io.stdoutClosed);
+  const writer = makeWriter(format, { sink, style, delimiter, toFile: Boolean(options.outFile), asciiBorders: !toTerminal, columns: toTerminal ? io.columns : 0 });
+  return {
+    format,
+    style,
+    get closed() {
+      return isClosed();
+    },
+    write(kind, record) {
+      if (isClosed()) return;
+      writer.write(kind, normalizeRecord(kind, record));
+    },
+    note(lines) {
+      if (format === 'text' && !isClosed()) writer.raw(lines.map((l) => `${l}\n`).join(''));
+    },
+    async end() {
+      await writer.end();
+      if (fileStream) {
+        await new Promise<void>((resolve, reject) => {
+          fileStream!.once('error', (e) => reject(fileError(e, options.outFile!, true)));
+          fileStream!.end(resolve);
+        });
+      } else {
+        await drain(io.stdout);
+      }
+    },
+  };
+}
+
+/** Resolves once everything written so far has been handed to the OS (pipes on POSIX are async). */
+function drain(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    if ((stream as Writable & { destroyed?: boolean }).destroyed) return resolve();
+    stream.write('', () => resolve());
+  });
+}
+
+interface WriterContext {
+  sink: Writable;
+  style: Style;
+  delimiter: string;
+  toFile: boolean;
+  asciiBorders: boolean;
+  columns: number;
+}
+
+interface Writer {
+  write(kind: RecordKind, record: OutputRecord): void;
+  raw(text: string): void;
+  end(): Promise<void>;
+}
+
+function makeWriter(format: Format, ctx: WriterContext): Writer {
+  switch (format) {
+    case 'jsonl':
+      return {
+        write: (_kind, record) => ctx.sink.write(`${toAsciiJson(record)}\n`),
+        raw: () => {},
+        end: async () => {},
+      };
+    case 'json': {
+      let count = 0;
+      return {
+        write: (_kind, record) => {
+          ctx.sink.write(`${count++ === 0 ? '[\n' : ',\n'}${toAsciiJson(record)}`);
+        },
+        raw: () => {},
+        end: async () => {
+          ctx.sink.write(count === 0 ? '[]\n' : '\n]\n');
+        },
+      };
+    }
+    case 'csv':
+      return csvWriter(ctx);
+    case 'table':
+      return tableWriter(ctx);
+    case 'text':
+      return textWriter(ctx);
+  }
+}
+
+/** A value as one CSV cell: Excel-friendly dates, lists joined with "; ", objects as JSON, formulas defused. */
+export function csvCell(kind: RecordKind, key: string, value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') {
+    // Excel parses "2025-01-15 10:04:05.123" as a date-time; the ISO "T…Z" form stays text.
+    const text = kind.dateTimeKeys.has(key) ? value.replace('T', ' ').replace(/Z$/, '') : value;
+    return neutralizeCsvCell(text);
+  }
+  if (Array.isArray(value) && value.every((v) => typeof v !== 'object' || v === null)) {
+    return neutralizeCsvCell(value.map((v) => (v === null ? '' : String(v))).join('; '));
+  }
+  return neutralizeCsvCell(JSON.stringify(value));
+}
+
+function csvWriter(ctx: WriterContext): Writer {
+  let csv: CsvFormatterStream<string[], string[]> | undefined;
+  let currentKind: RecordKind | undefined;
+  return {
+    write(kind, record) {
+      if (currentKind && currentKind !== kind) {
+        throw new UsageError(`--format csv holds one kind of record, but this command produced ${currentKind.name} and ${kind.name}; use --format jsonl or narrow the command`);
+      }
+      if (!csv) {
+        currentKind = kind;
+        csv = csvFormat<string[], string[]>({
+          headers: [...kind.keys],
+          writeHeaders: true,
+          // A file is for Excel: BOM so it reads UTF-8, CRLF as Windows expects. On stdout the BOM would
+          // end up inside the first header name of ConvertFrom-Csv.
+          writeBOM: ctx.toFile,
+          rowDelimiter: '\r\n',
+          includeEndRowDelimiter: true,
+          delimiter: ctx.delimiter,
+        });
+        csv.on('data', (chunk: Buffer | string) => ctx.sink.write(chunk));
+      }
+      csv.write(kind.keys.map((key) => csvCell(kind, key, record[key])));
+    },
+    raw: () => {},
+    end: () =>
+      new Promise<void>((resolve, reject) => {
+        if (!csv) return resolve();
+        csv.once('end', () => resolve());
+        csv.once('error', reject);
+        csv.end();
+      }),
+  };
+}
+
+/** A value as it appears in text and table output: sanitized, lists joined, objects summarized. */
+export function displayValue(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return sanitizeLine(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return value.map((v) => displayValue(v)).join(', ');
+  return sanitizeLine(JSON.stringify(value));
+}
+
+function tableWriter(ctx: WriterContext): Writer {
+  // A table needs every row to size its columns, so rows are kept per kind and drawn at the end.
+  const groups = new Map<RecordKind, OutputRecord[]>();
+  return {
+    write(kind, record) {
+      let rows = groups.get(kind);
+      if (!rows) groups.set(kind, (rows = []));
+      rows.push(record);
+    },
+    raw: () => {},
+    async end() {
+      let first = true;
+      for (const [kind, rows] of groups) {
+        if (!first) ctx.sink.write('\n');
+        first = false;
+        const columns = kind.tableColumns;
+        const body = rows.map((r) => columns.map((c) => truncate(displayValue(r[c]), 80)));
+        const flaggedIndex = kind.keys.includes('Flagged') ? rows.map((r) => r.Flagged === true) : [];
+        const data = [columns.map((c) => ctx.style.bold(c)), ...body.map((cells, i) => (flaggedIndex[i] ? cells.map((c) => ctx.style.flagged(c)) : cells))];
+        ctx.sink.write(
+          table(data, {
+            border: getBorderCharacters(ctx.asciiBorders ? 'ramac' : 'norc'),
+            drawHorizontalLine: (index, size) => index === 0 || index === 1 || index === size,
+          }),
+        );
+      }
+    },
+  };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function textWriter(ctx: WriterContext): Writer {
+  const headerShown = new Set<RecordKind>();
+  return {
+    write(kind, record) {
+      const lines: string[] = [];
+      if (kind.textHeader && !headerShown.has(kind)) {
+        headerShown.add(kind);
+        lines.push(...kind.textHeader(ctx.style));
+      }
+      if (kind.text) {
+        lines.push(...kind.text(record, ctx.style));
+      } else {
+        const width = Math.max(...kind.keys.map((k) => k.length));
+        for (const key of kind.keys) lines.push(`${key.padEnd(width)} : ${displayValue(record[key])}`);
+        lines.push('');
+      }
+      const text = lines.map((l) => `${l}\n`).join('');
+      ctx.sink.write(record.Flagged === true ? ctx.style.flagged(text) : text);
+    },
+    raw: (text) => ctx.sink.write(text),
+    end: async () => {},
+  };
+}

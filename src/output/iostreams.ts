@@ -1,0 +1,117 @@
+import type { Readable, Writable } from 'node:stream';
+
+/**
+ * The one place that knows what stdout and stderr are (TTY or not), whether colour is wanted, and
+ * what to do when the reader goes away. Commands never look at process.stdout or process.env for
+ * this; tests build an IOStreams over memory streams.
+ */
+export interface IOStreams {
+  readonly stdin: Readable;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly stdoutIsTTY: boolean;
+  readonly stderrIsTTY: boolean;
+  readonly env: NodeJS.ProcessEnv;
+  /** Colour for what goes to stdout (help, text, table). */
+  readonly colorStdout: boolean;
+  /** Colour for error lines and progress on stderr. */
+  readonly colorStderr: boolean;
+  /** Terminal width for tables, 0 when not a terminal. */
+  readonly columns: number;
+  /** True once the stdout reader has gone away (EPIPE): producers should stop. */
+  readonly stdoutClosed: boolean;
+  /** One transient progress line on stderr; a no-op unless stderr is a terminal. */
+  progress(line: string): void;
+  /** Clears the progress line, if one is shown. */
+  clearProgress(): void;
+}
+
+/**
+ * NO_COLOR (any non-empty value, no-color.org) wins, then FORCE_COLOR ("0"/"false" off, else on),
+ * then the TTY test. chalk's own detection ignores NO_COLOR and clipanion's ignores the TTY, so
+ * neither is asked.
+ */
+export function wantsColor(isTTY: boolean, env: NodeJS.ProcessEnv, override?: boolean): boolean {
+  if (override !== undefined) return override;
+  if (env.NO_COLOR) return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined && force !== '') return !(force === '0' || force.toLowerCase() === 'false');
+  return isTTY && env.TERM !== 'dumb';
+}
+
+interface StreamOptions {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  stdoutIsTTY?: boolean;
+  stderrIsTTY?: boolean;
+  env?: NodeJS.ProcessEnv;
+  columns?: number;
+  /** Called once when stdout's reader is gone; the process default ends quietly. */
+  onBrokenPipe?: () => void;
+}
+
+// A reader that went away: EPIPE on POSIX; libuv maps Windows' ERROR_NO_DATA (232) to EPIPE too, and
+// EOF/ERR_STREAM_DESTROYED show up when the stream was already torn down.
+const BROKEN_PIPE = new Set(['EPIPE', 'EOF', 'ERR_STREAM_DESTROYED', 'ECONNRESET']);
+
+export function createIOStreams(options: StreamOptions): IOStreams {
+  const env = options.env ?? {};
+  const stdoutIsTTY = options.stdoutIsTTY ?? false;
+  const stderrIsTTY = options.stderrIsTTY ?? false;
+  let closed = false;
+  let progressShown = false;
+  const onError = (err: NodeJS.ErrnoException) => {
+    if (err && BROKEN_PIPE.has(err.code ?? '')) {
+      if (closed) return;
+      closed = true;
+      options.onBrokenPipe?.();
+      return;
+    }
+    throw err;
+  };
+  options.stdout.on('error', onError);
+  const io: IOStreams = {
+    stdin: options.stdin,
+    stdout: options.stdout,
+    stderr: options.stderr,
+    stdoutIsTTY,
+    stderrIsTTY,
+    env,
+    colorStdout: wantsColor(stdoutIsTTY, env),
+    colorStderr: wantsColor(stderrIsTTY, env),
+    columns: options.columns ?? 0,
+    get stdoutClosed() {
+      return closed;
+    },
+    progress(line: string) {
+      if (!stderrIsTTY) return;
+      progressShown = true;
+      options.stderr.write(`\r\x1b[2K${line}`);
+    },
+    clearProgress() {
+      if (!progressShown) return;
+      progressShown = false;
+      options.stderr.write('\r\x1b[2K');
+    },
+  };
+  return io;
+}
+
+/** The real process streams. A broken stdout pipe ends the process quietly with the exit code so far. */
+export function systemIOStreams(): IOStreams {
+  const stdout = process.stdout as NodeJS.WriteStream;
+  const stderr = process.stderr as NodeJS.WriteStream;
+  return createIOStreams({
+    stdin: process.stdin,
+    stdout,
+    stderr,
+    stdoutIsTTY: Boolean(stdout.isTTY),
+    stderrIsTTY: Boolean(stderr.isTTY),
+    env: process.env,
+    columns: stdout.isTTY ? stdout.columns ?? 80 : 0,
+    // Nothing more can reach the reader, so there is nothing left to flush: leaving now is what
+    // `| Select-Object -First 1` and `| head -1` expect, and it stops a scan that nobody reads.
+    onBrokenPipe: () => process.exit(process.exitCode ?? 0),
+  });
+}
