@@ -1,0 +1,19 @@
+import type { DatagramProbe, Probe, StreamProbe } from './types';
+
+/**
+ * Every probe, in one list. Adding a probe is adding its file and one import line here; the
+ * registry test checks names are unique and every probe survives the fuzzer.
+ */
+export const PROBES: readonly Probe[] = [];
+
+export function datagramProbeFor(port: number): DatagramProbe | undefined {
+  return PROBES.find((p): p is DatagramProbe => p.kind === 'datagram' && p.ports.includes(port));
+}
+
+export function streamProbeFor(port: number): StreamProbe | undefined {
+  return PROBES.find((p): p is StreamProbe => p.kind === 'stream' && p.ports.includes(port));
+}
+
+export function probeByName(name: string): Probe | undefined {
+  return PROBES.find((p) => p.name === name);
+}
