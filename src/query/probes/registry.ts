@@ -1,10 +1,19 @@
+import ftp from './ftp';
+import imap from './imap';
+import pop3 from './pop3';
+import smtp from './smtp';
 import type { DatagramProbe, Probe, StreamProbe } from './types';
 
 /**
  * Every probe, in one list. Adding a probe is adding its file and one import line here; the
  * registry test checks names are unique and every probe survives the fuzzer.
  */
-export const PROBES: readonly Probe[] = [];
+export const PROBES: readonly Probe[] = [
+  ftp,
+  smtp,
+  pop3,
+  imap,
+];
 
 export function datagramProbeFor(port: number): DatagramProbe | undefined {
   return PROBES.find((p): p is DatagramProbe => p.kind === 'datagram' && p.ports.includes(port));
