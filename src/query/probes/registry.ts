@@ -1,4 +1,5 @@
 import ftp from './ftp';
+import http from './http';
 import imap from './imap';
 import pop3 from './pop3';
 import smtp from './smtp';
@@ -13,6 +14,7 @@ export const PROBES: readonly Probe[] = [
   smtp,
   pop3,
   imap,
+  http,
 ];
 
 export function datagramProbeFor(port: number): DatagramProbe | undefined {
