@@ -1,0 +1,267 @@
+/**
+ * Pure decoders for Linux's /proc text formats (no I/O here: src/platform/linux.ts reads the files).
+ * Formats: kernel Documentation/networking/proc_net_tcp.rst, proc_pid_stat(5), proc_pid_status(5),
+ * proc_pid_maps(5), cgroups(7); platform-apis.md §4.
+ */
+import * as os from 'node:os';
+import type { TcpState } from './types';
+
+/** One socket line of /proc/net/{tcp,tcp6,udp,udp6}. */
+export interface ProcNetRow {
+  protocol: 'TCP' | 'UDP';
+  family: 4 | 6;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string | null;
+  remotePort: number | null;
+  state: TcpState | null;
+  /** Column 7: the socket's owner (fsuid of its creator), readable even when the process is not. */
+  uid: number;
+  /** Column 9: 0 for TIME_WAIT and request sockets, which no process holds. */
+  inode: number;
+}
+
+/** include/net/tcp_states.h, in Get-NetTCPConnection's words. 0C (NEW_SYN_RECV) is a request socket. */
+const LINUX_TCP_STATES: Record<number, TcpState> = {
+  0x01: 'Established',
+  0x02: 'SynSent',
+  0x03: 'SynReceived',
+  0x04: 'FinWait1',
+  0x05: 'FinWait2',
+  0x06: 'TimeWait',
+  0x07: 'Closed',
+  0x08: 'CloseWait',
+  0x09: 'LastAck',
+  0x0a: 'Listen',
+  0x0b: 'Closing',
+  0x0c: 'SynReceived',
+};
+
+export function linuxTcpState(code: number): TcpState {
+  const state = LINUX_TCP_STATES[code];
+  if (!state) throw new Error(`unknown Linux TCP state 0x${code.toString(16)}`);
+  return state;
+}
+
+/**
+ * The kernel prints each address as `%08X` words of the in-memory (network order) bytes read as host
+ * integers, so on a little-endian machine every 4-byte word is byte-reversed.
+ */
+export function decodeProcNetAddress(hex: string, littleEndian = os.endianness() === 'LE'): string {
+  const bytes = Buffer.alloc(hex.length / 2);
+  for (let w = 0; w < hex.length / 8; w++) {
+    const word = parseInt(hex.slice(w * 8, w * 8 + 8), 16);
+    if (littleEndian) bytes.writeUInt32LE(word, w * 4);
+    else bytes.writeUInt32BE(word, w * 4);
+  }
+  return bytes.length === 4 ? formatIPv4(bytes, 0) : formatIPv6(bytes, 0);
+}
+
+export function formatIPv4(buf: Uint8Array, offset: number): string {
+  return `${buf[offset]}.${buf[offset + 1]}.${buf[offset + 2]}.${buf[offset + 3]}`;
+}
+
+/**
+ * RFC 5952 text for 16 network-order bytes: lower case, leading zeros dropped, the longest run of
+ * two or more zero groups (the first if tied) written `::`, and IPv4-mapped addresses as
+ * `::ffff:a.b.c.d` (what `ss` prints too).
+ */
+export function formatIPv6(buf: Uint8Array, offset: number): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 8; i++) groups.push((buf[offset + 2 * i]! << 8) | buf[offset + 2 * i + 1]!);
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return `::ffff:${formatIPv4(buf, offset + 12)}`;
+  }
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+function isUnspecified(address: string): boolean {
+  return address === '0.0.0.0' || address === '::';
+}
+
+/**
+ * Parses a whole /proc/net/{tcp,tcp6,udp,udp6} file. Rows a reader saw twice (the seq_file is not a
+ * snapshot, so a row can repeat when the table changes mid-read) are returned once.
+ */
+export function parseProcNet(text: string, protocol: 'TCP' | 'UDP', family: 4 | 6, littleEndian?: boolean): ProcNetRow[] {
+  const rows: ProcNetRow[] = [];
+  const seen = new Set<string>();
+  let start = text.indexOf('\n') + 1; // skip the header line
+  while (start > 0 && start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end);
+    start = end + 1;
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10) continue;
+    const [local, remote, st, uid, inode] = [f[1]!, f[2]!, f[3]!, f[7]!, f[9]!];
+    const key = `${local} ${remote} ${inode}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const lc = local.indexOf(':');
+    const rc = remote.indexOf(':');
+    const stateCode = parseInt(st, 16);
+    const state = protocol === 'TCP' ? linuxTcpState(stateCode) : null;
+    const remoteAddress = decodeProcNetAddress(remote.slice(0, rc), littleEndian);
+    const remotePort = parseInt(remote.slice(rc + 1), 16);
+    // A listener's remote side is all zeros; UDP endpoints carry no remote side in the shared shape
+    // (Windows' UDP tables have none), so both are null.
+    const noRemote = protocol === 'UDP' || state === 'Listen' || (remotePort === 0 && isUnspecified(remoteAddress));
+    rows.push({
+      protocol,
+      family,
+      localAddress: decodeProcNetAddress(local.slice(0, lc), littleEndian),
+      localPort: parseInt(local.slice(lc + 1), 16),
+      remoteAddress: noRemote ? null : remoteAddress,
+      remotePort: noRemote ? null : remotePort,
+      state,
+      uid: Number(uid),
+      inode: Number(inode),
+    });
+  }
+  return rows;
+}
+
+/** Fields of /proc/PID/stat that identify and name a process. */
+export interface ProcStat {
+  /** comm, at most 15 characters (TASK_COMM_LEN). */
+  comm: string;
+  ppid: number;
+  /** Field 22: clock ticks after boot. With the PID, the process's identity. */
+  startTicks: number;
+}
+
+/**
+ * comm may contain spaces and parentheses, so it runs from the first '(' to the LAST ')'; the
+ * numbered fields follow (field 3, state, is the first after it).
+ */
+export function parseProcStat(text: string): ProcStat {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) throw new Error('malformed /proc/PID/stat');
+  const after = text.slice(close + 2).trim().split(' ');
+  const startTicks = Number(after[22 - 3]);
+  if (!Number.isFinite(startTicks)) throw new Error('malformed /proc/PID/stat');
+  return { comm: text.slice(open + 1, close), ppid: Number(after[4 - 3]), startTicks };
+}
+
+/** `btime` of /proc/stat: boot time in seconds since the epoch. */
+export function parseBootTime(procStat: string): number {
+  const m = /^btime\s+(\d+)$/m.exec(procStat);
+  if (!m) throw new Error('no btime in /proc/stat');
+  return Number(m[1]);
+}
+
+/**
+ * USER_HZ, the unit of /proc/PID/stat times: 100 on every architecture Node runs on (x64, arm64,
+ * arm, ppc64, s390x, riscv64, loong64; only alpha and ia64 differ). Node cannot call sysconf without
+ * FFI, and a `getconf CLK_TCK` subprocess per run would only ever answer 100.
+ */
+export const CLOCK_TICKS_PER_SECOND = 100;
+
+export function processStartTime(bootTimeSeconds: number, startTicks: number): Date {
+  return new Date(Math.round((bootTimeSeconds + startTicks / CLOCK_TICKS_PER_SECOND) * 1000));
+}
+
+/** /proc/PID/status `Uid:` line: real, effective, saved, filesystem. Returns the effective uid. */
+export function parseStatusEffectiveUid(text: string): number | null {
+  const m = /^Uid:\s+(\d+)\s+(\d+)/m.exec(text);
+  return m ? Number(m[2]) : null;
+}
+
+/**
+ * /proc/PID/cmdline is the argv strings, each NUL-terminated. Joined into one command line as a
+ * Windows user reads one: arguments separated by spaces, an argument with blanks or quotes (or an
+ * empty one) in double quotes. Empty for kernel threads and zombies → null.
+ */
+export function parseCmdline(buf: Buffer): string | null {
+  let text = buf.toString('utf8');
+  // Trailing NULs end the last argument; a rewritten argv (setproctitle) pads with more of them.
+  text = text.replace(/\0+$/, '');
+  if (text === '') return null;
+  const args = text.split('\0');
+  // A process that rewrote its argv (setproctitle: "nginx: worker process") leaves one string: as is.
+  if (args.length === 1) return text;
+  return args
+    .map((a) => (a === '' || /[\s"]/.test(a) ? `"${a.replace(/(\\*)"/g, '$1$1\\"')}"` : a))
+    .join(' ');
+}
+
+/**
+ * The shared objects a process has mapped (the analogue of a Windows process's DLLs): unique paths of
+ * file-backed mappings (inode ≠ 0) whose name is a shared object (`libc.so.6`, `x.so`), in first-seen
+ * order. Pseudo mappings ([heap], [vdso], anonymous) are skipped; a replaced file keeps its
+ * ` (deleted)` suffix off.
+ */
+export function parseMapsModules(text: string): string[] {
+  const seen = new Set<string>();
+  for (const line of text.split('\n')) {
+    // address perms offset dev inode pathname — the path starts after the 5th field and may contain spaces.
+    const m = /^\S+\s+\S+\s+\S+\s+\S+\s+(\d+)\s+(\/.*)$/.exec(line);
+    if (!m || m[1] === '0') continue;
+    const path = m[2]!.replace(/ \(deleted\)$/, '');
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    if (/\.so(\.|$)/.test(base)) seen.add(path);
+  }
+  return [...seen];
+}
+
+/** Unit types a cgroup path segment can name (systemd.unit(5)); slices are containers of units, not units that run code. */
+const UNIT_SUFFIX = /\.(service|scope|socket|mount|swap)$/;
+
+/**
+ * The systemd unit a process runs in, from /proc/PID/cgroup: the deepest unit named in its path,
+ * taken from the unified hierarchy (`0::/system.slice/ssh.service`) or, on a legacy or hybrid host,
+ * the `name=systemd` hierarchy. `user@1000.service/app.slice/foo.service` → `foo.service`, as
+ * `systemctl status PID` reports it. No systemd (a container, another init) → [].
+ */
+export function parseCgroupUnits(text: string): string[] {
+  const paths: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\d+):([^:]*):(.*)$/.exec(line);
+    if (m && ((m[1] === '0' && m[2] === '') || m[2] === 'name=systemd')) paths.push(m[3]!);
+  }
+  const unit = paths
+    .flatMap((p) => p.split('/').reverse())
+    .find((segment) => UNIT_SUFFIX.test(segment));
+  return unit ? [unit.replace(/\\x([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)))] : [];
+}
+
+/**
+ * `name:password:uid:gid:gecos:home:shell` lines, as /etc/passwd and `getent passwd` print them,
+ * into uid → name (the first name wins when two share a uid, as getpwuid does).
+ */
+export function parsePasswd(text: string): Map<number, string> {
+  const users = new Map<number, string>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#') || line.startsWith('+') || line.startsWith('-')) continue;
+    const f = line.split(':');
+    if (f.length < 3 || !/^\d+$/.test(f[2]!)) continue;
+    const uid = Number(f[2]);
+    if (!users.has(uid)) users.set(uid, f[0]!);
+  }
+  return users;
+}
+
+/** `readlink /proc/PID/fd/N` of a socket: `socket:[12345]` → 12345, anything else → null. */
+export function socketInode(link: string): number | null {
+  if (!link.startsWith('socket:[')) return null;
+  return Number(link.slice(8, -1));
+}

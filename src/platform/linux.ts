@@ -1,0 +1,276 @@
+/**
+ * Linux backend: sockets from /proc/net/{tcp,tcp6,udp,udp6}, owners by matching socket inodes with
+ * /proc/PID/fd links (what `ss -p` and `netstat -p` do), process details from /proc/PID/*.
+ * Decoding lives in linux-decode.ts; this file only reads. Synchronous reads on purpose: thousands of
+ * tiny procfs reads are several times faster sync than through the libuv thread pool, and a snapshot
+ * is one burst of them.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import {
+  parseBootTime,
+  parseCgroupUnits,
+  parseCmdline,
+  parseMapsModules,
+  parsePasswd,
+  parseProcNet,
+  parseProcStat,
+  parseStatusEffectiveUid,
+  processStartTime,
+  socketInode,
+  type ProcNetRow,
+} from './linux-decode';
+import type { Endpoint, PlatformBackend, ProcessInfo, Snapshot, SnapshotOptions } from './types';
+
+const PROC_NET_FILES = [
+  ['tcp', 'TCP', 4],
+  ['tcp6', 'TCP', 6],
+  ['udp', 'UDP', 4],
+  ['udp6', 'UDP', 6],
+] as const;
+
+export interface LinuxBackendOptions {
+  /** procfs mount point; tests point it elsewhere. */
+  procRoot?: string;
+  /** The user database; tests inject one. */
+  users?: UserDirectory;
+}
+
+export class LinuxBackend implements PlatformBackend {
+  readonly name = 'linux' as const;
+  private readonly proc: string;
+  private readonly users: UserDirectory;
+  private bootTime: number | undefined;
+
+  constructor(options: LinuxBackendOptions = {}) {
+    this.proc = options.procRoot ?? '/proc';
+    this.users = options.users ?? new SystemUserDirectory();
+  }
+
+  async snapshot(options: SnapshotOptions = {}): Promise<Snapshot> {
+    const takenAt = new Date();
+    const rows = this.readSocketTables();
+    const wanted = new Set<number>();
+    for (const row of rows) if (row.inode !== 0) wanted.add(row.inode);
+    const { owners, alive } = this.findSocketOwners(wanted);
+
+    const endpoints: Endpoint[] = rows.map((row) => ({
+      protocol: row.protocol,
+      family: row.family,
+      localAddress: row.localAddress,
+      localPort: row.localPort,
+      remoteAddress: row.remoteAddress,
+      remotePort: row.remotePort,
+      state: row.state,
+      pid: owners.get(row.inode) ?? null,
+      // /proc/net/* does not say when a socket was created.
+      creationTime: null,
+    }));
+
+    const cache = options.processCache;
+    if (cache) {
+      for (const key of cache.keys()) if (!alive.has(Number(key.slice(0, key.indexOf(':'))))) cache.delete(key);
+    }
+    const processes = new Map<number, ProcessInfo>();
+    const uidsToName = new Map<ProcessInfo, number>();
+    for (const pid of new Set(owners.values())) {
+      const { info, uid } = this.readProcess(pid, options.modules ?? true, cache);
+      processes.set(pid, info);
+      if (uid !== null) uidsToName.set(info, uid);
+    }
+    if (uidsToName.size > 0) {
+      const names = await this.users.lookup([...new Set(uidsToName.values())]);
+      for (const [info, uid] of uidsToName) info.user = names.get(uid) ?? String(uid);
+    }
+    return { takenAt, computerName: os.hostname(), endpoints, processes };
+  }
+
+  private readSocketTables(): ProcNetRow[] {
+    const rows: ProcNetRow[] = [];
+    for (const [file, protocol, family] of PROC_NET_FILES) {
+      let text: string;
+      try {
+        text = fs.readFileSync(`${this.proc}/net/${file}`, 'latin1');
+      } catch (err) {
+        // No tcp6/udp6 when IPv6 is disabled (ipv6.disable=1): that family simply has no sockets.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
+      for (const row of parseProcNet(text, protocol, family)) rows.push(row);
+    }
+    return rows;
+  }
+
+  /**
+   * inode → owning PID for the wanted socket inodes, by reading every /proc/PID/fd link. A socket
+   * shared after fork is held by several processes; the lowest PID (normally the parent that opened
+   * it) is named, as the walk visits PIDs in ascending order. Processes whose fd table we may not read
+   * (another user's, without root) or that exit mid-walk are skipped: their sockets keep pid null.
+   */
+  private findSocketOwners(wanted: Set<number>): { owners: Map<number, number>; alive: Set<number> } {
+    const owners = new Map<number, number>();
+    const alive = new Set<number>();
+    const pids = fs
+      .readdirSync(this.proc)
+      .filter((name) => name.charCodeAt(0) >= 48 && name.charCodeAt(0) <= 57)
+      .map(Number)
+      .sort((a, b) => a - b);
+    for (const pid of pids) {
+      alive.add(pid);
+      if (owners.size === wanted.size) continue; // every socket found: skip the rest of the fd walk
+      const dir = `${this.proc}/${pid}/fd`;
+      let fds: string[];
+      try {
+        fds = fs.readdirSync(dir);
+      } catch {
+        continue; // EACCES (another user's process) or ENOENT (exited)
+      }
+      for (const fd of fds) {
+        let link: string;
+        try {
+          link = fs.readlinkSync(`${dir}/${fd}`);
+        } catch {
+          continue; // closed meanwhile
+        }
+        const inode = socketInode(link);
+        if (inode !== null && wanted.has(inode) && !owners.has(inode)) owners.set(inode, pid);
+      }
+    }
+    return { owners, alive };
+  }
+
+  private readProcess(pid: number, withModules: boolean, cache?: Map<string, ProcessInfo>): { info: ProcessInfo; uid: number | null } {
+    const base = `${this.proc}/${pid}`;
+    let stat;
+    try {
+      stat = parseProcStat(fs.readFileSync(`${base}/stat`, 'utf8'));
+    } catch {
+      return { info: emptyProcess(pid, 'exited'), uid: null };
+    }
+    const key = `${pid}:${stat.startTicks}`;
+    const cached = cache?.get(key);
+    if (cached) return { info: cached, uid: null };
+
+    const denied: string[] = [];
+    const read = <T>(what: string, fn: () => T, fallback: T): T => {
+      try {
+        return fn();
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EACCES' || code === 'EPERM') denied.push(what);
+        return fallback;
+      }
+    };
+    let path = read('path', () => fs.readlinkSync(`${base}/exe`), null as string | null);
+    if (path?.endsWith(' (deleted)')) path = path.slice(0, -' (deleted)'.length);
+    const commandLine = read('command line', () => parseCmdline(fs.readFileSync(`${base}/cmdline`)), null);
+    const uid = read('user', () => parseStatusEffectiveUid(fs.readFileSync(`${base}/status`, 'utf8')), null);
+    const services = read('services', () => parseCgroupUnits(fs.readFileSync(`${base}/cgroup`, 'utf8')), [] as string[]);
+    const modules = withModules ? read('modules', () => parseMapsModules(fs.readFileSync(`${base}/maps`, 'utf8')), [] as string[]) : [];
+
+    const info: ProcessInfo = {
+      pid,
+      startTime: processStartTime(this.readBootTime(), stat.startTicks),
+      name: imageName(stat.comm, path),
+      path,
+      commandLine,
+      user: null,
+      services,
+      modules,
+      note: denied.length > 0 ? `access denied: ${denied.join(', ')}` : null,
+    };
+    cache?.set(key, info);
+    return { info, uid };
+  }
+
+  private readBootTime(): number {
+    this.bootTime ??= parseBootTime(fs.readFileSync(`${this.proc}/stat`, 'utf8'));
+    return this.bootTime;
+  }
+}
+
+/**
+ * comm is cut at 15 characters; when the executable's file name continues it, the file name is the
+ * real name (psutil's Process.name() does the same). Otherwise comm, which is what ps, top and ss
+ * show (a script run by python3 is "python3" there too).
+ */
+function imageName(comm: string, path: string | null): string {
+  if (comm.length >= 15 && path) {
+    const file = path.slice(path.lastIndexOf('/') + 1);
+    if (file.startsWith(comm)) return file;
+  }
+  return comm;
+}
+
+function emptyProcess(pid: number, note: string): ProcessInfo {
+  return { pid, startTime: null, name: null, path: null, commandLine: null, user: null, services: [], modules: [], note };
+}
+
+/** uid → user name as shown in ProcessInfo.user. */
+export interface UserDirectory {
+  lookup(uids: number[]): Promise<Map<number, string>>;
+}
+
+/**
+ * The system's user database, as `ls -l` and `ps` see it. Local accounts come from /etc/passwd and
+ * are shown `HOST\name` (the Windows convention for local accounts); any other uid is asked of NSS
+ * through `getent passwd uid…` (LDAP, SSSD, winbind, systemd-userdb, whatever nsswitch.conf
+ * configures), one batch per snapshot for the uids not seen before, and shown as NSS names it
+ * (`alice@corp.example` with SSSD, `CORP\alice` with winbind). Why getent rather than getpwuid_r
+ * through koffi: the Linux path then needs no native code at all (koffi's Linux binary stays out of
+ * the executable's hot path), getent is in every glibc and musl system, and the cost is one short
+ * subprocess only when an unknown uid appears. A uid nobody knows stays numeric; answers, including
+ * "unknown", are cached for the life of the directory.
+ */
+export class SystemUserDirectory implements UserDirectory {
+  private readonly names = new Map<number, string | null>();
+
+  constructor(
+    private readonly passwdFile = '/etc/passwd',
+    private readonly hostName = os.hostname(),
+    private readonly getent: (uids: number[]) => Promise<string> = runGetent,
+  ) {}
+
+  async lookup(uids: number[]): Promise<Map<number, string>> {
+    let missing = uids.filter((uid) => !this.names.has(uid));
+    if (missing.length > 0) {
+      let local = new Map<number, string>();
+      try {
+        local = parsePasswd(fs.readFileSync(this.passwdFile, 'utf8'));
+      } catch {
+        // no /etc/passwd (a minimal container): NSS below still answers
+      }
+      for (const uid of missing) {
+        const name = local.get(uid);
+        if (name !== undefined) this.names.set(uid, `${this.hostName}\\${name}`);
+      }
+      missing = missing.filter((uid) => !this.names.has(uid));
+    }
+    if (missing.length > 0) {
+      let found = new Map<number, string>();
+      try {
+        found = parsePasswd(await this.getent(missing));
+      } catch {
+        // getent missing or timed out: the uids stay numeric
+      }
+      for (const uid of missing) this.names.set(uid, found.get(uid) ?? null);
+    }
+    const result = new Map<number, string>();
+    for (const uid of uids) {
+      const name = this.names.get(uid);
+      if (name) result.set(uid, name);
+    }
+    return result;
+  }
+}
+
+/** `getent passwd` with several keys prints the entries it finds and exits 2 if any is missing. */
+function runGetent(uids: number[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('getent', ['passwd', ...uids.map(String)], { timeout: 5000, encoding: 'utf8' }, (err, stdout) => {
+      if (err && typeof (err as { code?: unknown }).code !== 'number') reject(err);
+      else resolve(stdout);
+    });
+  });
+}
