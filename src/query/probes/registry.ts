@@ -1,6 +1,7 @@
 import ftp from './ftp';
 import http from './http';
 import imap from './imap';
+import ldap from './ldap';
 import pop3 from './pop3';
 import smtp from './smtp';
 import type { DatagramProbe, Probe, StreamProbe } from './types';
@@ -15,6 +16,7 @@ export const PROBES: readonly Probe[] = [
   pop3,
   imap,
   http,
+  ldap,
 ];
 
 export function datagramProbeFor(port: number): DatagramProbe | undefined {
