@@ -1,9 +1,13 @@
+import dns from './dns';
+import dnsTcp from './dns-tcp';
 import ftp from './ftp';
 import http from './http';
 import imap from './imap';
 import ldap from './ldap';
+import netbiosNs from './netbios-ns';
 import pop3 from './pop3';
 import smtp from './smtp';
+import snmp from './snmp';
 import type { DatagramProbe, Probe, StreamProbe } from './types';
 
 /**
@@ -17,6 +21,10 @@ export const PROBES: readonly Probe[] = [
   imap,
   http,
   ldap,
+  dns,
+  dnsTcp,
+  netbiosNs,
+  snmp,
 ];
 
 export function datagramProbeFor(port: number): DatagramProbe | undefined {

@@ -1,0 +1,144 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/**
+ * Real servers for probe tests: start a Debian daemon in the foreground on loopback (or in a network
+ * namespace the test creates), wait until it answers, and stop it in teardown.
+ */
+
+export interface Daemon {
+  child: ChildProcess;
+  /** Everything the daemon printed, for failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Path of a command, or undefined when its package is not installed (the test then skips). */
+export function which(cmd: string): string | undefined {
+  for (const dir of ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/lib/ipsec']) {
+    const p = path.join(dir, cmd);
+    if (fs.existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `pudp-${prefix}-`));
+}
+
+export function startDaemon(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Daemon {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env }, cwd: options.cwd });
+  let out = '';
+  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+  child.on('error', (e) => (out += `\nspawn error: ${e.message}`));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child,
+    output: () => out,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/** A port that was free a moment ago (bind to 0 and release). */
+export async function freePort(kind: 'udp' | 'tcp' = 'udp'): Promise<number> {
+  if (kind === 'tcp') {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise((r) => server.close(r));
+    return port;
+  }
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  const port = sock.address().port;
+  await new Promise<void>((r) => sock.close(r));
+  return port;
+}
+
+/** Sends one datagram and returns the first reply, or undefined after `timeoutMs`. */
+export function udpExchange(address: string, port: number, request: Buffer, timeoutMs = 1000, localPort = 0): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const sock = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
+    const done = (reply: Buffer | undefined) => {
+      clearTimeout(timer);
+      sock.close();
+      resolve(reply);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    sock.on('message', (msg) => done(msg));
+    sock.on('error', () => done(undefined)); // ICMP port unreachable while the daemon starts
+    sock.bind(localPort, () => sock.send(request, port, address));
+  });
+}
+
+/** Polls `probe` until it gives a reply or `timeoutMs` passes; the daemon's output explains a failure. */
+export async function waitForReply(daemon: Daemon, probe: () => Promise<Buffer | undefined>, timeoutMs = 10_000): Promise<Buffer> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (daemon.child.exitCode !== null) throw new Error(`daemon exited with ${daemon.child.exitCode}: ${daemon.output()}`);
+    const reply = await probe();
+    if (reply) return reply;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no reply within ${timeoutMs} ms; daemon said: ${daemon.output()}`);
+}
+
+/** Runs a command to completion (setup steps such as kdb5_util); throws with its output on failure. */
+export function run(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...options.env }, input: options.input, timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * A minimal ProbeStream over a real TCP connection, for running stream probes against real servers in
+ * probe tests (the query engine has its own; this one only has to be correct, not tuned).
+ */
+export async function connectStream(address: string, port: number): Promise<import('../../src/query/probes/types').ProbeStream & { close(): void }> {
+  const socket = net.connect(port, address);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  let buffered = Buffer.alloc(0);
+  let wake: (() => void) | undefined;
+  let ended = false;
+  socket.on('data', (b: Buffer) => {
+    buffered = Buffer.concat([buffered, b]);
+    wake?.();
+  });
+  socket.on('close', () => {
+    ended = true;
+    wake?.();
+  });
+  socket.on('error', () => undefined);
+  return {
+    socket,
+    close: () => socket.destroy(),
+    write: (data) => new Promise((resolve, reject) => socket.write(data, (e) => (e ? reject(e) : resolve()))),
+    read: async ({ maxBytes = 65536, timeoutMs = 2000, until } = {}) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!ended && buffered.length < maxBytes && !(until ? until(buffered) : buffered.length > 0) && Date.now() < deadline) {
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, Math.max(1, deadline - Date.now()));
+        });
+      }
+      const out = buffered.subarray(0, maxBytes);
+      buffered = buffered.subarray(out.length);
+      return out;
+    },
+  };
+}
