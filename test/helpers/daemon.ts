@@ -142,3 +142,48 @@ export async function connectStream(address: string, port: number): Promise<impo
     },
   };
 }
+
+export interface Netns {
+  name: string;
+  /** Address of the namespace's end of the veth pair (the test host). */
+  address: string;
+  /** Interface name inside the namespace. */
+  inner: string;
+  /** argv prefix that runs a command inside the namespace. */
+  exec(cmd: string, args: string[]): [string, string[]];
+  destroy(): void;
+}
+
+/** Whether this process may create network namespaces (root with iproute2). */
+export function canCreateNetns(): boolean {
+  return process.getuid?.() === 0 && which('ip') !== undefined;
+}
+
+/**
+ * A network namespace joined to ours by a veth pair on a /30 of its own, for daemons that need a
+ * well-known port or a non-loopback interface. `id` (0-255) picks the subnet 10.213.<id>.0/30.
+ */
+export function createNetns(suffix: string, id: number): Netns {
+  const name = `pudp-${suffix}`;
+  const outer = `pudp-${suffix}0`.slice(0, 15);
+  const inner = `pudp-${suffix}1`.slice(0, 15);
+  const ip = (...args: string[]) => run('ip', args);
+  const destroy = () => {
+    spawnSync('ip', ['netns', 'del', name]);
+    spawnSync('ip', ['link', 'del', outer]);
+  };
+  destroy(); // left over from an interrupted run
+  try {
+    ip('netns', 'add', name);
+    ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner, 'netns', name);
+    ip('addr', 'add', `10.213.${id}.1/30`, 'dev', outer);
+    ip('link', 'set', outer, 'up');
+    ip('-n', name, 'addr', 'add', `10.213.${id}.2/30`, 'dev', inner);
+    ip('-n', name, 'link', 'set', inner, 'up');
+    ip('-n', name, 'link', 'set', 'lo', 'up');
+  } catch (e) {
+    destroy();
+    throw e;
+  }
+  return { name, address: `10.213.${id}.2`, inner, exec: (cmd, args) => ['ip', ['netns', 'exec', name, cmd, ...args]], destroy };
+}
