@@ -1,0 +1,95 @@
+import type { OutputRecord } from '../output/record-kind';
+import type { PortReporterRecord } from '../portreporter/record';
+import { IndexSet } from './index-set';
+import { isConnection, type Accumulator, type ScopeTotals, type StatisticDefinition, type StatsOptions } from './statistic';
+import { timeBuckets } from './time';
+
+export interface StatisticResult {
+  statistic: StatisticDefinition;
+  /** Output records in schema shape: Statistic and ComputerName set. */
+  rows: OutputRecord[];
+}
+
+export interface EngineOptions extends StatsOptions {
+  /** Compute every statistic separately for each computer (ComputerName set) instead of over all of them. */
+  perComputer?: boolean;
+}
+
+interface Scope {
+  computer: string | null;
+  totals: ScopeTotals;
+  accumulators: Accumulator[];
+}
+
+/**
+ * Feeds records to the selected statistics, one pass, constant memory in the number of records.
+ * `Closed` events (our JSONL log) are not counted: the use they end was counted when it opened.
+ */
+export class StatsEngine {
+  private readonly scopes = new Map<string | null, Scope>();
+  private lastScope: Scope | undefined;
+
+  constructor(
+    private readonly statistics: readonly StatisticDefinition[],
+    private readonly options: EngineOptions,
+  ) {}
+
+  add(record: PortReporterRecord): void {
+    if (record.Event === 'Closed') return;
+    const scope = this.scopeOf(this.options.perComputer ? record.ComputerName : null);
+    const time = timeBuckets(record.TimeUtc, record.TimeLocal);
+    const totals = scope.totals;
+    totals.records++;
+    if (record.Protocol === 'TCP') totals.tcpRecords++;
+    if (isConnection(record)) totals.connectionRecords++;
+    if (time.hour >= 0) totals.observedHours.add(time.hour);
+    for (const accumulator of scope.accumulators) accumulator.add(record, time);
+  }
+
+  async addAll(records: AsyncIterable<PortReporterRecord> | Iterable<PortReporterRecord>): Promise<void> {
+    for await (const record of records) this.add(record);
+  }
+
+  /** The rows of each statistic, statistic by statistic; with perComputer, computer by computer within each. */
+  results(): StatisticResult[] {
+    const scopes = [...this.scopes.values()];
+    if (scopes.length === 0) scopes.push(this.scopeOf(null));
+    scopes.sort((a, b) => (a.computer ?? '').localeCompare(b.computer ?? ''));
+    return this.statistics.map((statistic, i) => ({
+      statistic,
+      rows: scopes.flatMap((scope) =>
+        scope.accumulators[i]!.rows(scope.totals).map((row) => ({
+          Statistic: statistic.kind.schema.properties.Statistic!.const,
+          ComputerName: scope.computer,
+          ...row,
+        })),
+      ),
+    }));
+  }
+
+  private scopeOf(computer: string | null): Scope {
+    if (this.lastScope && this.lastScope.computer === computer) return this.lastScope;
+    let scope = this.scopes.get(computer);
+    if (!scope) {
+      scope = {
+        computer,
+        totals: { records: 0, tcpRecords: 0, connectionRecords: 0, observedHours: new IndexSet() },
+        accumulators: this.statistics.map((s) => s.create(this.options)),
+      };
+      this.scopes.set(computer, scope);
+    }
+    this.lastScope = scope;
+    return scope;
+  }
+}
+
+/** Convenience for tests and callers with records at hand: every selected statistic over them. */
+export async function computeStatistics(
+  records: AsyncIterable<PortReporterRecord> | Iterable<PortReporterRecord>,
+  statistics: readonly StatisticDefinition[],
+  options: EngineOptions,
+): Promise<StatisticResult[]> {
+  const engine = new StatsEngine(statistics, options);
+  await engine.addAll(records);
+  return engine.results();
+}

@@ -1,0 +1,81 @@
+/** Above this many 32-bit words (about 3.7 years of hours) a set switches to a sparse map of words. */
+const MAX_DENSE_WORDS = 1024;
+
+/**
+ * A set of non-negative integers (hour or day numbers since 1970) stored as a bitset over the range seen
+ * so far. A key seen during one month costs about 90 bytes whatever the number of records, which is
+ * what keeps `stats` memory flat in the number of records. A set whose range grows past a few years
+ * (a log with a bogus date) turns into a map of words, so one odd record cannot cost megabytes.
+ */
+export class IndexSet {
+  private base = 0;
+  private words: Uint32Array | undefined;
+  private sparse: Map<number, number> | undefined;
+  private last = -1;
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(index: number): void {
+    if (index === this.last) return;
+    this.last = index;
+    if (this.sparse) return this.addSparse(index);
+    if (!this.words) {
+      this.base = index - (index & 31);
+      this.words = new Uint32Array(2);
+    } else if ((index < this.base || index >= this.base + this.words.length * 32) && !this.regrow(index)) {
+      return this.addSparse(index);
+    }
+    const word = (index - this.base) >>> 5;
+    const bit = 1 << (index & 31);
+    if ((this.words[word]! & bit) === 0) {
+      this.words[word]! |= bit;
+      this.count++;
+    }
+  }
+
+  private addSparse(index: number): void {
+    const key = index >>> 5;
+    const bit = 1 << (index & 31);
+    const word = this.sparse!.get(key) ?? 0;
+    if ((word & bit) === 0) {
+      this.sparse!.set(key, word | bit);
+      this.count++;
+    }
+  }
+
+  has(index: number): boolean {
+    if (this.sparse) return ((this.sparse.get(index >>> 5) ?? 0) & (1 << (index & 31))) !== 0;
+    if (!this.words || index < this.base) return false;
+    const word = (index - this.base) >>> 5;
+    return word < this.words.length && (this.words[word]! & (1 << (index & 31))) !== 0;
+  }
+
+  /**
+   * Grows to cover `index`, doubling so that a key seen every hour is not copied every hour. Returns
+   * false when the range became too wide and the set switched to sparse words instead.
+   */
+  private regrow(index: number): boolean {
+    const old = this.words!;
+    const oldEnd = this.base + old.length * 32 - 1;
+    let low = Math.min(index, this.base);
+    let high = Math.max(index, oldEnd);
+    if ((high - low) / 32 > MAX_DENSE_WORDS) {
+      this.sparse = new Map();
+      old.forEach((word, i) => word !== 0 && this.sparse!.set((this.base >>> 5) + i, word));
+      this.words = undefined;
+      return false;
+    }
+    const target = Math.max(high - low + 1, old.length * 64);
+    if (index < this.base) low = Math.max(0, high - target + 1);
+    else high = low + target - 1;
+    low -= low & 31;
+    const words = new Uint32Array(Math.ceil((high - low + 1) / 32));
+    words.set(old, (this.base - low) >>> 5);
+    this.words = words;
+    this.base = low;
+    return true;
+  }
+}

@@ -1,0 +1,128 @@
+import type { OutputRecord, RecordKind } from '../output/record-kind';
+import type { PortReporterRecord } from '../portreporter/record';
+import { IndexSet } from './index-set';
+import type { TimeBuckets } from './time';
+
+/** What a statistic's figures are relative to: every counted record of its scope (one computer or all). */
+export interface ScopeTotals {
+  records: number;
+  tcpRecords: number;
+  /** Records with a remote address (TCP connections; never listeners or UDP endpoints). */
+  connectionRecords: number;
+  /** Clock hours with at least one counted record: the denominator of every "% of time". */
+  observedHours: IndexSet;
+}
+
+export interface StatsOptions {
+  /** Rows per ranked statistic (per process for process-endpoints); undefined = every row. */
+  top?: number;
+  /** Which records the process-by-user report covers (the original's was iexplore.exe). */
+  isReportedProcess: (processName: string | null) => boolean;
+}
+
+/** Counts records of one statistic with memory that grows only with the number of distinct keys. */
+export interface Accumulator {
+  add(record: PortReporterRecord, time: TimeBuckets): void;
+  /** The statistic's rows, without `Statistic` (added by the engine); ComputerName when intrinsic. */
+  rows(totals: ScopeTotals): OutputRecord[];
+}
+
+export interface StatisticDefinition {
+  /** The --statistic name. */
+  name: string;
+  /** Heading in text output and in the HTML report. */
+  title: string;
+  /** What is counted, for --help, README and the HTML report. */
+  definition: string;
+  kind: RecordKind;
+  create(options: StatsOptions): Accumulator;
+}
+
+/** Records counted under one key, the clock hours they fall in, and when the key was first and last seen. */
+export class Usage {
+  records = 0;
+  readonly hours = new IndexSet();
+  firstSeenUtc: string | null = null;
+  lastSeenUtc: string | null = null;
+
+  count(record: PortReporterRecord, time: TimeBuckets): void {
+    this.records++;
+    if (time.hour >= 0) this.hours.add(time.hour);
+    const t = record.TimeUtc;
+    if (t !== null) {
+      if (this.firstSeenUtc === null || t < this.firstSeenUtc) this.firstSeenUtc = t;
+      if (this.lastSeenUtc === null || t > this.lastSeenUtc) this.lastSeenUtc = t;
+    }
+  }
+}
+
+/** Occurrences per value, for "top N values" columns (process names of a port, users of a process…). */
+export class Tally<K extends string | number = string> {
+  private readonly counts = new Map<K, number>();
+
+  add(value: K | null | undefined): void {
+    if (value === null || value === undefined || value === '') return;
+    this.counts.set(value, (this.counts.get(value) ?? 0) + 1);
+  }
+
+  get size(): number {
+    return this.counts.size;
+  }
+
+  /** Values by descending count, ties by value; all of them when n is undefined. */
+  top(n?: number): K[] {
+    const entries = [...this.counts];
+    entries.sort((a, b) => b[1] - a[1] || compareKeys(a[0], b[0]));
+    return entries.slice(0, n ?? entries.length).map(([k]) => k);
+  }
+}
+
+function compareKeys(a: string | number, b: string | number): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
+}
+
+/** How many values the list columns (ProcessNames, Users, RemotePorts…) show: the most frequent first. */
+export const LIST_LIMIT = 5;
+
+/** Rank order of ranked statistics: most records first, ties by key so output is deterministic. */
+export function byRecordsThenKey<T extends { usage: Usage; key: string | number }>(a: T, b: T): number {
+  return b.usage.records - a.usage.records || compareKeys(a.key, b.key);
+}
+
+export function limit<T>(rows: T[], top: number | undefined): T[] {
+  return top === undefined ? rows : rows.slice(0, top);
+}
+
+/** Process names compare without case, as Windows does (SVCHOST.EXE is svchost.exe). */
+export function processKey(name: string | null): string {
+  return name === null ? '' : name.toLowerCase();
+}
+
+/** TCP listener: State Listen (what parse derives from PR-PORTS' `,,0.0.0.0`) or a recorded LISTEN state. */
+export function isTcpListener(record: PortReporterRecord): boolean {
+  return record.Protocol === 'TCP' && record.State !== null && /^listen/i.test(record.State);
+}
+
+const NO_REMOTE = new Set(['', '*', '0.0.0.0', '::', '[::]']);
+
+/** A connection to a remote endpoint: TCP, not a listener, with a known remote address. */
+export function isConnection(record: PortReporterRecord): boolean {
+  return record.Protocol === 'TCP' && record.RemoteAddress !== null && !NO_REMOTE.has(record.RemoteAddress) && !isTcpListener(record);
+}
+
+/**
+ * One running process: (computer, PID, start time). Without a recorded start time (original logs) the
+ * PID alone stands for it, so a reused PID counts once: the logs give no way to tell them apart.
+ */
+export function processInstanceKey(record: PortReporterRecord): string {
+  return `${record.ComputerName ?? ''}\u0000${record.OwningProcess ?? ''}\u0000${record.ProcessStartTime ?? ''}`;
+}
+
+/** String order with nulls last (sorting rows by computer, start time…). */
+export function compareNullable(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return a < b ? -1 : 1;
+}

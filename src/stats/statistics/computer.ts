@@ -1,0 +1,53 @@
+import schema from '../../../schemas/stat-computer.schema.json';
+import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
+import { compareNullable, isConnection, isTcpListener, limit, processKey, Usage, type StatisticDefinition } from '../statistic';
+
+class ComputerUsage extends Usage {
+  connections = 0;
+  listeners = 0;
+  udp = 0;
+  readonly remoteAddresses = new Set<string>();
+  readonly processes = new Set<string>();
+}
+
+export const computer: StatisticDefinition = {
+  name: 'computer',
+  title: 'Connections per computer',
+  definition:
+    'One row per computer whose logs were read (ComputerName from the log header, --computer or the folder name): its records split into TCP connections, TCP listeners and UDP endpoints, with distinct remote addresses and processes, to compare servers read together.',
+  kind: defineRecordKind(schema as RecordSchema, {
+    tableColumns: ['ComputerName', 'Records', 'TcpConnections', 'TcpListeners', 'UdpEndpoints', 'RemoteAddresses', 'Processes', 'ActiveHours', 'FirstSeenUtc', 'LastSeenUtc'],
+  }),
+  create(options) {
+    const computers = new Map<string | null, ComputerUsage>();
+    return {
+      add(record, time) {
+        let usage = computers.get(record.ComputerName);
+        if (!usage) computers.set(record.ComputerName, (usage = new ComputerUsage()));
+        usage.count(record, time);
+        if (record.Protocol === 'UDP') usage.udp++;
+        else if (isTcpListener(record)) usage.listeners++;
+        if (isConnection(record)) {
+          usage.connections++;
+          usage.remoteAddresses.add(record.RemoteAddress!);
+        }
+        if (record.ProcessName !== null) usage.processes.add(processKey(record.ProcessName));
+      },
+      rows() {
+        const ranked = [...computers].sort(([ka, a], [kb, b]) => b.connections - a.connections || b.records - a.records || compareNullable(ka, kb));
+        return limit(ranked, options.top).map(([name, usage]) => ({
+          ComputerName: name,
+          Records: usage.records,
+          TcpConnections: usage.connections,
+          TcpListeners: usage.listeners,
+          UdpEndpoints: usage.udp,
+          RemoteAddresses: usage.remoteAddresses.size,
+          Processes: usage.processes.size,
+          ActiveHours: usage.hours.size,
+          FirstSeenUtc: usage.firstSeenUtc,
+          LastSeenUtc: usage.lastSeenUtc,
+        }));
+      },
+    };
+  },
+};

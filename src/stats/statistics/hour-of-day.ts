@@ -1,0 +1,62 @@
+import schema from '../../../schemas/stat-hour-of-day.schema.json';
+import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
+import { IndexSet } from '../index-set';
+import type { StatisticDefinition } from '../statistic';
+import { percent } from '../time';
+
+class HourUsage {
+  records = 0;
+  tcp = 0;
+  udp = 0;
+  readonly days = new IndexSet();
+  /** One bit per (protocol, port): 16 KB per hour, whatever the number of records. */
+  readonly ports = new Uint8Array((2 * 65536) / 8);
+  distinctPorts = 0;
+}
+
+export const hourOfDay: StatisticDefinition = {
+  name: 'hour-of-day',
+  title: 'Port usage by hour of day',
+  definition:
+    "24 rows, one per hour of the day in the server's local time as the log writes it. Records counts the port uses logged in that hour on any day, Days the days that had any, and AveragePerDay is Records divided by the observed days (days with any record): the peak hours stand out.",
+  kind: defineRecordKind(schema as RecordSchema, {
+    tableColumns: ['ComputerName', 'Hour', 'Records', 'TcpRecords', 'UdpRecords', 'RecordPercent', 'Days', 'AveragePerDay', 'DistinctLocalPorts'],
+  }),
+  create() {
+    const hours = Array.from({ length: 24 }, () => new HourUsage());
+    const observedDays = new IndexSet();
+    let timedRecords = 0;
+    return {
+      add(record, time) {
+        if (time.hourOfDay < 0) return;
+        const usage = hours[time.hourOfDay]!;
+        timedRecords++;
+        usage.records++;
+        if (record.Protocol === 'TCP') usage.tcp++;
+        else usage.udp++;
+        usage.days.add(time.day);
+        observedDays.add(time.day);
+        if (record.LocalPort !== null) {
+          const bit = (record.Protocol === 'TCP' ? 0 : 65536) + record.LocalPort;
+          const mask = 1 << (bit & 7);
+          if ((usage.ports[bit >>> 3]! & mask) === 0) {
+            usage.ports[bit >>> 3]! |= mask;
+            usage.distinctPorts++;
+          }
+        }
+      },
+      rows() {
+        return hours.map((usage, hour) => ({
+          Hour: hour,
+          Records: usage.records,
+          TcpRecords: usage.tcp,
+          UdpRecords: usage.udp,
+          RecordPercent: percent(usage.records, timedRecords),
+          Days: usage.days.size,
+          AveragePerDay: observedDays.size === 0 ? 0 : Math.round((usage.records * 100) / observedDays.size) / 100,
+          DistinctLocalPorts: usage.distinctPorts,
+        }));
+      },
+    };
+  },
+};

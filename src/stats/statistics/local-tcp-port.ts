@@ -1,0 +1,49 @@
+import schema from '../../../schemas/stat-local-tcp-port.schema.json';
+import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
+import { byRecordsThenKey, isConnection, isTcpListener, limit, LIST_LIMIT, Tally, Usage, type StatisticDefinition } from '../statistic';
+import { percent } from '../time';
+
+class PortUsage extends Usage {
+  listens = 0;
+  connections = 0;
+  readonly processes = new Tally();
+}
+
+export const localTcpPort: StatisticDefinition = {
+  name: 'local-tcp-port',
+  title: 'Local TCP port usage',
+  definition:
+    'One row per local TCP port, listeners and connections alike. Records counts the TCP records with that local port, RecordPercent is their share of all TCP records, and PercentOfTime is the share of observed hours in which the port was used.',
+  kind: defineRecordKind(schema as RecordSchema, {
+    tableColumns: ['ComputerName', 'LocalPort', 'Records', 'ListenRecords', 'ConnectionRecords', 'RecordPercent', 'ActiveHours', 'PercentOfTime', 'ProcessNames'],
+  }),
+  create(options) {
+    const ports = new Map<number, PortUsage>();
+    return {
+      add(record, time) {
+        if (record.Protocol !== 'TCP' || record.LocalPort === null) return;
+        let usage = ports.get(record.LocalPort);
+        if (!usage) ports.set(record.LocalPort, (usage = new PortUsage()));
+        usage.count(record, time);
+        if (isTcpListener(record)) usage.listens++;
+        else if (isConnection(record)) usage.connections++;
+        usage.processes.add(record.ProcessName);
+      },
+      rows(totals) {
+        const ranked = [...ports].map(([key, usage]) => ({ key, usage })).sort(byRecordsThenKey);
+        return limit(ranked, options.top).map(({ key, usage }) => ({
+          LocalPort: key,
+          Records: usage.records,
+          ListenRecords: usage.listens,
+          ConnectionRecords: usage.connections,
+          RecordPercent: percent(usage.records, totals.tcpRecords),
+          ActiveHours: usage.hours.size,
+          PercentOfTime: percent(usage.hours.size, totals.observedHours.size),
+          ProcessNames: usage.processes.top(LIST_LIMIT),
+          FirstSeenUtc: usage.firstSeenUtc,
+          LastSeenUtc: usage.lastSeenUtc,
+        }));
+      },
+    };
+  },
+};

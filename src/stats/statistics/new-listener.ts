@@ -1,0 +1,64 @@
+import schema from '../../../schemas/stat-new-listener.schema.json';
+import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
+import type { PortReporterRecord } from '../../portreporter/record';
+import { compareNullable, isTcpListener, processKey, type StatisticDefinition } from '../statistic';
+
+interface Listener {
+  first: PortReporterRecord;
+  records: number;
+}
+
+/** The earlier of two sightings: by UTC time, then by file and line (rows of one file are in time order). */
+function isEarlier(a: PortReporterRecord, b: PortReporterRecord): boolean {
+  if (a.TimeUtc !== b.TimeUtc) return compareNullable(a.TimeUtc, b.TimeUtc) < 0;
+  if (a.Event !== b.Event) return a.Event === 'Initial';
+  if (a.SourceFile !== b.SourceFile) return a.SourceFile < b.SourceFile;
+  return a.SourceLine < b.SourceLine;
+}
+
+export const newListener: StatisticDefinition = {
+  name: 'new-listener',
+  title: 'New listeners over time',
+  definition:
+    'One row per (computer, protocol, local port, process): the first time that process was seen listening on that port (a TCP listener or a bound UDP endpoint), oldest first. SeenAtStart is true when the first sighting is in PR-INITIAL, i.e. it was already listening when recording began; false means it appeared while the recorder ran.',
+  kind: defineRecordKind(schema as RecordSchema, {
+    tableColumns: ['ComputerName', 'FirstSeenUtc', 'Protocol', 'LocalPort', 'LocalAddress', 'ProcessName', 'UserName', 'SeenAtStart', 'Records'],
+  }),
+  create(options) {
+    const listeners = new Map<string, Listener>();
+    return {
+      add(record) {
+        if (record.LocalPort === null || (record.Protocol !== 'UDP' && !isTcpListener(record))) return;
+        const key = `${record.ComputerName ?? ''}\u0000${record.Protocol}\u0000${record.LocalPort}\u0000${processKey(record.ProcessName)}`;
+        const listener = listeners.get(key);
+        if (!listener) {
+          // Only the first sighting's record is kept (it is small and already parsed): one per key.
+          listeners.set(key, { first: record, records: 1 });
+          return;
+        }
+        listener.records++;
+        if (isEarlier(record, listener.first)) listener.first = record;
+      },
+      rows() {
+        const sorted = [...listeners.values()].sort((a, b) => (isEarlier(a.first, b.first) ? -1 : isEarlier(b.first, a.first) ? 1 : 0));
+        const rows = sorted.map(({ first, records }) => ({
+          ComputerName: first.ComputerName,
+          Protocol: first.Protocol,
+          LocalPort: first.LocalPort,
+          LocalAddress: first.LocalAddress,
+          ProcessName: first.ProcessName,
+          ProcessPath: first.ProcessPath,
+          UserName: first.UserName,
+          FirstSeenUtc: first.TimeUtc,
+          FirstSeenLocal: first.TimeLocal,
+          SeenAtStart: first.Event === 'Initial',
+          Records: records,
+          SourceFile: first.SourceFile,
+          SourceLine: first.SourceLine,
+        }));
+        // --top keeps the newest: what appeared last is what an admin checks first.
+        return options.top === undefined ? rows : rows.slice(Math.max(0, rows.length - options.top));
+      },
+    };
+  },
+};

@@ -1,0 +1,58 @@
+import schema from '../../../schemas/stat-process-by-user.schema.json';
+import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
+import { compareNullable, isConnection, processKey, Usage, type StatisticDefinition } from '../statistic';
+
+class EndpointUsage extends Usage {
+  hostName: string | null = null;
+  constructor(
+    readonly processName: string | null,
+    readonly userName: string | null,
+    readonly remoteAddress: string,
+    readonly remotePort: number | null,
+  ) {
+    super();
+  }
+}
+
+export const processByUser: StatisticDefinition = {
+  name: 'process-by-user',
+  title: 'Process usage by user',
+  definition:
+    "The original's \"Internet Explorer usage by user\" for any process: one row per (process, user, remote address, remote port) of the connections made by the process named with --process (iexplore.exe when --process is not given), so you see which sites or proxies each user reached with it.",
+  kind: defineRecordKind(schema as RecordSchema, {
+    tableColumns: ['ComputerName', 'ProcessName', 'UserName', 'RemoteAddress', 'RemotePort', 'RemoteHostName', 'Connections'],
+  }),
+  create(options) {
+    const endpoints = new Map<string, EndpointUsage>();
+    return {
+      add(record, time) {
+        if (!isConnection(record) || !options.isReportedProcess(record.ProcessName)) return;
+        const key = `${processKey(record.ProcessName)}\u0000${record.UserName ?? ''}\u0000${record.RemoteAddress}\u0000${record.RemotePort ?? ''}`;
+        let usage = endpoints.get(key);
+        if (!usage) endpoints.set(key, (usage = new EndpointUsage(record.ProcessName, record.UserName, record.RemoteAddress!, record.RemotePort)));
+        usage.count(record, time);
+        usage.hostName ??= record.RemoteHostName;
+      },
+      rows() {
+        const sorted = [...endpoints.values()].sort(
+          (a, b) =>
+            compareNullable(processKey(a.processName), processKey(b.processName)) ||
+            compareNullable(a.userName, b.userName) ||
+            b.records - a.records ||
+            compareNullable(a.remoteAddress, b.remoteAddress) ||
+            (a.remotePort ?? -1) - (b.remotePort ?? -1),
+        );
+        return sorted.map((u) => ({
+          ProcessName: u.processName,
+          UserName: u.userName,
+          RemoteAddress: u.remoteAddress,
+          RemotePort: u.remotePort,
+          RemoteHostName: u.hostName,
+          Connections: u.records,
+          FirstSeenUtc: u.firstSeenUtc,
+          LastSeenUtc: u.lastSeenUtc,
+        }));
+      },
+    };
+  },
+};

@@ -1,0 +1,69 @@
+import schema from '../../../schemas/stat-process-endpoint.schema.json';
+import { defineRecordKind, type OutputRecord, type RecordSchema } from '../../output/record-kind';
+import { byRecordsThenKey, isConnection, processKey, Usage, type StatisticDefinition } from '../statistic';
+import { percent } from '../time';
+
+class EndpointUsage extends Usage {
+  hostName: string | null = null;
+  constructor(readonly address: string, readonly port: number | null) {
+    super();
+  }
+}
+
+interface ProcessEndpoints {
+  name: string | null;
+  connections: number;
+  endpoints: Map<string, EndpointUsage>;
+}
+
+/** Endpoints listed per process when --top is not given. */
+export const DEFAULT_ENDPOINTS_PER_PROCESS = 10;
+
+export const processEndpoint: StatisticDefinition = {
+  name: 'process-endpoint',
+  title: 'Top remote endpoints per process',
+  definition:
+    'For each process (most connections first), its remote address and port pairs ranked by connection records: the top 10, or --top N. ConnectionPercent is the share of that process\'s connections.',
+  kind: defineRecordKind(schema as RecordSchema, {
+    tableColumns: ['ComputerName', 'ProcessName', 'Rank', 'RemoteAddress', 'RemotePort', 'RemoteHostName', 'Connections', 'ConnectionPercent'],
+  }),
+  create(options) {
+    const processes = new Map<string, ProcessEndpoints>();
+    return {
+      add(record, time) {
+        if (!isConnection(record)) return;
+        const pkey = processKey(record.ProcessName);
+        let process = processes.get(pkey);
+        if (!process) processes.set(pkey, (process = { name: record.ProcessName, connections: 0, endpoints: new Map() }));
+        process.connections++;
+        const ekey = `${record.RemoteAddress}\u0000${record.RemotePort ?? ''}`;
+        let usage = process.endpoints.get(ekey);
+        if (!usage) process.endpoints.set(ekey, (usage = new EndpointUsage(record.RemoteAddress!, record.RemotePort)));
+        usage.count(record, time);
+        usage.hostName ??= record.RemoteHostName;
+      },
+      rows() {
+        const perProcess = options.top ?? DEFAULT_ENDPOINTS_PER_PROCESS;
+        const ordered = [...processes].sort(([ka, a], [kb, b]) => b.connections - a.connections || (ka < kb ? -1 : ka > kb ? 1 : 0));
+        const rows: OutputRecord[] = [];
+        for (const [, process] of ordered) {
+          const ranked = [...process.endpoints].map(([key, usage]) => ({ key, usage })).sort(byRecordsThenKey);
+          ranked.slice(0, perProcess).forEach(({ usage }, i) =>
+            rows.push({
+              ProcessName: process.name,
+              Rank: i + 1,
+              RemoteAddress: usage.address,
+              RemotePort: usage.port,
+              RemoteHostName: usage.hostName,
+              Connections: usage.records,
+              ConnectionPercent: percent(usage.records, process.connections),
+              FirstSeenUtc: usage.firstSeenUtc,
+              LastSeenUtc: usage.lastSeenUtc,
+            }),
+          );
+        }
+        return rows;
+      },
+    };
+  },
+};

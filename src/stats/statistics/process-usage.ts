@@ -1,0 +1,52 @@
+import schema from '../../../schemas/stat-process-usage.schema.json';
+import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
+import { byRecordsThenKey, limit, LIST_LIMIT, processInstanceKey, processKey, Tally, Usage, type StatisticDefinition } from '../statistic';
+import { percent } from '../time';
+
+class ProcessUsage extends Usage {
+  constructor(readonly name: string | null) {
+    super();
+  }
+  readonly instances = new Set<string>();
+  readonly users = new Tally();
+  readonly paths = new Tally();
+}
+
+export const processUsage: StatisticDefinition = {
+  name: 'process-usage',
+  title: 'Process usage',
+  definition:
+    'One row per process image name (compared without case, as Windows does). Records counts its port uses, RecordPercent their share of all records, PercentOfTime the share of observed hours in which the process used a port, and Instances the distinct (computer, PID, start time) processes of that name.',
+  kind: defineRecordKind(schema as RecordSchema, {
+    tableColumns: ['ComputerName', 'ProcessName', 'Records', 'RecordPercent', 'ActiveHours', 'PercentOfTime', 'Instances', 'UserNames'],
+  }),
+  create(options) {
+    const processes = new Map<string, ProcessUsage>();
+    return {
+      add(record, time) {
+        const key = processKey(record.ProcessName);
+        let usage = processes.get(key);
+        if (!usage) processes.set(key, (usage = new ProcessUsage(record.ProcessName)));
+        usage.count(record, time);
+        usage.instances.add(processInstanceKey(record));
+        usage.users.add(record.UserName);
+        usage.paths.add(record.ProcessPath);
+      },
+      rows(totals) {
+        const ranked = [...processes].map(([key, usage]) => ({ key, usage })).sort(byRecordsThenKey);
+        return limit(ranked, options.top).map(({ usage }) => ({
+          ProcessName: usage.name,
+          Records: usage.records,
+          RecordPercent: percent(usage.records, totals.records),
+          ActiveHours: usage.hours.size,
+          PercentOfTime: percent(usage.hours.size, totals.observedHours.size),
+          Instances: usage.instances.size,
+          UserNames: usage.users.top(LIST_LIMIT),
+          ProcessPaths: usage.paths.top(LIST_LIMIT),
+          FirstSeenUtc: usage.firstSeenUtc,
+          LastSeenUtc: usage.lastSeenUtc,
+        }));
+      },
+    };
+  },
+};

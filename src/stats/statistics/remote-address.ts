@@ -1,0 +1,50 @@
+import schema from '../../../schemas/stat-remote-address.schema.json';
+import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
+import { byRecordsThenKey, isConnection, limit, LIST_LIMIT, Tally, Usage, type StatisticDefinition } from '../statistic';
+import { percent } from '../time';
+
+class AddressUsage extends Usage {
+  hostName: string | null = null;
+  readonly ports = new Tally<number>();
+  readonly processes = new Tally();
+}
+
+export const remoteAddress: StatisticDefinition = {
+  name: 'remote-address',
+  title: 'Remote IP address usage',
+  definition:
+    'One row per remote IP address of TCP connections (listeners and UDP endpoints have none). Connections counts the connection records with that address, ConnectionPercent their share of all connection records, and PercentOfTime the share of observed hours with a connection to it.',
+  kind: defineRecordKind(schema as RecordSchema, {
+    tableColumns: ['ComputerName', 'RemoteAddress', 'RemoteHostName', 'Connections', 'ConnectionPercent', 'ActiveHours', 'PercentOfTime', 'RemotePorts', 'ProcessNames'],
+  }),
+  create(options) {
+    const addresses = new Map<string, AddressUsage>();
+    return {
+      add(record, time) {
+        if (!isConnection(record)) return;
+        const address = record.RemoteAddress!;
+        let usage = addresses.get(address);
+        if (!usage) addresses.set(address, (usage = new AddressUsage()));
+        usage.count(record, time);
+        usage.hostName ??= record.RemoteHostName;
+        usage.ports.add(record.RemotePort);
+        usage.processes.add(record.ProcessName);
+      },
+      rows(totals) {
+        const ranked = [...addresses].map(([key, usage]) => ({ key, usage })).sort(byRecordsThenKey);
+        return limit(ranked, options.top).map(({ key, usage }) => ({
+          RemoteAddress: key,
+          RemoteHostName: usage.hostName,
+          Connections: usage.records,
+          ConnectionPercent: percent(usage.records, totals.connectionRecords),
+          ActiveHours: usage.hours.size,
+          PercentOfTime: percent(usage.hours.size, totals.observedHours.size),
+          RemotePorts: usage.ports.top(LIST_LIMIT),
+          ProcessNames: usage.processes.top(LIST_LIMIT),
+          FirstSeenUtc: usage.firstSeenUtc,
+          LastSeenUtc: usage.lastSeenUtc,
+        }));
+      },
+    };
+  },
+};

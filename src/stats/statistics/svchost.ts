@@ -1,0 +1,59 @@
+import schema from '../../../schemas/stat-svchost.schema.json';
+import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
+import { compareNullable, isTcpListener, processInstanceKey, processKey, Usage, type StatisticDefinition } from '../statistic';
+
+class SvchostInstance extends Usage {
+  processPath: string | null = null;
+  userName: string | null = null;
+  readonly services = new Set<string>();
+  /** protocol * 65536 + port, so that sorting the numbers sorts TCP before UDP, then by port. */
+  readonly listeners = new Set<number>();
+  constructor(readonly computer: string | null, readonly pid: number | null, readonly startTime: string | null) {
+    super();
+  }
+}
+
+export const svchost: StatisticDefinition = {
+  name: 'svchost',
+  title: 'svchost.exe enumeration',
+  definition:
+    'One row per svchost.exe instance (computer, PID, start time) with every service it hosts (from the process detail in PR-PIDS / PR-INITIAL), its listening ports, and how many records it has.',
+  kind: defineRecordKind(schema as RecordSchema, {
+    tableColumns: ['ComputerName', 'OwningProcess', 'UserName', 'Services', 'ListeningPorts', 'Records'],
+  }),
+  create() {
+    const instances = new Map<string, SvchostInstance>();
+    return {
+      add(record, time) {
+        if (processKey(record.ProcessName) !== 'svchost.exe') return;
+        const key = processInstanceKey(record);
+        let instance = instances.get(key);
+        if (!instance) instances.set(key, (instance = new SvchostInstance(record.ComputerName, record.OwningProcess, record.ProcessStartTime)));
+        instance.count(record, time);
+        instance.processPath ??= record.ProcessPath;
+        instance.userName ??= record.UserName;
+        for (const service of record.Services ?? []) instance.services.add(service);
+        if (record.LocalPort !== null && (record.Protocol === 'UDP' || isTcpListener(record))) {
+          instance.listeners.add((record.Protocol === 'TCP' ? 0 : 65536) + record.LocalPort);
+        }
+      },
+      rows() {
+        const sorted = [...instances.values()].sort(
+          (a, b) => compareNullable(a.computer, b.computer) || (a.pid ?? -1) - (b.pid ?? -1) || compareNullable(a.startTime, b.startTime),
+        );
+        return sorted.map((i) => ({
+          ComputerName: i.computer,
+          OwningProcess: i.pid,
+          ProcessStartTime: i.startTime,
+          ProcessPath: i.processPath,
+          UserName: i.userName,
+          Services: [...i.services].sort((a, b) => a.localeCompare(b, 'en', { sensitivity: 'base' })),
+          ListeningPorts: [...i.listeners].sort((a, b) => a - b).map((n) => `${n < 65536 ? 'TCP' : 'UDP'} ${n % 65536}`),
+          Records: i.records,
+          FirstSeenUtc: i.firstSeenUtc,
+          LastSeenUtc: i.lastSeenUtc,
+        }));
+      },
+    };
+  },
+};

@@ -1,0 +1,227 @@
+import t from 'tap';
+import { computeStatistics, type StatisticResult } from '../../src/stats/engine';
+import { IndexSet } from '../../src/stats/index-set';
+import { findStatistic, STATISTICS } from '../../src/stats/registry';
+import { processKey } from '../../src/stats/statistic';
+import { timeBuckets } from '../../src/stats/time';
+import { FIXTURE, record } from '../fixtures/stats/records';
+import { schemaErrors } from '../helpers/schema';
+
+// Every expectation below is counted by hand from test/fixtures/stats/records.ts (15 records, one of
+// them Closed and so not counted): 14 counted, 12 TCP, 2 UDP, 9 connections, observed clock hours
+// 03-01 08h, 09h, 10h, 11h and 03-02 08h = 5.
+
+const iexplore = (name: string | null) => processKey(name) === 'iexplore.exe';
+
+async function run(names: string[], options: { perComputer?: boolean; top?: number; isReportedProcess?: (n: string | null) => boolean } = {}) {
+  const statistics = names.map((n) => findStatistic(n)!);
+  const results = await computeStatistics(FIXTURE, statistics, { isReportedProcess: iexplore, ...options });
+  return results;
+}
+const rowsOf = (results: StatisticResult[], name: string) => results.find((r) => r.statistic.name === name)!.rows;
+const pick = (rows: Record<string, unknown>[], keys: string[]) => rows.map((r) => Object.fromEntries(keys.map((k) => [k, r[k]])));
+
+t.test('local TCP port usage', async (t) => {
+  const rows = rowsOf(await run(['local-tcp-port']), 'local-tcp-port');
+  t.same(
+    rows.map((r) => r.LocalPort),
+    [135, 445, 3389, 49700, 49701, 49702, 49800, 49801, 49999],
+    'most records first, ties by port',
+  );
+  t.same(rows[0], {
+    Statistic: 'LocalTcpPortUsage',
+    ComputerName: null,
+    LocalPort: 135,
+    Records: 2,
+    ListenRecords: 1,
+    ConnectionRecords: 1,
+    RecordPercent: 16.67,
+    ActiveHours: 2,
+    PercentOfTime: 40,
+    ProcessNames: ['svchost.exe'],
+    FirstSeenUtc: '2026-03-01T08:00:00.000Z',
+    LastSeenUtc: '2026-03-01T11:00:00.000Z',
+  });
+  t.same(pick([rows[1]!, rows[2]!], ['LocalPort', 'Records', 'ActiveHours', 'PercentOfTime', 'ProcessNames']), [
+    { LocalPort: 445, Records: 2, ActiveHours: 1, PercentOfTime: 20, ProcessNames: ['System'] },
+    { LocalPort: 3389, Records: 2, ActiveHours: 1, PercentOfTime: 20, ProcessNames: ['svchost.exe'] },
+  ]);
+  t.same(pick([rows[3]!, rows[8]!], ['Records', 'RecordPercent', 'ActiveHours', 'FirstSeenUtc']), [
+    { Records: 1, RecordPercent: 8.33, ActiveHours: 1, FirstSeenUtc: '2026-03-01T08:10:00.000Z' },
+    { Records: 1, RecordPercent: 8.33, ActiveHours: 0, FirstSeenUtc: null },
+  ], 'a record without time counts in Records but in no hour');
+});
+
+t.test('process usage: names without case, instances, users, paths', async (t) => {
+  const rows = rowsOf(await run(['process-usage']), 'process-usage');
+  t.same(pick(rows, ['ProcessName', 'Records', 'RecordPercent', 'ActiveHours', 'PercentOfTime', 'Instances']), [
+    { ProcessName: 'svchost.exe', Records: 5, RecordPercent: 35.71, ActiveHours: 3, PercentOfTime: 60, Instances: 3 },
+    { ProcessName: 'iexplore.exe', Records: 4, RecordPercent: 28.57, ActiveHours: 3, PercentOfTime: 60, Instances: 3 },
+    { ProcessName: 'chrome.exe', Records: 2, RecordPercent: 14.29, ActiveHours: 2, PercentOfTime: 40, Instances: 1 },
+    { ProcessName: 'System', Records: 2, RecordPercent: 14.29, ActiveHours: 1, PercentOfTime: 20, Instances: 1 },
+    { ProcessName: null, Records: 1, RecordPercent: 7.14, ActiveHours: 0, PercentOfTime: 0, Instances: 1 },
+  ]);
+  t.same(rows[0]!.UserNames, ['NT AUTHORITY\\NETWORK SERVICE', 'NT AUTHORITY\\LOCAL SERVICE']);
+  t.same(rows[1]!.UserNames, ['CONTOSO\\alice', 'CONTOSO\\bob']);
+  t.same(rows[1]!.ProcessPaths, ['C:\\Program Files\\Internet Explorer\\iexplore.exe']);
+});
+
+t.test('remote IP address usage', async (t) => {
+  const rows = rowsOf(await run(['remote-address']), 'remote-address');
+  t.same(rows.map((r) => r.RemoteAddress), ['10.0.0.5', '10.0.0.7', '10.0.0.9', '192.0.2.10']);
+  t.same(pick([rows[0]!], ['Connections', 'ConnectionPercent', 'ActiveHours', 'PercentOfTime', 'RemotePorts', 'ProcessNames']), [
+    { Connections: 6, ConnectionPercent: 66.67, ActiveHours: 4, PercentOfTime: 80, RemotePorts: [443, 50123, 50200], ProcessNames: ['iexplore.exe', 'System', 'svchost.exe'] },
+  ]);
+  t.same(pick([rows[3]!], ['Connections', 'ConnectionPercent', 'RemoteHostName']), [{ Connections: 1, ConnectionPercent: 11.11, RemoteHostName: 'proxy.example' }]);
+});
+
+t.test('user context usage: process instances per user', async (t) => {
+  const rows = rowsOf(await run(['user-context']), 'user-context');
+  t.same(pick(rows, ['UserName', 'Processes', 'ProcessPercent', 'Records', 'RecordPercent']), [
+    { UserName: 'CONTOSO\\alice', Processes: 3, ProcessPercent: 33.33, Records: 5, RecordPercent: 35.71 },
+    { UserName: 'NT AUTHORITY\\NETWORK SERVICE', Processes: 2, ProcessPercent: 22.22, Records: 4, RecordPercent: 28.57 },
+    { UserName: null, Processes: 2, ProcessPercent: 22.22, Records: 3, RecordPercent: 21.43 },
+    { UserName: 'CONTOSO\\bob', Processes: 1, ProcessPercent: 11.11, Records: 1, RecordPercent: 7.14 },
+    { UserName: 'NT AUTHORITY\\LOCAL SERVICE', Processes: 1, ProcessPercent: 11.11, Records: 1, RecordPercent: 7.14 },
+  ]);
+  t.same(rows[0]!.ProcessNames, ['iexplore.exe', 'chrome.exe']);
+});
+
+t.test('port usage by hour of day, in server local time', async (t) => {
+  const rows = rowsOf(await run(['hour-of-day']), 'hour-of-day');
+  t.equal(rows.length, 24);
+  t.same(rows.map((r) => r.Hour), [...Array(24).keys()]);
+  const busy = pick(rows.filter((r) => (r.Records as number) > 0), ['Hour', 'Records', 'TcpRecords', 'UdpRecords', 'RecordPercent', 'Days', 'AveragePerDay', 'DistinctLocalPorts']);
+  t.same(busy, [
+    { Hour: 8, Records: 6, TcpRecords: 5, UdpRecords: 1, RecordPercent: 46.15, Days: 2, AveragePerDay: 3, DistinctLocalPorts: 6 },
+    { Hour: 9, Records: 3, TcpRecords: 3, UdpRecords: 0, RecordPercent: 23.08, Days: 1, AveragePerDay: 1.5, DistinctLocalPorts: 2 },
+    { Hour: 11, Records: 4, TcpRecords: 3, UdpRecords: 1, RecordPercent: 30.77, Days: 1, AveragePerDay: 2, DistinctLocalPorts: 3 },
+  ], 'SRV2 logged at 10h UTC, which is 11h on its clock');
+});
+
+t.test('svchost.exe enumeration: services per instance', async (t) => {
+  const rows = rowsOf(await run(['svchost']), 'svchost');
+  t.same(pick(rows, ['ComputerName', 'OwningProcess', 'UserName', 'Services', 'ListeningPorts', 'Records']), [
+    { ComputerName: 'SRV1', OwningProcess: 800, UserName: 'NT AUTHORITY\\NETWORK SERVICE', Services: ['DcomLaunch', 'RpcSs'], ListeningPorts: ['TCP 135'], Records: 2 },
+    { ComputerName: 'SRV1', OwningProcess: 900, UserName: 'NT AUTHORITY\\LOCAL SERVICE', Services: ['W32Time'], ListeningPorts: ['UDP 123'], Records: 1 },
+    { ComputerName: 'SRV1', OwningProcess: 1500, UserName: 'NT AUTHORITY\\NETWORK SERVICE', Services: ['TermService'], ListeningPorts: ['TCP 3389'], Records: 2 },
+  ]);
+  t.equal(rows[0]!.ProcessStartTime, '2026-03-01T07:00:00.000Z');
+  t.equal(rows[0]!.ProcessPath, 'C:\\Windows\\System32\\svchost.exe');
+});
+
+t.test('process usage by user: iexplore.exe by default, any process on request', async (t) => {
+  const rows = rowsOf(await run(['process-by-user']), 'process-by-user');
+  t.same(pick(rows, ['ProcessName', 'UserName', 'RemoteAddress', 'RemotePort', 'Connections', 'FirstSeenUtc', 'LastSeenUtc']), [
+    { ProcessName: 'iexplore.exe', UserName: 'CONTOSO\\alice', RemoteAddress: '10.0.0.5', RemotePort: 443, Connections: 3, FirstSeenUtc: '2026-03-01T08:10:00.000Z', LastSeenUtc: '2026-03-02T08:15:00.000Z' },
+    { ProcessName: 'IEXPLORE.EXE', UserName: 'CONTOSO\\bob', RemoteAddress: '10.0.0.9', RemotePort: 80, Connections: 1, FirstSeenUtc: '2026-03-01T09:05:00.000Z', LastSeenUtc: '2026-03-01T09:05:00.000Z' },
+  ]);
+  const chrome = rowsOf(await run(['process-by-user'], { isReportedProcess: (n) => n === 'chrome.exe' }), 'process-by-user');
+  t.same(pick(chrome, ['UserName', 'RemoteAddress', 'RemotePort', 'RemoteHostName', 'Connections']), [
+    { UserName: 'CONTOSO\\alice', RemoteAddress: '192.0.2.10', RemotePort: 8080, RemoteHostName: 'proxy.example', Connections: 1 },
+  ], 'the UDP endpoint of chrome.exe is not a connection');
+});
+
+t.test('new listeners over time', async (t) => {
+  const rows = rowsOf(await run(['new-listener']), 'new-listener');
+  t.same(pick(rows, ['ComputerName', 'Protocol', 'LocalPort', 'ProcessName', 'FirstSeenUtc', 'SeenAtStart', 'Records', 'SourceLine']), [
+    { ComputerName: 'SRV1', Protocol: 'TCP', LocalPort: 135, ProcessName: 'svchost.exe', FirstSeenUtc: '2026-03-01T08:00:00.000Z', SeenAtStart: true, Records: 1, SourceLine: 20 },
+    { ComputerName: 'SRV1', Protocol: 'UDP', LocalPort: 123, ProcessName: 'svchost.exe', FirstSeenUtc: '2026-03-01T08:00:00.000Z', SeenAtStart: true, Records: 1, SourceLine: 21 },
+    { ComputerName: 'SRV1', Protocol: 'TCP', LocalPort: 3389, ProcessName: 'svchost.exe', FirstSeenUtc: '2026-03-01T09:30:00.000Z', SeenAtStart: false, Records: 1, SourceLine: 11 },
+    { ComputerName: 'SRV2', Protocol: 'TCP', LocalPort: 445, ProcessName: 'System', FirstSeenUtc: '2026-03-01T10:00:00.000Z', SeenAtStart: false, Records: 1, SourceLine: 8 },
+    { ComputerName: 'SRV1', Protocol: 'UDP', LocalPort: 53000, ProcessName: 'chrome.exe', FirstSeenUtc: '2026-03-01T11:10:00.000Z', SeenAtStart: false, Records: 1, SourceLine: 14 },
+  ]);
+  t.equal(rows[3]!.FirstSeenLocal, '2026-03-01T11:00:00');
+  const later = rowsOf(await computeStatistics([...FIXTURE].reverse(), [findStatistic('new-listener')!], { isReportedProcess: iexplore }), 'new-listener');
+  t.same(later, rows, 'the first sighting wins whatever order the files are read in');
+  const newest = rowsOf(await run(['new-listener'], { top: 2 }), 'new-listener');
+  t.same(newest.map((r) => r.LocalPort), [445, 53000], '--top keeps the newest');
+});
+
+t.test('top remote endpoints per process', async (t) => {
+  const rows = rowsOf(await run(['process-endpoint']), 'process-endpoint');
+  t.same(pick(rows, ['ProcessName', 'Rank', 'RemoteAddress', 'RemotePort', 'Connections', 'ConnectionPercent']), [
+    { ProcessName: 'iexplore.exe', Rank: 1, RemoteAddress: '10.0.0.5', RemotePort: 443, Connections: 3, ConnectionPercent: 75 },
+    { ProcessName: 'iexplore.exe', Rank: 2, RemoteAddress: '10.0.0.9', RemotePort: 80, Connections: 1, ConnectionPercent: 25 },
+    { ProcessName: 'svchost.exe', Rank: 1, RemoteAddress: '10.0.0.5', RemotePort: 50123, Connections: 1, ConnectionPercent: 50 },
+    { ProcessName: 'svchost.exe', Rank: 2, RemoteAddress: '10.0.0.7', RemotePort: 50000, Connections: 1, ConnectionPercent: 50 },
+    { ProcessName: null, Rank: 1, RemoteAddress: '10.0.0.5', RemotePort: 443, Connections: 1, ConnectionPercent: 100 },
+    { ProcessName: 'chrome.exe', Rank: 1, RemoteAddress: '192.0.2.10', RemotePort: 8080, Connections: 1, ConnectionPercent: 100 },
+    { ProcessName: 'System', Rank: 1, RemoteAddress: '10.0.0.5', RemotePort: 50200, Connections: 1, ConnectionPercent: 100 },
+  ]);
+  const top1 = rowsOf(await run(['process-endpoint'], { top: 1 }), 'process-endpoint');
+  t.same(top1.map((r) => `${r.ProcessName}:${r.Rank}`), ['iexplore.exe:1', 'svchost.exe:1', 'null:1', 'chrome.exe:1', 'System:1']);
+});
+
+t.test('connections per computer', async (t) => {
+  const rows = rowsOf(await run(['computer']), 'computer');
+  t.same(pick(rows, ['ComputerName', 'Records', 'TcpConnections', 'TcpListeners', 'UdpEndpoints', 'RemoteAddresses', 'Processes', 'ActiveHours']), [
+    { ComputerName: 'SRV1', Records: 11, TcpConnections: 7, TcpListeners: 2, UdpEndpoints: 2, RemoteAddresses: 4, Processes: 3, ActiveHours: 4 },
+    { ComputerName: 'SRV2', Records: 3, TcpConnections: 2, TcpListeners: 1, UdpEndpoints: 0, RemoteAddresses: 1, Processes: 1, ActiveHours: 1 },
+  ]);
+});
+
+t.test('--per-computer: every figure relative to its own computer', async (t) => {
+  const rows = rowsOf(await run(['local-tcp-port'], { perComputer: true }), 'local-tcp-port');
+  const srv2 = rows.filter((r) => r.ComputerName === 'SRV2');
+  t.same(pick(srv2, ['LocalPort', 'Records', 'RecordPercent', 'ActiveHours', 'PercentOfTime']), [
+    { LocalPort: 445, Records: 2, RecordPercent: 66.67, ActiveHours: 1, PercentOfTime: 100 },
+    { LocalPort: 49999, Records: 1, RecordPercent: 33.33, ActiveHours: 0, PercentOfTime: 0 },
+  ]);
+  t.same(rows.filter((r) => r.ComputerName === 'SRV1').map((r) => r.LocalPort), [135, 3389, 49700, 49701, 49702, 49800, 49801]);
+  const hours = rowsOf(await run(['hour-of-day'], { perComputer: true }), 'hour-of-day');
+  t.equal(hours.length, 48, '24 rows per computer');
+});
+
+t.test('every row of every statistic validates against its schema, keys in schema order', async (t) => {
+  const results = await computeStatistics(FIXTURE, STATISTICS, { isReportedProcess: iexplore });
+  for (const { statistic, rows } of results) {
+    t.ok(rows.length > 0, `${statistic.name} has rows`);
+    for (const row of rows) {
+      t.same(schemaErrors(`stat-${statistic.name}.schema.json`, row), [], `${statistic.name} row valid`);
+      t.same(Object.keys(row), statistic.kind.keys, `${statistic.name} key order`);
+    }
+  }
+});
+
+t.test('no records: empty statistics, 24 zero hours', async (t) => {
+  const results = await computeStatistics([], STATISTICS, { isReportedProcess: iexplore });
+  for (const { statistic, rows } of results) t.equal(rows.length, statistic.name === 'hour-of-day' ? 24 : 0, statistic.name);
+});
+
+t.test('time buckets', async (t) => {
+  t.same(timeBuckets('2026-03-01T10:30:00.000Z', '2026-03-01T11:30:00'), { hour: 20513 * 24 + 10, hourOfDay: 11, day: 20513 });
+  t.same(timeBuckets(null, null), { hour: -1, hourOfDay: -1, day: -1 });
+  t.same(timeBuckets('garbage', null), { hour: -1, hourOfDay: -1, day: -1 });
+});
+
+t.test('IndexSet: dense growth both ways, sparse for bogus ranges', async (t) => {
+  const set = new IndexSet();
+  const want = new Set<number>();
+  for (const n of [500_000, 500_001, 500_000, 499_000, 501_000, 499_968, 510_000, 498_000]) {
+    set.add(n);
+    want.add(n);
+  }
+  t.equal(set.size, want.size);
+  for (const n of want) t.ok(set.has(n), `has ${n}`);
+  t.notOk(set.has(500_002));
+  set.add(10); // 57 years away: switches to sparse words
+  set.add(10);
+  t.equal(set.size, want.size + 1);
+  for (const n of [...want, 10]) t.ok(set.has(n), `still has ${n}`);
+  set.add(0);
+  t.ok(set.has(0));
+  t.notOk(set.has(11));
+  const random = new IndexSet();
+  const check = new Set<number>();
+  for (let i = 0; i < 2000; i++) {
+    const n = 400_000 + ((i * 7919) % 5000);
+    random.add(n);
+    check.add(n);
+  }
+  t.equal(random.size, check.size);
+});
+
+t.test('record helper: base shape', async (t) => {
+  t.equal(record({}).Event, 'Opened');
+});
