@@ -1,4 +1,6 @@
 import type { OutputRecord, RecordKind } from '../output/record-kind';
+import { sanitizeLine } from '../output/sanitize';
+import type { Style } from '../output/style';
 import type { PortReporterRecord } from '../portreporter/record';
 import { IndexSet } from './index-set';
 import type { TimeBuckets } from './time';
@@ -125,4 +127,31 @@ export function compareNullable(a: string | null, b: string | null): number {
   if (a === null) return 1;
   if (b === null) return -1;
   return a < b ? -1 : 1;
+}
+
+/**
+ * Text output of a statistic: its title once, then one line per row built from `line` (strings from
+ * the logs are made terminal-safe here). Rows of a computer-scoped run start with the computer.
+ */
+export function textRendering(title: string, line: (r: OutputRecord, style: Style) => string, options: { showComputer?: boolean } = {}) {
+  return {
+    textHeader: (style: Style) => [style.heading(title), ''],
+    text: (r: OutputRecord, style: Style) => {
+      const prefix = options.showComputer !== false && r.ComputerName !== null ? `${style.dim(`[${sanitizeLine(String(r.ComputerName))}]`)} ` : '';
+      return [`${prefix}${line(r, style)}`];
+    },
+  };
+}
+
+/** A value from a log, safe for a terminal; lists joined with ", "; "-" for unknown. */
+export function show(value: unknown): string {
+  if (value === null || value === undefined || value === '') return '-';
+  if (Array.isArray(value)) return value.length === 0 ? '-' : value.map((v) => sanitizeLine(String(v))).join(', ');
+  return sanitizeLine(String(value));
+}
+
+/** `n` as "n word(s) (p%)". */
+export function counted(n: unknown, word: string, pct?: unknown): string {
+  const plural = n === 1 ? word : word.endsWith('s') ? `${word}es` : `${word}s`;
+  return pct === undefined ? `${n} ${plural}` : `${n} ${plural} (${pct}%)`;
 }

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-computer.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { compareNullable, isConnection, isTcpListener, limit, processKey, Usage, type StatisticDefinition } from '../statistic';
+import { compareNullable, isConnection, isTcpListener, limit, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
 
 class ComputerUsage extends Usage {
   connections = 0;
@@ -16,6 +16,7 @@ export const computer: StatisticDefinition = {
   definition:
     'One row per computer whose logs were read (ComputerName from the log header, --computer or the folder name): its records split into TCP connections, TCP listeners and UDP endpoints, with distinct remote addresses and processes, to compare servers read together.',
   kind: defineRecordKind(schema as RecordSchema, {
+    ...textRendering('Connections per computer', (r) => `${show(r.ComputerName).padEnd(16)}  ${counted(r.Records, 'record')}: ${counted(r.TcpConnections, 'connection')}, ${counted(r.TcpListeners, 'listener')}, ${r.UdpEndpoints} UDP; ${counted(r.RemoteAddresses, 'remote address')}, ${counted(r.Processes, 'process')}`, { showComputer: false }),
     tableColumns: ['ComputerName', 'Records', 'TcpConnections', 'TcpListeners', 'UdpEndpoints', 'RemoteAddresses', 'Processes', 'ActiveHours', 'FirstSeenUtc', 'LastSeenUtc'],
   }),
   create(options) {

@@ -1,7 +1,7 @@
 import schema from '../../../schemas/stat-hour-of-day.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
 import { IndexSet } from '../index-set';
-import type { StatisticDefinition } from '../statistic';
+import { counted, textRendering, type StatisticDefinition } from '../statistic';
 import { percent } from '../time';
 
 class HourUsage {
@@ -20,6 +20,7 @@ export const hourOfDay: StatisticDefinition = {
   definition:
     "24 rows, one per hour of the day in the server's local time as the log writes it. Records counts the port uses logged in that hour on any day, Days the days that had any, and AveragePerDay is Records divided by the observed days (days with any record): the peak hours stand out.",
   kind: defineRecordKind(schema as RecordSchema, {
+    ...textRendering('Port usage by hour of day (server local time)', (r) => `${String(r.Hour).padStart(2, '0')}:00-${String(r.Hour).padStart(2, '0')}:59  ${'#'.repeat(Math.round((r.RecordPercent as number) / 2.5)).padEnd(40)}  ${counted(r.Records, 'record', r.RecordPercent)}, ${r.AveragePerDay} per day`),
     tableColumns: ['ComputerName', 'Hour', 'Records', 'TcpRecords', 'UdpRecords', 'RecordPercent', 'Days', 'AveragePerDay', 'DistinctLocalPorts'],
   }),
   create() {

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-local-tcp-port.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { byRecordsThenKey, isConnection, isTcpListener, limit, LIST_LIMIT, Tally, Usage, type StatisticDefinition } from '../statistic';
+import { byRecordsThenKey, isConnection, isTcpListener, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
 import { percent } from '../time';
 
 class PortUsage extends Usage {
@@ -15,6 +15,7 @@ export const localTcpPort: StatisticDefinition = {
   definition:
     'One row per local TCP port, listeners and connections alike. Records counts the TCP records with that local port, RecordPercent is their share of all TCP records, and PercentOfTime is the share of observed hours in which the port was used.',
   kind: defineRecordKind(schema as RecordSchema, {
+    ...textRendering('Local TCP port usage', (r) => `TCP ${String(r.LocalPort).padEnd(5)}  ${counted(r.Records, 'record', r.RecordPercent)}, ${r.PercentOfTime}% of time (${counted(r.ActiveHours, 'hour')})  ${show(r.ProcessNames)}`),
     tableColumns: ['ComputerName', 'LocalPort', 'Records', 'ListenRecords', 'ConnectionRecords', 'RecordPercent', 'ActiveHours', 'PercentOfTime', 'ProcessNames'],
   }),
   create(options) {

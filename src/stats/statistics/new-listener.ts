@@ -1,7 +1,7 @@
 import schema from '../../../schemas/stat-new-listener.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
 import type { PortReporterRecord } from '../../portreporter/record';
-import { compareNullable, isTcpListener, processKey, type StatisticDefinition } from '../statistic';
+import { compareNullable, isTcpListener, processKey, show, textRendering, type StatisticDefinition } from '../statistic';
 
 interface Listener {
   first: PortReporterRecord;
@@ -22,6 +22,7 @@ export const newListener: StatisticDefinition = {
   definition:
     'One row per (computer, protocol, local port, process): the first time that process was seen listening on that port (a TCP listener or a bound UDP endpoint), oldest first. SeenAtStart is true when the first sighting is in PR-INITIAL, i.e. it was already listening when recording began; false means it appeared while the recorder ran.',
   kind: defineRecordKind(schema as RecordSchema, {
+    ...textRendering('New listeners over time', (r) => `${show(r.FirstSeenUtc)}  ${show(r.ComputerName)}  ${r.Protocol} ${String(r.LocalPort).padEnd(5)}  ${show(r.ProcessName)}  ${show(r.UserName)}${r.SeenAtStart ? '  (already listening at start)' : ''}`, { showComputer: false }),
     tableColumns: ['ComputerName', 'FirstSeenUtc', 'Protocol', 'LocalPort', 'LocalAddress', 'ProcessName', 'UserName', 'SeenAtStart', 'Records'],
   }),
   create(options) {

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-process-by-user.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { compareNullable, isConnection, processKey, Usage, type StatisticDefinition } from '../statistic';
+import { compareNullable, isConnection, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
 
 class EndpointUsage extends Usage {
   hostName: string | null = null;
@@ -20,6 +20,7 @@ export const processByUser: StatisticDefinition = {
   definition:
     "The original's \"Internet Explorer usage by user\" for any process: one row per (process, user, remote address, remote port) of the connections made by the process named with --process (iexplore.exe when --process is not given), so you see which sites or proxies each user reached with it.",
   kind: defineRecordKind(schema as RecordSchema, {
+    ...textRendering('Process usage by user', (r) => `${show(r.ProcessName)}  ${show(r.UserName)} -> ${show(r.RemoteAddress)}:${show(r.RemotePort)}${r.RemoteHostName ? ` (${show(r.RemoteHostName)})` : ''}  ${counted(r.Connections, 'connection')}`),
     tableColumns: ['ComputerName', 'ProcessName', 'UserName', 'RemoteAddress', 'RemotePort', 'RemoteHostName', 'Connections'],
   }),
   create(options) {

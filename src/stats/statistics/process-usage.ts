@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-process-usage.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { byRecordsThenKey, limit, LIST_LIMIT, processInstanceKey, processKey, Tally, Usage, type StatisticDefinition } from '../statistic';
+import { byRecordsThenKey, limit, LIST_LIMIT, processInstanceKey, processKey, Tally, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
 import { percent } from '../time';
 
 class ProcessUsage extends Usage {
@@ -18,6 +18,7 @@ export const processUsage: StatisticDefinition = {
   definition:
     'One row per process image name (compared without case, as Windows does). Records counts its port uses, RecordPercent their share of all records, PercentOfTime the share of observed hours in which the process used a port, and Instances the distinct (computer, PID, start time) processes of that name.',
   kind: defineRecordKind(schema as RecordSchema, {
+    ...textRendering('Process usage', (r) => `${show(r.ProcessName).padEnd(20)}  ${counted(r.Records, 'record', r.RecordPercent)}, ${r.PercentOfTime}% of time (${counted(r.ActiveHours, 'hour')}), ${counted(r.Instances, 'instance')}  users: ${show(r.UserNames)}`),
     tableColumns: ['ComputerName', 'ProcessName', 'Records', 'RecordPercent', 'ActiveHours', 'PercentOfTime', 'Instances', 'UserNames'],
   }),
   create(options) {

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-svchost.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { compareNullable, isTcpListener, processInstanceKey, processKey, Usage, type StatisticDefinition } from '../statistic';
+import { compareNullable, isTcpListener, processInstanceKey, processKey, Usage, show, textRendering, type StatisticDefinition } from '../statistic';
 
 class SvchostInstance extends Usage {
   processPath: string | null = null;
@@ -19,6 +19,7 @@ export const svchost: StatisticDefinition = {
   definition:
     'One row per svchost.exe instance (computer, PID, start time) with every service it hosts (from the process detail in PR-PIDS / PR-INITIAL), its listening ports, and how many records it has.',
   kind: defineRecordKind(schema as RecordSchema, {
+    ...textRendering('svchost.exe enumeration', (r) => `${show(r.ComputerName)} PID ${show(r.OwningProcess)}  ${show(r.UserName)}  listening: ${show(r.ListeningPorts)}  services: ${show(r.Services)}`, { showComputer: false }),
     tableColumns: ['ComputerName', 'OwningProcess', 'UserName', 'Services', 'ListeningPorts', 'Records'],
   }),
   create() {

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-user-context.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { limit, LIST_LIMIT, processInstanceKey, Tally, Usage, type StatisticDefinition } from '../statistic';
+import { limit, LIST_LIMIT, processInstanceKey, Tally, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
 import { percent } from '../time';
 
 class UserUsage extends Usage {
@@ -14,6 +14,7 @@ export const userContext: StatisticDefinition = {
   definition:
     'One row per user account (DOMAIN\\user as logged). Processes counts the distinct process instances (computer, PID, start time) that ran under it and used a port, the original\'s "how often each user account is used to start local processes"; Records counts their port uses.',
   kind: defineRecordKind(schema as RecordSchema, {
+    ...textRendering('User context usage', (r) => `${show(r.UserName).padEnd(30)}  ${counted(r.Processes, 'process', r.ProcessPercent)}, ${counted(r.Records, 'record', r.RecordPercent)}  ${show(r.ProcessNames)}`),
     tableColumns: ['ComputerName', 'UserName', 'Processes', 'ProcessPercent', 'Records', 'RecordPercent', 'ProcessNames'],
   }),
   create(options) {

@@ -1,0 +1,54 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/** Debian's `chromium` (.ci/apt-packages.txt), or undefined when it is not installed. */
+export function chromiumPath(): string | undefined {
+  for (const candidate of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) if (fs.existsSync(candidate)) return candidate;
+  return undefined;
+}
+
+export interface ChromiumRun {
+  stdout: string;
+  code: number | null;
+}
+
+/**
+ * Runs headless Chromium once on a local file with a fresh profile, no network features and no
+ * background services, then removes the profile. `args` adds --dump-dom or --screenshot=….
+ */
+export async function runChromium(file: string, args: string[], timeoutMs = 60_000): Promise<ChromiumRun> {
+  const bin = chromiumPath();
+  if (!bin) throw new Error('chromium is not installed (Debian package chromium)');
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'stats-chromium-'));
+  const argv = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    `--user-data-dir=${profile}`,
+    ...args,
+    pathToFileURL(file).href,
+  ];
+  try {
+    return await new Promise((resolve, reject) => {
+      const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: 'disabled:' } });
+      const out: Buffer[] = [];
+      child.stdout.on('data', (b: Buffer) => out.push(b));
+      child.stderr.resume();
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ stdout: Buffer.concat(out).toString('utf8'), code });
+      });
+    });
+  } finally {
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
