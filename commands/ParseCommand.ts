@@ -1,11 +1,54 @@
 import { Command } from 'clipanion';
-import { NotBuiltCommand } from './NotBuiltCommand';
+import { ExitCode } from '../src/exit-codes';
+import { readPortReporterBatches } from '../src/portreporter/read';
+import { PortReporterRecordKind } from '../src/portreporter/record-kind';
+import { PortReporterInputCommand } from './PortReporterInputCommand';
 
-export class ParseCommand extends NotBuiltCommand {
+export class ParseCommand extends PortReporterInputCommand {
   static paths = [['parse']];
   static usage = Command.Usage({
     description: 'Read Port Reporter logs, correlate, filter and flag them (Port Reporter Parser)',
-    details: 'Not built yet: exits with code 69.',
+    details: `
+      Reads PR-PORTS, PR-INITIAL and PR-PIDS logs of Microsoft's Port Reporter 1.01 and of \`portqry-ts record\`, and our JSON Lines event log (PR-EVENTS-*.jsonl). The kind of each file is read from its header, not its name. UTF-8, UTF-16LE (with BOM) and ANSI (Windows-1252) files, CRLF or LF, a cut-off last line and headers repeated inside concatenated files are all fine.
+
+      Inputs are files, folders (read recursively, natural order: PR-PORTS-05-7-6-… before PR-PORTS-05-7-10-…), wildcards (expanded by portqry-ts, since cmd.exe and PowerShell pass them on unexpanded; \`**\` spans folders) and \`-\` for stdin. A file named on the command line must be a Port Reporter log (exit 65 otherwise); other files in a folder or matching a wildcard are passed over.
+
+      Each PR-PORTS row becomes one PortReporterRecord (schemas/port-reporter-record.schema.json), joined with the process detail (path, command line, services, modules, start time) of the PR-PIDS file its header names, when that file is beside it. PR-INITIAL gives one record per endpoint at service start (Event Initial); PR-PIDS files are only process detail and yield no records of their own. ComputerName comes from the PR-PIDS header, else --computer, else the folder's name.
+
+      Filters combine with AND; the values of one filter (repeated, or a comma list) with OR. Names match case-insensitively with * and ? wildcards.
+
+      --criteria flags records of interest, as the original parser highlighted them: Flagged and FlagReasons in every format, red rows in text and table on a terminal. Known Windows processes (svchost.exe, lsass.exe, ...) running from an unexpected folder are flagged whenever --criteria is given (see schemas/criteria.schema.json).
+
+      --resolve asks the system resolver for the name of each remote address (once per address, 16 at a time, --resolve-timeout each); output keeps its order.
+
+      A line that cannot be read is skipped: the first ten are named on stderr (file:line: reason) and one summary line follows; the exit code stays 0. --quiet hides these warnings; --strict stops at the first one with exit 65 (a cut-off last line, as a running recorder leaves, is only skipped).
+
+      Exit codes: 0 success, 3 a record matched the criteria with --fail-on-flag, 64 bad option, 65 not a Port Reporter log or (--strict) a bad line, 66 an input does not exist.
+
+      JSON Lines and CSV stream in constant memory whatever the input size; table output keeps all rows to size its columns.
+    `,
+    examples: [
+      ['Every port use in a folder of logs, as PowerShell objects', '$0 parse C:\\Windows\\System32\\LogFiles\\PortReporter --json | ConvertFrom-Json'],
+      ['An Excel sheet of the RDP connections of several servers', '$0 parse \\\\srv01\\logs\\* \\\\srv02\\logs\\* --port 3389 --format csv --out-file rdp.csv'],
+      ['svchost.exe talking to outside addresses since Monday', '$0 parse PR-PORTS-*.log --process svchost.exe --ip 0.0.0.0/0 --since 2026-11-23 --format table'],
+      ['Scheduled check: exit 3 when something of interest shows up', '$0 parse D:\\logs --criteria criteria.json --flagged-only --fail-on-flag --json'],
+      ['Names of remote hosts, read from a pipe', 'type PR-PORTS-05-07-6-13-44-4.log | $0 parse - --computer SRV01 --resolve'],
+    ],
   });
-  protected readonly feature = 'parse';
+
+  async run(): Promise<number> {
+    const options = this.readOptions();
+    const output = this.output;
+    let flagged = 0;
+    for await (const batch of readPortReporterBatches(this.inputs, options)) {
+      for (const record of batch) {
+        if (record.Flagged) flagged++;
+        output.write(PortReporterRecordKind, record as unknown as Record<string, unknown>);
+      }
+      if (output.closed) break;
+      await output.ready();
+    }
+    this.reportSkipped();
+    return this.failOnFlag && flagged > 0 ? ExitCode.Flagged : ExitCode.Ok;
+  }
 }

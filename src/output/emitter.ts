@@ -33,6 +33,11 @@ export interface Output {
   write(kind: RecordKind, record: OutputRecord): void;
   /** Free-form human lines in text format only (e.g. PortQry's "querying..." lines); ignored otherwise. */
   note(lines: string[]): void;
+  /**
+   * Resolves when the destination can take more (backpressure). write() never blocks, so a command that
+   * produces a lot (parse over gigabytes) awaits this between batches to keep memory flat.
+   */
+  ready(): Promise<void>;
   end(): Promise<void>;
 }
 
@@ -84,6 +89,11 @@ export function openOutput(io: IOStreams, options: OutputOptions): Output {
     note(lines) {
       if (format === 'text' && !isClosed()) writer.raw(lines.map((l) => `${l}\n`).join(''));
     },
+    async ready() {
+      if (isClosed()) return;
+      await writer.ready?.();
+      await waitForDrain(sink);
+    },
     async end() {
       await writer.end();
       if (fileStream) {
@@ -106,6 +116,22 @@ function drain(stream: Writable): Promise<void> {
   });
 }
 
+/** Resolves at once unless the stream's buffer is full, then on 'drain' (or when it closes). */
+function waitForDrain(stream: Writable): Promise<void> {
+  if (!stream.writableNeedDrain || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+    stream.on('error', done);
+  });
+}
+
 interface WriterContext {
   sink: Writable;
   style: Style;
@@ -118,6 +144,8 @@ interface WriterContext {
 interface Writer {
   write(kind: RecordKind, record: OutputRecord): void;
   raw(text: string): void;
+  /** Backpressure of a writer with its own buffer (the CSV formatter). */
+  ready?(): Promise<void>;
   end(): Promise<void>;
 }
 
@@ -191,6 +219,7 @@ function csvWriter(ctx: WriterContext): Writer {
       csv.write(kind.keys.map((key) => csvCell(kind, key, record[key])));
     },
     raw: () => {},
+    ready: () => (csv ? waitForDrain(csv) : Promise.resolve()),
     end: () =>
       new Promise<void>((resolve, reject) => {
         if (!csv) return resolve();

@@ -19,7 +19,7 @@ export interface RecordKind {
   readonly name: string;
   readonly schema: RecordSchema;
   readonly keys: readonly string[];
-  /** Keys whose schema format is date-time (rendered for Excel in CSV). */
+  /** Keys whose schema format is date-time or iso-date-time (zone optional), rendered for Excel in CSV. */
   readonly dateTimeKeys: ReadonlySet<string>;
   /** Columns for `--format table`; default: every key whose values are scalars. */
   readonly tableColumns: readonly string[];
@@ -37,7 +37,7 @@ export interface RecordKindOptions {
 
 export function defineRecordKind(schema: RecordSchema, options: RecordKindOptions = {}): RecordKind {
   const keys = Object.keys(schema.properties);
-  const dateTimeKeys = new Set(keys.filter((k) => schema.properties[k]?.format === 'date-time'));
+  const dateTimeKeys = new Set(keys.filter((k) => ['date-time', 'iso-date-time'].includes(schema.properties[k]?.format ?? '')));
   const scalar = keys.filter((k) => {
     const t = schema.properties[k]?.type;
     const types = Array.isArray(t) ? t : [t];

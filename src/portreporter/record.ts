@@ -34,3 +34,14 @@ export interface PortReporterRecord {
   SourceFile: string;
   SourceLine: number;
 }
+
+/** The record's keys in schema order (test/unit/portreporter-record.test.ts checks them against the schema). */
+export const PORT_REPORTER_RECORD_KEYS = [
+  'ComputerName', 'TimeUtc', 'TimeLocal', 'Event', 'Protocol', 'LocalAddress', 'LocalPort', 'RemoteAddress', 'RemotePort',
+  'State', 'OwningProcess', 'ProcessName', 'ProcessPath', 'CommandLine', 'UserName', 'Services', 'Modules',
+  'ProcessStartTime', 'LifetimeSeconds', 'RemoteHostName', 'Flagged', 'FlagReasons', 'SourceFile', 'SourceLine',
+] as const satisfies readonly (keyof PortReporterRecord)[];
+
+// Compile-time half of the sync check: every interface key is listed above.
+type UnlistedKey = Exclude<keyof PortReporterRecord, (typeof PORT_REPORTER_RECORD_KEYS)[number]>;
+export const RECORD_KEYS_COMPLETE: [UnlistedKey] extends [never] ? true : UnlistedKey = true;

@@ -1,0 +1,106 @@
+import { Option } from 'clipanion';
+import { UsageError } from '../src/errors';
+import { sanitizeLine } from '../src/output/sanitize';
+import { createStyle } from '../src/output/style';
+import { type CriteriaMatcher, loadCriteria } from '../src/portreporter/criteria';
+import type { ReadOptions, SkippedLine } from '../src/portreporter/read';
+import { parseUtcOffset } from '../src/portreporter/time';
+import { BaseCommand, parseIntegerOption } from './BaseCommand';
+
+/** Warnings shown one by one before the rest are only counted. */
+const WARNINGS_SHOWN = 10;
+
+/**
+ * What `parse` and `stats` share: the inputs, the filters, criteria, name resolution and how
+ * unreadable lines are reported. Both hand readOptions() to src/portreporter/read.ts.
+ */
+export abstract class PortReporterInputCommand extends BaseCommand {
+  inputs = Option.Rest({ required: 1, name: 'path' });
+
+  computer = Option.String('--computer', { description: 'Computer name for logs that do not say (default: the PR-PIDS header, else the folder name)' });
+  utcOffset = Option.String('--utc-offset', { description: "The logs' time zone as an offset (+02:00, -0500, UTC); default: this machine's zone" });
+
+  protocol = Option.Array('--protocol', { description: 'Only tcp or udp' });
+  port = Option.Array('--port', { description: 'Only these local or remote ports (80,443 or 1024-2048; repeatable)' });
+  localPort = Option.Array('--local-port', { description: 'Only these local ports' });
+  remotePort = Option.Array('--remote-port', { description: 'Only these remote ports' });
+  process = Option.Array('--process', { description: 'Only these processes: image name (svchost.exe, sql*) or path with a backslash' });
+  module = Option.Array('--module', { description: 'Only processes that loaded this module (file name or path, wildcards)' });
+  ip = Option.Array('--ip', { description: 'Only these local or remote addresses or CIDR blocks (10.0.0.0/8)' });
+  user = Option.Array('--user', { description: 'Only these user contexts (DOMAIN\\user, or user for any domain; wildcards)' });
+  host = Option.Array('--host', { description: 'Only these remote host names, after reverse DNS (implies --resolve; wildcards)' });
+  since = Option.String('--since', { description: 'Only uses at or after this time (2026-11-25, 2026-11-25T14:30; local unless it ends in Z or an offset)' });
+  until = Option.String('--until', { description: 'Only uses at or before this time' });
+
+  criteria = Option.String('--criteria', { description: 'JSON file of criteria of interest (schemas/criteria.schema.json); matching records get Flagged and FlagReasons' });
+  flaggedOnly = Option.Boolean('--flagged-only', false, { description: 'Only records that match the criteria' });
+  failOnFlag = Option.Boolean('--fail-on-flag', false, { description: 'Exit with code 3 when a record matches the criteria (for scheduled checks)' });
+
+  resolve = Option.Boolean('--resolve', false, { description: 'Reverse DNS of remote addresses into RemoteHostName (cached, concurrent)' });
+  resolveTimeout = Option.String('--resolve-timeout', '2000', { description: 'Milliseconds to wait for one name (default 2000)' });
+
+  strict = Option.Boolean('--strict', false, { description: 'An unreadable line is an error (exit 65) instead of a skipped line' });
+  quiet = Option.Boolean('-q,--quiet', false, { description: 'No warnings on stderr about skipped lines' });
+
+  private skipped = 0;
+  private skippedFiles = new Set<string>();
+  private criteriaMatcher: CriteriaMatcher | undefined;
+
+  /** Options for readPortReporterBatches; throws UsageError/DataError for bad option values. */
+  protected readOptions(): ReadOptions {
+    const utcOffsetMinutes = this.utcOffset === undefined ? undefined : parseUtcOffset(this.utcOffset);
+    if (this.computer !== undefined && this.computer.trim() === '') throw new UsageError("invalid --computer '': expected a computer name");
+    if ((this.flaggedOnly || this.failOnFlag) && !this.criteria) throw new UsageError(`${this.flaggedOnly ? '--flagged-only' : '--fail-on-flag'} needs --criteria FILE`);
+    this.criteriaMatcher = this.criteria ? loadCriteria(this.criteria) : undefined;
+    return {
+      stdin: this.context.io.stdin,
+      utcOffsetMinutes,
+      computer: this.computer?.trim(),
+      filter: {
+        protocol: this.protocol,
+        port: this.port,
+        localPort: this.localPort,
+        remotePort: this.remotePort,
+        process: this.process,
+        module: this.module,
+        ip: this.ip,
+        user: this.user,
+        host: this.host,
+        since: this.since,
+        until: this.until,
+      },
+      criteria: this.criteriaMatcher,
+      flaggedOnly: this.flaggedOnly,
+      resolve: this.resolve ? { timeoutMs: parseIntegerOption('--resolve-timeout', this.resolveTimeout, 1, 60000) } : false,
+      strict: this.strict,
+      onSkip: (skip) => this.onSkip(skip),
+    };
+  }
+
+  /**
+   * A skipped line is a warning: the command still succeeds (exit 0) but did not read everything, which
+   * the user must learn. The first few are named (file:line: reason), the rest counted in one summary
+   * line at the end; --quiet silences both (PowerShell with $ErrorActionPreference = 'Stop' and 2>&1
+   * turns any stderr line into an error), --strict turns the first one into an error.
+   */
+  private onSkip(skip: SkippedLine): void {
+    this.skipped++;
+    this.skippedFiles.add(skip.file);
+    if (this.quiet || this.skipped > WARNINGS_SHOWN) return;
+    this.warn(`${skip.file}:${skip.line}: skipped: ${skip.reason}`);
+  }
+
+  /** The summary line, after the records. */
+  protected reportSkipped(): void {
+    if (this.quiet || this.skipped === 0) return;
+    const files = this.skippedFiles.size;
+    const more = this.skipped > WARNINGS_SHOWN ? ` (${this.skipped - WARNINGS_SHOWN} not shown)` : '';
+    this.warn(`skipped ${this.skipped} unreadable line${this.skipped === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}${more}; --strict makes this an error, --quiet hides it`);
+  }
+
+  private warn(text: string): void {
+    const io = this.context.io;
+    io.clearProgress();
+    io.stderr.write(`${createStyle(io.colorStderr).warn('portqry-ts: warning:')} ${sanitizeLine(text)}\n`);
+  }
+}

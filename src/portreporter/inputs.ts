@@ -1,0 +1,159 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileError, PortqryError, UsageError } from '../errors';
+import { ExitCode } from '../exit-codes';
+import type { LogSource } from './read-log';
+
+/**
+ * Turns the command line's inputs into log sources, in order: a file; a directory (every file under
+ * it, recursively); a glob (`*`, `?`, `[...]`, `**`), expanded here because cmd.exe and PowerShell
+ * hand wildcards to native programs unexpanded; `-` for stdin. Files of a directory or glob are read
+ * in natural order (PR-PORTS-05-07-6-… before PR-PORTS-05-07-10-…: the unpadded name fields sort as
+ * numbers, which is chronological), and those that are not Port Reporter logs are passed over;
+ * a file named explicitly must be one.
+ */
+export async function* expandInputs(inputs: readonly string[], stdin: Readable, platform: NodeJS.Platform = process.platform): AsyncGenerator<LogSource> {
+  let stdinUsed = false;
+  for (const input of inputs) {
+    if (input === '-') {
+      if (stdinUsed) throw new UsageError("'-' (stdin) can be given only once");
+      stdinUsed = true;
+      yield { name: '-', explicit: true, open: () => stdin };
+      continue;
+    }
+    const stat = await fs.promises.stat(input).catch((err: NodeJS.ErrnoException) => err);
+    if (!(stat instanceof Error)) {
+      if (stat.isDirectory()) {
+        for await (const file of walk(input)) yield fileSource(file, false);
+      } else {
+        yield fileSource(input, true);
+      }
+      continue;
+    }
+    if (hasGlob(input)) {
+      let matched = 0;
+      for await (const file of expandGlob(input, platform)) {
+        matched++;
+        yield fileSource(file, false);
+      }
+      if (matched === 0) throw new PortqryError(`no file matches ${input}`, ExitCode.NoInput);
+      continue;
+    }
+    throw fileError(stat, input);
+  }
+}
+
+function fileSource(file: string, explicit: boolean): LogSource {
+  return { name: file, path: file, explicit, open: () => openFile(file) };
+}
+
+async function* openFile(file: string): AsyncGenerator<Buffer> {
+  let stream: fs.ReadStream;
+  try {
+    const handle = await fs.promises.open(file, 'r');
+    stream = handle.createReadStream({ highWaterMark: 1 << 20 });
+  } catch (err) {
+    throw fileError(err, file);
+  }
+  try {
+    for await (const chunk of stream) yield chunk as Buffer;
+  } catch (err) {
+    throw fileError(err, file);
+  } finally {
+    stream.destroy();
+  }
+}
+
+export function hasGlob(text: string): boolean {
+  return /[*?[]/.test(text);
+}
+
+/** Files under dir, recursively, in natural order; symbolic links to directories are not followed. */
+async function* walk(dir: string): AsyncGenerator<string> {
+  let entries: fs.Dirent[];
+  try {
+    entries = await fs.promises.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    throw fileError(err, dir);
+  }
+  entries.sort((a, b) => naturalCompare(a.name, b.name));
+  for (const e of entries) {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) yield* walk(full);
+    else if (e.isFile() || (e.isSymbolicLink() && (await fs.promises.stat(full).catch(() => undefined))?.isFile())) yield full;
+  }
+}
+
+/** Compares names with digit runs as numbers. */
+export function naturalCompare(a: string, b: string): number {
+  const ra = a.toLowerCase().match(/\d+|\D+/g) ?? [];
+  const rb = b.toLowerCase().match(/\d+|\D+/g) ?? [];
+  for (let i = 0; i < Math.min(ra.length, rb.length); i++) {
+    const x = ra[i]!;
+    const y = rb[i]!;
+    if (x === y) continue;
+    const dx = /^\d/.test(x);
+    const dy = /^\d/.test(y);
+    if (dx && dy) return Number(x) - Number(y) || x.length - y.length;
+    return x < y ? -1 : 1;
+  }
+  return ra.length - rb.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** Files matching a glob pattern; a directory that matches contributes every file under it. */
+export async function* expandGlob(pattern: string, platform: NodeJS.Platform = process.platform): AsyncGenerator<string> {
+  const windows = platform === 'win32';
+  const parts = pattern.split(windows ? /[\\/]/ : /\//);
+  let base: string[] = [];
+  let i = 0;
+  while (i < parts.length - 1 && !hasGlob(parts[i]!)) base.push(parts[i++]!);
+  let root = base.join(path.sep) || path.sep;
+  if (/^[A-Za-z]:$/.test(root)) root += path.sep;
+  const segments = parts.slice(i).filter((s) => s !== '');
+  const matchers = segments.map((s) => (s === '**' ? '**' : segmentRegex(s, windows)));
+  yield* matchFrom(base.length === 0 ? '' : root, matchers);
+}
+
+async function* matchFrom(dir: string, matchers: (RegExp | '**')[]): AsyncGenerator<string> {
+  if (matchers.length === 0) return;
+  const [first, ...rest] = matchers;
+  const entries = await fs.promises.readdir(dir === '' ? '.' : dir, { withFileTypes: true }).catch(() => [] as fs.Dirent[]);
+  entries.sort((a, b) => naturalCompare(a.name, b.name));
+  if (first === '**') {
+    // Zero directories, then one more level with ** still in front.
+    yield* matchFrom(dir, rest);
+    for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) yield* matchFrom(path.join(dir, e.name), matchers);
+    return;
+  }
+  for (const e of entries) {
+    if (!first!.test(e.name)) continue;
+    const full = dir === '' ? e.name : path.join(dir, e.name);
+    if (rest.length > 0) {
+      if (e.isDirectory()) yield* matchFrom(full, rest);
+    } else if (e.isDirectory()) {
+      yield* walk(full);
+    } else if (e.isFile() || e.isSymbolicLink()) {
+      yield full;
+    }
+  }
+}
+
+function segmentRegex(segment: string, caseInsensitive: boolean): RegExp {
+  let re = '';
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment[i]!;
+    if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else if (c === '[') {
+      const close = segment.indexOf(']', i + 2);
+      if (close < 0) re += '\\[';
+      else {
+        const body = segment.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        re += `[${body}]`;
+        i = close;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`, caseInsensitive ? 'i' : '');
+}

@@ -1,0 +1,311 @@
+import * as path from 'node:path';
+import { DataError } from '../errors';
+import type { ProcessIndex } from './correlate';
+import { readLineBatches } from './read-lines';
+import { eventToRecord } from './read-events';
+import { parsePortsRow, type RowContext } from './read-ports';
+import { isBlockSeparator, parseSystemDate, ProcessBlockParser, type ProcessDetail, utcOfLocal } from './read-process';
+import type { PortReporterRecord } from './record';
+import type { LocalClock } from './time';
+
+/**
+ * One log file, whatever its kind: the kind is read from its header (never its name), and a header
+ * that comes again (files concatenated after rotation) starts over. PR-PORTS rows and PR-INITIAL
+ * endpoints become records; PR-PIDS blocks are process detail for correlation; our JSONL event log
+ * maps line by line.
+ */
+export type LogKind = 'ports' | 'pids' | 'initial' | 'events';
+
+export interface LogSource {
+  /** SourceFile of its records: the path as given or found, `-` for stdin. */
+  name: string;
+  /** The file's path, when it is one: correlation looks for PR-PIDS beside it; its folder names the computer. */
+  path?: string;
+  /** Named by the user (not being a log is an error) rather than found in a directory or by a glob (skipped). */
+  explicit: boolean;
+  open(): AsyncIterable<Buffer | string>;
+}
+
+export interface SkippedLine {
+  file: string;
+  line: number;
+  reason: string;
+  /** The file's last line, cut short (a recorder stopped mid-write): skipped, but not an error under --strict. */
+  truncated: boolean;
+}
+
+export interface LogReadOptions {
+  clock: LocalClock;
+  /** --computer: the computer name when the logs do not say. */
+  computer?: string;
+  maxLineBytes?: number;
+  /** Called for each unreadable line; throwing from it (--strict) stops the read. */
+  onSkip(skip: SkippedLine): void;
+  /** Process detail for a PR-PORTS file: the PR-PIDS file its header names, beside it. */
+  processIndex?(dir: string, pidsFileName: string): Promise<ProcessIndex | undefined>;
+  /** Called once per file, when its kind is known. */
+  onKind?(source: LogSource, kind: LogKind): void;
+}
+
+const VERSION_LINE = /^Port Reporter Version \S+ Log File(?: - (.*))?$/;
+const CHECK_LINE = /^Check (.+?) for corresponding process data$/;
+export const PORTS_COLUMNS = 'date,time,protocol,local port,local IP address,remote port,remote IP address,PID,module,user context';
+
+type Mode = 'start' | 'title' | 'ports-header' | 'ports-rows' | 'proc-header' | 'proc-body' | 'events';
+
+/** The line-by-line state machine; the async driver below feeds it and loads process indexes it asks for. */
+export class LogParser {
+  kind: LogKind | undefined;
+  mode: Mode = 'start';
+  /** The computer name of a PR-PIDS/PR-INITIAL header. */
+  headerComputer: string | null = null;
+  systemDateLocal: string | null = null;
+  /** Set when a PR-PORTS header names its PR-PIDS file: the driver loads it and calls setIndex. */
+  wantsIndex: string | undefined;
+  readonly details: ProcessDetail[] = [];
+  private index: ProcessIndex | undefined;
+  private awaitingComputer = false;
+  private readonly block = new ProcessBlockParser();
+  private readonly rowCtx: RowContext;
+  private readonly fallbackComputer: string | null;
+
+  constructor(
+    private readonly source: LogSource,
+    private readonly options: LogReadOptions,
+    /** Keep PR-PIDS/PR-INITIAL blocks in `details` (for building a process index). */
+    private readonly keepDetails = false,
+  ) {
+    this.fallbackComputer = options.computer ?? (source.path ? path.basename(path.dirname(path.resolve(source.path))) || null : null);
+    this.rowCtx = { clock: options.clock, computerName: this.fallbackComputer, sourceFile: source.name };
+  }
+
+  setIndex(index: ProcessIndex | undefined): void {
+    this.wantsIndex = undefined;
+    this.index = index;
+    this.rowCtx.computerName = index?.computerName ?? this.fallbackComputer;
+  }
+
+  /** Feeds one line; appends records to out. */
+  feed(line: string | null, lineNo: number, last: boolean, out: PortReporterRecord[]): void {
+    if (line === null) {
+      if (this.mode === 'start') throw this.notALog();
+      this.skip(lineNo, 'line too long', last);
+      return;
+    }
+    if (this.mode === 'ports-rows') {
+      // The hot path: a data row.
+      if (line.length > 0 && line.charCodeAt(0) !== 80 /* P */) {
+        const r = parsePortsRow(line, lineNo, this.rowCtx);
+        if (typeof r === 'string') this.skip(lineNo, r, last);
+        else {
+          if (this.index && r.OwningProcess !== null) this.index.enrich(r);
+          out.push(r);
+        }
+        return;
+      }
+    }
+    if (line.trim() === '') {
+      if (this.block.inBlock) this.endBlock(out);
+      return;
+    }
+    if (this.mode !== 'events') {
+      const version = VERSION_LINE.exec(line);
+      if (version) {
+        if (this.block.inBlock) this.endBlock(out);
+        if (version[1] === 'Port usage log') this.begin('ports', 'ports-header');
+        else this.mode = 'title';
+        return;
+      }
+    }
+    switch (this.mode) {
+      case 'start':
+        if (line.charCodeAt(0) === 123 /* { */ && this.isEvent(line)) {
+          this.begin('events', 'events');
+          this.feed(line, lineNo, last, out);
+          return;
+        }
+        throw this.notALog();
+      case 'title':
+        if (line === 'Process detail log') this.begin('pids', 'proc-header');
+        else if (line === 'Service initialization log') this.begin('initial', 'proc-header');
+        else if (this.kind === undefined) throw this.notALog();
+        else this.skip(lineNo, 'unknown Port Reporter log title', last);
+        return;
+      case 'ports-header': {
+        const check = CHECK_LINE.exec(line);
+        if (check) {
+          this.wantsIndex = check[1];
+          return;
+        }
+        if (line === 'Log format:') return;
+        if (line.startsWith('date,time,')) {
+          this.mode = 'ports-rows';
+          return;
+        }
+        // A header cut short: carry on with the rows.
+        this.mode = 'ports-rows';
+        this.feed(line, lineNo, last, out);
+        return;
+      }
+      case 'ports-rows':
+        this.skip(lineNo, 'not a PR-PORTS row', last);
+        return;
+      case 'proc-header':
+        if (this.awaitingComputer) {
+          this.awaitingComputer = false;
+          this.headerComputer = line.trim() || null;
+          return;
+        }
+        if (line.startsWith('System Date:')) {
+          this.systemDateLocal = parseSystemDate(line.slice('System Date:'.length));
+          return;
+        }
+        if (line === 'Local computer name:') {
+          this.awaitingComputer = true;
+          return;
+        }
+        if (line.startsWith('Operating System:') || line.startsWith('Generated by:')) return;
+        this.mode = 'proc-body';
+        this.feed(line, lineNo, last, out);
+        return;
+      case 'proc-body':
+        if (isBlockSeparator(line)) {
+          if (this.block.inBlock) this.endBlock(out);
+          this.block.start(lineNo);
+          return;
+        }
+        if (!this.block.inBlock) {
+          this.skip(lineNo, 'line outside a process block', last);
+          return;
+        }
+        {
+          const error = this.block.feed(line);
+          if (error) this.skip(lineNo, error, last);
+        }
+        return;
+      case 'events': {
+        const r = eventToRecord(line, lineNo, this.source.name, this.options.computer ?? null, this.options.clock);
+        if (typeof r === 'string') this.skip(lineNo, r, last);
+        else if (r) out.push(r);
+        return;
+      }
+    }
+  }
+
+  /** End of input: a block without its closing blank line still counts. */
+  end(out: PortReporterRecord[]): void {
+    if (this.block.inBlock) this.endBlock(out);
+    if (this.mode === 'start' || this.mode === 'title') {
+      if (this.kind === undefined) throw this.notALog();
+    }
+  }
+
+  private begin(kind: LogKind, mode: Mode): void {
+    if (this.kind === undefined) this.options.onKind?.(this.source, kind);
+    this.kind = kind;
+    this.mode = mode;
+    this.awaitingComputer = false;
+    this.wantsIndex = undefined;
+    if (kind === 'ports') this.setIndex(undefined);
+  }
+
+  private isEvent(line: string): boolean {
+    try {
+      const v = JSON.parse(line);
+      return typeof v === 'object' && v !== null && 'Event' in v && 'Protocol' in v;
+    } catch {
+      return false;
+    }
+  }
+
+  private endBlock(out: PortReporterRecord[]): void {
+    const { detail, error, line } = this.block.finish(this.options.clock);
+    if (!detail) {
+      this.skip(line, error!, false);
+      return;
+    }
+    if (this.keepDetails) this.details.push(detail);
+    if (this.kind === 'initial') {
+      const local = detail.recordedLocal ?? this.systemDateLocal;
+      const utc = detail.recordedUtc ?? (local ? utcOfLocal(local, this.options.clock) : null);
+      for (const p of detail.ports) {
+        out.push({
+          ComputerName: this.headerComputer ?? this.fallbackComputer,
+          TimeUtc: utc,
+          TimeLocal: local,
+          Event: 'Initial',
+          Protocol: p.protocol,
+          LocalAddress: p.localAddress,
+          LocalPort: p.localPort,
+          RemoteAddress: p.remoteAddress,
+          RemotePort: p.remotePort,
+          State: p.state,
+          OwningProcess: detail.pid,
+          ProcessName: detail.imageName,
+          ProcessPath: detail.imagePath,
+          CommandLine: detail.commandLine,
+          UserName: detail.user,
+          Services: detail.services,
+          Modules: detail.modules,
+          ProcessStartTime: detail.startUtc,
+          LifetimeSeconds: null,
+          RemoteHostName: null,
+          Flagged: false,
+          FlagReasons: [],
+          SourceFile: this.source.name,
+          SourceLine: line,
+        });
+      }
+    }
+  }
+
+  private skip(line: number, reason: string, last: boolean): void {
+    this.options.onSkip({ file: this.source.name, line, reason: last ? `truncated last line (${reason})` : reason, truncated: last });
+  }
+
+  private notALog(): DataError {
+    return new DataError(`not a Port Reporter log: ${this.source.name}`);
+  }
+}
+
+/** Reads one log; yields its records in batches. Throws DataError for an explicit input that is not a log. */
+export async function* readLogFile(source: LogSource, options: LogReadOptions): AsyncGenerator<PortReporterRecord[]> {
+  const parser = new LogParser(source, options);
+  try {
+    for await (const batch of readLineBatches(source.open(), { maxLineBytes: options.maxLineBytes })) {
+      const out: PortReporterRecord[] = [];
+      const n = batch.lines.length;
+      for (let i = 0; i < n; i++) {
+        parser.feed(batch.lines[i]!, batch.firstLine + i, batch.unterminated && i === n - 1, out);
+        if (parser.wantsIndex !== undefined) {
+          const name = parser.wantsIndex;
+          parser.setIndex(source.path && options.processIndex ? await options.processIndex(path.dirname(source.path), name) : undefined);
+        }
+      }
+      if (out.length > 0) yield out;
+    }
+    const out: PortReporterRecord[] = [];
+    parser.end(out);
+    if (out.length > 0) yield out;
+  } catch (err) {
+    if (err instanceof DataError && err.message.startsWith('not a Port Reporter log') && !source.explicit) return;
+    throw err;
+  }
+}
+
+/** All process blocks of a PR-PIDS or PR-INITIAL file, and its header's computer name. */
+export async function readProcessDetails(source: LogSource, options: LogReadOptions): Promise<{ kind: LogKind | undefined; computerName: string | null; details: ProcessDetail[] }> {
+  const parser = new LogParser(source, options, true);
+  const sink: PortReporterRecord[] = [];
+  for await (const batch of readLineBatches(source.open(), { maxLineBytes: options.maxLineBytes })) {
+    const n = batch.lines.length;
+    for (let i = 0; i < n; i++) {
+      parser.feed(batch.lines[i]!, batch.firstLine + i, batch.unterminated && i === n - 1, sink);
+      sink.length = 0;
+      // Only process detail is wanted here; a PR-PORTS file has none.
+      if (parser.kind === 'ports' || parser.kind === 'events') return { kind: parser.kind, computerName: null, details: [] };
+    }
+  }
+  parser.end(sink);
+  return { kind: parser.kind, computerName: parser.headerComputer, details: parser.details };
+}
