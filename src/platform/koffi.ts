@@ -53,7 +53,7 @@ export function loadKoffi(): Koffi {
   return loaded;
 }
 
-function seaModule(): typeof import('node:sea') | null {
+export function seaModule(): typeof import('node:sea') | null {
   try {
     const require = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
     return require('node:sea') as typeof import('node:sea');

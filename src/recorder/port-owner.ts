@@ -1,0 +1,31 @@
+import schema from '../../schemas/port-owner.schema.json';
+import { defineRecordKind, type RecordSchema } from '../output/record-kind';
+import type { Snapshot } from '../platform/types';
+import type { OwnedEndpoint } from './endpoints';
+
+/** schemas/port-owner.schema.json: one endpoint and its owner (`record --once`, `query -local`, Get-PortOwner). */
+export const PortOwnerKind = defineRecordKind(schema as RecordSchema, {
+  tableColumns: ['Protocol', 'LocalAddress', 'LocalPort', 'RemoteAddress', 'RemotePort', 'State', 'OwningProcess', 'ProcessName', 'UserName'],
+});
+
+export function toPortOwner(snapshot: Snapshot, owned: OwnedEndpoint): Record<string, unknown> {
+  const { endpoint: e, process: p } = owned;
+  return {
+    ComputerName: snapshot.computerName,
+    Protocol: e.protocol,
+    LocalAddress: e.localAddress,
+    LocalPort: e.localPort,
+    RemoteAddress: e.remoteAddress,
+    RemotePort: e.remotePort,
+    State: e.state,
+    OwningProcess: e.pid,
+    ProcessName: p?.name ?? null,
+    ProcessPath: p?.path ?? null,
+    UserName: p?.user ?? null,
+    Services: p?.services ?? [],
+    Modules: p?.modules ?? [],
+    CreationTime: e.creationTime,
+    ProcessStartTime: p?.startTime ?? null,
+    CommandLine: p?.commandLine ?? null,
+  };
+}

@@ -1,0 +1,50 @@
+import schema from '../../schemas/record-event.schema.json';
+import { defineRecordKind, type RecordSchema } from '../output/record-kind';
+import type { TcpState } from '../platform/types';
+import type { TrackedEndpoint } from './endpoints';
+
+export type RecordEventType = 'Initial' | 'Opened' | 'Closed' | 'StateChanged';
+
+/** schemas/record-event.schema.json: a line of the `--jsonl` event log and a `query -wport/-wpid` change. */
+export const RecordEventKind = defineRecordKind(schema as RecordSchema, {
+  tableColumns: ['TimeUtc', 'Event', 'Protocol', 'LocalAddress', 'LocalPort', 'RemoteAddress', 'RemotePort', 'State', 'OwningProcess', 'ProcessName', 'LifetimeSeconds'],
+});
+
+export function toRecordEvent(
+  event: RecordEventType,
+  tracked: TrackedEndpoint,
+  computerName: string,
+  time: Date,
+  previousState: TcpState | null = null,
+): Record<string, unknown> {
+  const { endpoint: e, process: p } = tracked;
+  let lifetime: number | null = null;
+  if (event === 'Closed') {
+    // The OS creation time, when it has one, is a better start than the poll that first saw the socket.
+    const created = e.creationTime && e.creationTime < tracked.firstSeen ? e.creationTime : tracked.firstSeen;
+    lifetime = Math.max(0, Math.round((time.getTime() - created.getTime()) / 10) / 100);
+  }
+  return {
+    TimeUtc: time,
+    Event: event,
+    ComputerName: computerName,
+    Protocol: e.protocol,
+    LocalAddress: e.localAddress,
+    LocalPort: e.localPort,
+    RemoteAddress: e.remoteAddress,
+    RemotePort: e.remotePort,
+    State: e.state,
+    PreviousState: previousState,
+    OwningProcess: e.pid,
+    ProcessName: p?.name ?? null,
+    ProcessPath: p?.path ?? null,
+    UserName: p?.user ?? null,
+    Services: p?.services ?? [],
+    Modules: p?.modules ?? [],
+    CreationTime: e.creationTime,
+    ProcessStartTime: p?.startTime ?? null,
+    CommandLine: p?.commandLine ?? null,
+    FirstSeenUtc: tracked.firstSeen,
+    LifetimeSeconds: lifetime,
+  };
+}

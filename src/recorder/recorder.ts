@@ -1,0 +1,164 @@
+/**
+ * Port Reporter's loop: poll the OS tables, diff against the last poll, log what is new (PR-PORTS, with
+ * its process in PR-PIDS) and, in the event log, what closed and how long it lived.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import type { Endpoint, PlatformBackend, ProcessInfo, Snapshot } from '../platform/types';
+import { normalizeRecord } from '../output/record-kind';
+import { LogWriter, type RotationPolicy, type WriterCounters } from '../portreporter/write-log';
+import { EndpointTracker, isOwnerlessTail, type TrackedEndpoint } from './endpoints';
+import { RecordEventKind, toRecordEvent } from './record-event';
+
+export interface RecorderOptions {
+  backend: PlatformBackend;
+  intervalMs: number;
+  /** Stop after this long; null runs until the signal aborts. */
+  durationMs: number | null;
+  logDir: string;
+  rotation: RotationPolicy;
+  jsonl: boolean;
+  /** Collect loaded modules for the PIDS blocks and events (default true). */
+  modules?: boolean;
+  /** `portqry-ts <version>` for the headers. */
+  generatedBy: string;
+  /** Aborted by SIGINT/SIGTERM/SIGBREAK: the loop ends, flushes and closes. */
+  signal: AbortSignal;
+  warn: (line: string) => void;
+  /** Called after each poll has been written (tests, benchmarks). */
+  onPoll?: (info: { polls: number; tracked: number }) => void;
+}
+
+export interface RecorderSummary extends WriterCounters {
+  polls: number;
+  opened: number;
+  closed: number;
+  sets: string[];
+  logDir: string;
+  snapshotFailures: number;
+}
+
+/** How often written data is forced to disk (fsync): a crash loses at most this much from the page cache. */
+const SYNC_EVERY_MS = 5000;
+
+export async function runRecorder(options: RecorderOptions): Promise<RecorderSummary> {
+  const processCache = new Map<string, ProcessInfo>();
+  const first = await options.backend.snapshot({ processCache, modules: options.modules ?? true });
+  const writer = LogWriter.open(
+    {
+      dir: options.logDir,
+      rotation: options.rotation,
+      jsonl: options.jsonl,
+      header: { computerName: first.computerName, operatingSystem: operatingSystemName(), generatedBy: options.generatedBy },
+      warn: options.warn,
+    },
+    first.takenAt,
+  );
+  const summary: RecorderSummary = { ...writer.counters, polls: 1, opened: 0, closed: 0, sets: [], logDir: options.logDir, snapshotFailures: 0 };
+  const tracker = new EndpointTracker((e) => !isOwnerlessTail(e.endpoint));
+  const event = (type: 'Initial' | 'Opened' | 'Closed', t: TrackedEndpoint, snapshot: Snapshot) =>
+    writer.event(normalizeRecord(RecordEventKind, toRecordEvent(type, t, snapshot.computerName, snapshot.takenAt)), snapshot.takenAt);
+
+  const initial = tracker.start(first);
+  writer.initial(groupByProcess(initial), first.takenAt);
+  for (const t of initial) event('Initial', t, first);
+  writer.flush(first.takenAt);
+  options.onPoll?.({ polls: 1, tracked: tracker.size });
+
+  const started = Date.now();
+  let lastSync = started;
+  const deadline = options.durationMs === null ? Infinity : started + options.durationMs;
+  let nextPoll = started + options.intervalMs;
+  while (!options.signal.aborted) {
+    const wait = Math.min(nextPoll, deadline) - Date.now();
+    if (wait > 0) await sleep(wait, options.signal);
+    if (options.signal.aborted || Date.now() >= deadline) break;
+    // Fixed-rate polling; after a slow snapshot the next one starts at once instead of piling up.
+    nextPoll = Math.max(nextPoll + options.intervalMs, Date.now());
+    let snapshot: Snapshot;
+    try {
+      snapshot = await options.backend.snapshot({ processCache, modules: options.modules ?? true });
+    } catch (err) {
+      summary.snapshotFailures++;
+      if (summary.snapshotFailures === 1) options.warn(`snapshot failed: ${err instanceof Error ? err.message : String(err)}; retrying at every poll`);
+      continue;
+    }
+    summary.polls++;
+    pruneCache(processCache, snapshot);
+    const changes = tracker.update(snapshot);
+    const byPid = endpointsByPid(snapshot);
+    for (const t of changes.opened) {
+      writer.port(t.endpoint, t.process, snapshot.takenAt, t.endpoint.pid === null ? [t.endpoint] : byPid.get(t.endpoint.pid) ?? [t.endpoint]);
+      event('Opened', t, snapshot);
+    }
+    for (const t of changes.closed) event('Closed', t, snapshot);
+    summary.opened += changes.opened.length;
+    summary.closed += changes.closed.length;
+    writer.flush(snapshot.takenAt);
+    if (Date.now() - lastSync >= SYNC_EVERY_MS) {
+      writer.sync();
+      lastSync = Date.now();
+    }
+    options.onPoll?.({ polls: summary.polls, tracked: tracker.size });
+  }
+  writer.close(new Date());
+  if (writer.backlog > 0) options.warn(`${writer.backlog} record(s) could not be written before stopping (disk full)`);
+  return { ...summary, ...writer.counters, sets: [...writer.setsWritten] };
+}
+
+function endpointsByPid(snapshot: Snapshot): Map<number, Endpoint[]> {
+  const map = new Map<number, Endpoint[]>();
+  for (const e of snapshot.endpoints) {
+    if (e.pid === null) continue;
+    let list = map.get(e.pid);
+    if (!list) map.set(e.pid, (list = []));
+    list.push(e);
+  }
+  return map;
+}
+
+/** The owners of some endpoints, one entry per process, with all of those endpoints. */
+export function groupByProcess(tracked: readonly TrackedEndpoint[]): { pid: number; process: ProcessInfo | null; endpoints: Endpoint[] }[] {
+  const groups = new Map<string, { pid: number; process: ProcessInfo | null; endpoints: Endpoint[] }>();
+  for (const t of tracked) {
+    if (t.endpoint.pid === null) continue;
+    const key = `${t.endpoint.pid}|${t.process?.startTime?.getTime() ?? ''}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { pid: t.endpoint.pid, process: t.process, endpoints: [] }));
+    g.endpoints.push(t.endpoint);
+  }
+  return [...groups.values()].sort((a, b) => a.pid - b.pid);
+}
+
+/** Drops cached process details of processes no longer in the snapshot, so the cache cannot grow without bound. */
+function pruneCache(cache: Map<string, ProcessInfo>, snapshot: Snapshot): void {
+  if (cache.size <= snapshot.processes.size * 2 + 64) return;
+  for (const [key, info] of cache) {
+    const live = snapshot.processes.get(info.pid);
+    if (!live || live.startTime?.getTime() !== info.startTime?.getTime()) cache.delete(key);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** What the headers' `Operating System:` line says: the distribution's name on Linux, the edition on Windows. */
+export function operatingSystemName(): string {
+  if (process.platform === 'win32') return os.version() || `Windows ${os.release()}`;
+  try {
+    const m = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(fs.readFileSync('/etc/os-release', 'utf8'));
+    if (m?.[1]) return `${m[1]} (${os.type()} ${os.release()})`;
+  } catch {
+    // no os-release: the kernel is all we can name
+  }
+  return `${os.type()} ${os.release()}`;
+}
