@@ -45,9 +45,14 @@ class AppendFile {
 
   /** Writes one record in one write(); the file is unchanged if it fails (header written first if new). */
   append(text: string): void {
+    this.create();
+    this.writeWhole(Buffer.from(text, 'utf8'));
+  }
+
+  /** Opens the file and writes its header if it is new. */
+  create(): void {
     this.open();
     if (this.size === 0 && this.header) this.writeWhole(Buffer.from(this.header, 'utf8'));
-    this.writeWhole(Buffer.from(text, 'utf8'));
   }
 
   private writeWhole(buf: Buffer): void {
@@ -286,6 +291,15 @@ export class LogWriter {
       for (const f of Object.values(this.files)) if (fs.existsSync(f.path)) f.open();
     }
     this.setsWritten.push(suffix);
+    // Like Port Reporter, a set's logs exist from its start, even before they hold a record. A failure
+    // (full disk) is retried by the first record written to the file.
+    try {
+      if (!continued && this.setsWritten.length === 1) this.files.INITIAL.create();
+      this.files.PORTS.create();
+      this.files.PIDS.create();
+    } catch (err) {
+      this.writeFailed(err);
+    }
   }
 
   private rotate(now: Date): void {

@@ -8,7 +8,7 @@ import { newestSet, repairFile } from '../../../src/portreporter/write-log';
 import { schemaErrors, schemaKeys } from '../../helpers/schema';
 import { FakeBackend, proc, tcp, udp } from '../../helpers/fake-backend';
 
-function tmpDir(t: Tap.Test): string {
+function tmpDir(t: { teardown(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rec-unit-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   return path.join(dir, 'logs');

@@ -1,0 +1,260 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import t from 'tap';
+import { BUNDLE, parseJsonl, ROOT, runCli } from '../helpers/cli';
+import { schemaErrors, schemaKeys } from '../helpers/schema';
+
+// End to end on Linux with real sockets this test opens and closes, and the real /proc backend.
+if (process.platform !== 'linux') {
+  t.pass('Linux only');
+  process.exit(0);
+}
+
+function tmpDir(t: { teardown(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rec-cli-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function listen(host = '127.0.0.1'): Promise<net.Server> {
+  const server = net.createServer((s) => s.on('error', () => {}));
+  server.listen(0, host);
+  await new Promise((r) => server.once('listening', r));
+  return server;
+}
+
+async function connect(port: number): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  return socket;
+}
+
+async function waitFor(what: string, test: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface Recorder {
+  child: ChildProcess;
+  stderr: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startRecorder(args: string[]): Recorder {
+  const child = spawn(process.execPath, [BUNDLE, 'record', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  child.stdout!.resume();
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  return { child, stderr: () => err, exit };
+}
+
+function readSet(dir: string, prefix: string): string {
+  if (!fs.existsSync(dir)) return '';
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith(prefix))
+    .sort()
+    .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))
+    .join('');
+}
+
+function events(dir: string): Record<string, unknown>[] {
+  return readSet(dir, 'PR-EVENTS-')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** A tiny independent reader of PR-PORTS: the ten columns of every data row. */
+function portsRows(dir: string): string[][] {
+  return readSet(dir, 'PR-PORTS-')
+    .split('\r\n')
+    .filter((l) => /^\d\d\/\d{1,2}\/\d{1,2},/.test(l))
+    .map((l) => l.split(','));
+}
+
+function assertWholeFiles(t: { ok(v: unknown, m: string): unknown }, dir: string): void {
+  for (const f of fs.readdirSync(dir)) {
+    const data = fs.readFileSync(path.join(dir, f), 'utf8');
+    if (data === '') continue;
+    if (f.endsWith('.jsonl')) {
+      t.ok(data.endsWith('\n'), `${f} ends with a whole line`);
+      for (const l of data.split('\n').filter(Boolean)) JSON.parse(l);
+    } else if (f.startsWith('PR-PORTS-')) {
+      t.ok(data.endsWith('\r\n'), `${f} ends with a whole line`);
+    } else {
+      t.ok(data.endsWith('\r\n\r\n'), `${f} ends with a whole block`);
+    }
+  }
+}
+
+t.test('record --once: every endpoint with its owner, this process included, valid PortOwner records', async (t) => {
+  const server = await listen();
+  t.teardown(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  const r = await runCli(['record', '--once', '--json']);
+  t.equal(r.code, 0);
+  t.equal(r.stderr, '');
+  const records = parseJsonl(r.stdout);
+  const mine = records.find((x) => x.LocalPort === port && x.Protocol === 'TCP');
+  t.ok(mine, 'our listener is there');
+  t.equal(mine!.OwningProcess, process.pid);
+  t.equal(mine!.State, 'Listen');
+  t.equal(mine!.LocalAddress, '127.0.0.1');
+  t.equal(mine!.ProcessPath, fs.realpathSync(process.execPath));
+  t.equal(mine!.ProcessStartTime !== null, true);
+  t.ok((mine!.Modules as string[]).some((m) => /libc\.so/.test(m)), 'loaded modules listed');
+  for (const rec of records) {
+    t.same(schemaErrors('port-owner.schema.json', rec), [], `valid: ${rec.Protocol} ${rec.LocalPort}`);
+    t.same(Object.keys(rec), schemaKeys('port-owner.schema.json'));
+  }
+  const csv = await runCli(['record', '--once', '--format', 'csv', '--no-modules']);
+  t.equal(csv.code, 0);
+  t.match(csv.stdout.split('\r\n')[0], /^ComputerName,Protocol,LocalAddress,LocalPort,RemoteAddress,RemotePort,State,OwningProcess,ProcessName/);
+});
+
+t.test('record: new and closed endpoints of real sockets, files in the documented format, SIGTERM closes cleanly', async (t) => {
+  const dir = path.join(tmpDir(t), 'logs');
+  const rec = startRecorder(['-ld', dir, '--interval', '200ms', '--jsonl']);
+  t.teardown(() => rec.child.kill('SIGKILL'));
+  await waitFor('initial events', () => events(dir).length > 0);
+
+  const server = await listen();
+  const port = (server.address() as net.AddressInfo).port;
+  const client = await connect(port);
+  const clientPort = client.localPort!;
+  await waitFor('opened events', () => events(dir).some((e) => e.Event === 'Opened' && e.LocalPort === clientPort));
+  client.destroy();
+  await new Promise((r) => server.close(r));
+  await waitFor('closed events', () => events(dir).some((e) => e.Event === 'Closed' && e.LocalPort === port));
+
+  rec.child.kill('SIGTERM');
+  const { code, signal } = await rec.exit;
+  t.equal(code, 0, 'SIGTERM: flushed, closed, exit 0');
+  t.equal(signal, null);
+  t.equal(rec.stderr(), '', 'nothing on stderr');
+
+  const ev = events(dir);
+  for (const e of ev) t.same(schemaErrors('record-event.schema.json', e), [], `${e.Event} ${e.Protocol} ${e.LocalPort}`);
+  const opened = ev.filter((e) => e.Event === 'Opened' && e.OwningProcess === process.pid);
+  t.ok(opened.some((e) => e.LocalPort === port && e.State === 'Listen' && e.RemotePort === null), 'listener opened');
+  t.ok(opened.some((e) => e.LocalPort === clientPort && e.RemotePort === port && e.State === 'Established'), 'client connection opened');
+  const closed = ev.find((e) => e.Event === 'Closed' && e.LocalPort === port && e.RemotePort === null && e.OwningProcess === process.pid)!;
+  t.ok(closed, 'listener closed');
+  t.ok((closed.LifetimeSeconds as number) > 0, 'with a lifetime');
+  t.equal(ev.filter((e) => e.Event === 'Opened' && e.LocalPort === port && e.RemotePort === null && e.OwningProcess === process.pid).length, 1, 'opened once');
+
+  const rows = portsRows(dir);
+  const listenRow = rows.find((r) => r[2] === 'TCP' && r[3] === String(port) && r[5] === '');
+  t.ok(listenRow, 'PR-PORTS row of the listener');
+  t.equal(listenRow!.length, 10);
+  t.equal(listenRow![4], '127.0.0.1');
+  t.equal(listenRow![6], '0.0.0.0');
+  t.equal(listenRow![7], String(process.pid));
+  t.equal(listenRow![8], 'node');
+  t.match(listenRow![9], /^<[^\\]+\\[^>]+>$/, '<HOST\\user>');
+  const connRow = rows.find((r) => r[3] === String(clientPort));
+  t.same(connRow?.slice(5, 7), [String(port), '127.0.0.1']);
+
+  const pids = readSet(dir, 'PR-PIDS-');
+  t.match(pids, /^Port Reporter Version 1\.01 Log File\r\n\r\nProcess detail log\r\n\r\nSystem Date: \w{3} \w{3} \d\d \d\d:\d\d:\d\d \d{4}\r\n/);
+  t.equal(pids.match(new RegExp(`^Process ID: ${process.pid}\\r$`, 'gm'))?.length, 1, 'our process once in PR-PIDS');
+  const block = pids.split('='.repeat(64)).find((b) => b.includes(`Process ID: ${process.pid}\r\n`))!;
+  t.match(block, /Image name: node\r\n/);
+  t.match(block, new RegExp(`Ports: .*TCP ${port} 127\\.0\\.0\\.1 LISTENING`));
+  const modules = /Modules \((\d+)\):\r\n((?: .*\r\n)*)/.exec(block)!;
+  t.equal(modules[2]!.split('\r\n').filter(Boolean).length, Number(modules[1]), 'Modules (N) followed by N lines');
+  t.ok(fs.readdirSync(dir).some((f) => /^PR-INITIAL-\d\d-\d\d-\d{1,2}-\d{1,2}-\d{1,2}-\d{1,2}\.log$/.test(f)));
+  t.equal(fs.statSync(dir).mode & 0o777, 0o700, 'log directory 0700');
+  assertWholeFiles(t, dir);
+});
+
+t.test('kill -9 at any moment leaves whole records; a torn record is repaired at the next start', async (t) => {
+  const dir = path.join(tmpDir(t), 'logs');
+  const rec = startRecorder(['-ld', dir, '--interval', '100ms', '--jsonl', '--rotate', 'size', '-ls', '8']);
+  t.teardown(() => rec.child.kill('SIGKILL'));
+  await waitFor('initial events', () => events(dir).length > 0);
+  // Churn: sockets opening and closing so that the recorder writes all the time, then kill -9.
+  const servers: net.Server[] = [];
+  for (let i = 0; i < 30; i++) {
+    servers.push(await listen());
+    if (i % 3 === 2) await new Promise((r) => servers.shift()!.close(r));
+    await new Promise((r) => setTimeout(r, 15));
+  }
+  rec.child.kill('SIGKILL');
+  await rec.exit;
+  assertWholeFiles(t, dir);
+  t.ok(fs.readdirSync(dir).filter((f) => f.startsWith('PR-PORTS-')).length >= 2, 'size rotation happened during the churn');
+
+  // What a power cut could leave: a torn last record in each file of the newest set.
+  const newest = fs.readdirSync(dir).filter((f) => f.startsWith('PR-')).sort((a, b) => fs.statSync(path.join(dir, b)).mtimeMs - fs.statSync(path.join(dir, a)).mtimeMs)[0]!;
+  const suffix = /^PR-[A-Z]+-(.+)\.(?:log|jsonl)$/.exec(newest)![1]!;
+  fs.appendFileSync(path.join(dir, `PR-PORTS-${suffix}.log`), '26/1/1,1:1:1,TCP,4');
+  fs.appendFileSync(path.join(dir, `PR-EVENTS-${suffix}.jsonl`), '{"TimeUtc":"20');
+  const again = startRecorder(['-ld', dir, '--interval', '100ms', '--jsonl', '--rotate', 'size', '-ls', '8', '--duration', '500ms']);
+  const { code } = await again.exit;
+  for (const s of servers) s.close();
+  t.equal(code, 0);
+  t.match(again.stderr(), /repaired PR-PORTS-.*partial last record/);
+  t.match(again.stderr(), /repaired PR-EVENTS-/);
+  assertWholeFiles(t, dir);
+});
+
+t.test('SIGINT flushes and closes too', async (t) => {
+  const dir = path.join(tmpDir(t), 'logs');
+  const rec = startRecorder(['-ld', dir, '--interval', '100ms', '--jsonl']);
+  t.teardown(() => rec.child.kill('SIGKILL'));
+  await waitFor('initial events', () => events(dir).length > 0);
+  rec.child.kill('SIGINT');
+  const { code } = await rec.exit;
+  t.equal(code, 0);
+  t.equal(rec.stderr(), '');
+  assertWholeFiles(t, dir);
+});
+
+t.test('full disk: reported once, records held, recording resumes when space returns', async (t) => {
+  const mnt = tmpDir(t);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'rec-tmpfs', mnt], { stdio: 'ignore' });
+  } catch {
+    t.pass('skipped: cannot mount a tmpfs here (needs root)');
+    return;
+  }
+  t.teardown(() => execFileSync('umount', ['-l', mnt], { stdio: 'ignore' }));
+  const dir = path.join(mnt, 'logs');
+  fs.mkdirSync(dir, { mode: 0o700 });
+  const filler = path.join(mnt, 'filler');
+  const fd = fs.openSync(filler, 'w');
+  const chunk = Buffer.alloc(4096, 120);
+  try {
+    for (;;) fs.writeSync(fd, chunk);
+  } catch {
+    // full
+  }
+  fs.closeSync(fd);
+  const rec = startRecorder(['-ld', dir, '--interval', '100ms', '--jsonl', '--no-modules']);
+  t.teardown(() => rec.child.kill('SIGKILL'));
+  await waitFor('the disk-full report', () => /no space left on device/.test(rec.stderr()));
+  const server = await listen();
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((r) => setTimeout(r, 400));
+  fs.rmSync(filler);
+  await waitFor('the held records written', () => events(dir).some((e) => e.Event === 'Opened' && e.LocalPort === port));
+  await waitFor('the recovery report', () => /writing again/.test(rec.stderr()));
+  server.close();
+  rec.child.kill('SIGTERM');
+  const { code } = await rec.exit;
+  t.equal(code, 0);
+  t.equal(rec.stderr().match(/no space left on device/g)?.length, 1, 'reported once');
+  t.match(rec.stderr(), /write\(s\) had failed, 0 record\(s\) dropped/);
+  t.ok(events(dir).some((e) => e.Event === 'Initial'), 'initial events held and written');
+  t.ok(portsRows(dir).some((r) => r[3] === String(port)), 'PR-PORTS row of the socket opened while the disk was full');
+  assertWholeFiles(t, dir);
+});
