@@ -2,6 +2,7 @@ import { PortqryError } from '../errors';
 import { ExitCode } from '../exit-codes';
 import { LinuxBackend } from './linux';
 import type { PlatformBackend } from './types';
+import { WindowsBackend } from './windows';
 
 export type { Endpoint, PlatformBackend, ProcessInfo, Snapshot, SnapshotOptions, TcpState } from './types';
 
@@ -12,5 +13,6 @@ export type { Endpoint, PlatformBackend, ProcessInfo, Snapshot, SnapshotOptions,
  */
 export function createPlatformBackend(platform: NodeJS.Platform = process.platform): PlatformBackend {
   if (platform === 'linux') return new LinuxBackend();
+  if (platform === 'win32') return new WindowsBackend();
   throw new PortqryError(`listing local ports is not supported on ${platform} (Linux and Windows only)`, ExitCode.Unavailable);
 }

@@ -3,7 +3,6 @@ import * as path from 'node:path';
 import t from 'tap';
 import {
   decodeProcNetAddress,
-  formatIPv6,
   parseBootTime,
   parseCgroupUnits,
   parseCmdline,
@@ -15,6 +14,7 @@ import {
   processStartTime,
   socketInode,
 } from '../../../src/platform/linux-decode';
+import { formatIPv6 } from '../../../src/platform/address';
 
 const FIXTURES = path.join(import.meta.dirname, '..', '..', 'fixtures', 'platform', 'linux');
 const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name), 'latin1');
