@@ -1,3 +1,4 @@
+import cldap from './cldap';
 import dns from './dns';
 import dnsTcp from './dns-tcp';
 import ftp from './ftp';
@@ -8,6 +9,7 @@ import netbiosNs from './netbios-ns';
 import pop3 from './pop3';
 import smtp from './smtp';
 import snmp from './snmp';
+import sqlBrowser from './sql-browser';
 import type { DatagramProbe, Probe, StreamProbe } from './types';
 
 /**
@@ -25,6 +27,8 @@ export const PROBES: readonly Probe[] = [
   dnsTcp,
   netbiosNs,
   snmp,
+  cldap,
+  sqlBrowser,
 ];
 
 export function datagramProbeFor(port: number): DatagramProbe | undefined {
