@@ -10,6 +10,7 @@ import pop3 from './pop3';
 import smtp from './smtp';
 import snmp from './snmp';
 import sqlBrowser from './sql-browser';
+import tftp from './tftp';
 import type { DatagramProbe, Probe, StreamProbe } from './types';
 
 /**
@@ -29,6 +30,7 @@ export const PROBES: readonly Probe[] = [
   snmp,
   cldap,
   sqlBrowser,
+  tftp,
 ];
 
 export function datagramProbeFor(port: number): DatagramProbe | undefined {

@@ -33,6 +33,11 @@ export interface DatagramProbe {
   label: string;
   /** UDP ports this probe is tried on by default. */
   ports: readonly number[];
+  /**
+   * The server answers from another port than the one queried (TFTP: a new transfer ID, RFC 1350 §4),
+   * so the reply must be read on an unconnected socket, accepting any source port of the target address.
+   */
+  replyFromAnyPort?: boolean;
   encode(ctx: ProbeContext): Buffer;
   /** Fields from one reply; throws ProbeDecodeError if the bytes are not this protocol's reply. */
   decode(reply: Buffer, ctx: ProbeContext): ProbeFields;

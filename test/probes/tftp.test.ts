@@ -1,0 +1,37 @@
+import * as fs from 'node:fs';
+import t from 'tap';
+import tftp, { decodeTftpReply, encodeReadRequest, PROBE_FILE } from '../../src/query/probes/tftp';
+import { freePort, startDaemon, tempDir, udpExchange, waitForReply, which } from '../helpers/daemon';
+import { decoderFailures } from '../helpers/truncation';
+
+const ctx = { host: '127.0.0.1', address: '127.0.0.1', port: 69, community: 'public', timeoutMs: 1000 };
+
+t.test('the request is an octet-mode RRQ for a file no server has', async (t) => {
+  t.equal(encodeReadRequest().toString('latin1'), `\0\x01${PROBE_FILE}\0octet\0`);
+  t.ok(tftp.replyFromAnyPort, 'TFTP answers from a new port, so the engine must accept it');
+});
+
+t.test('ERROR and DATA replies decode; anything else is ProbeDecodeError', async (t) => {
+  t.same(decodeTftpReply(Buffer.from('\0\x05\0\x01File not found\0', 'latin1')), { Opcode: 'ERROR', ErrorCode: 1, ErrorMessage: 'File not found', Block: null, DataLength: null });
+  t.same(decodeTftpReply(Buffer.from('\0\x05\0\x02', 'latin1')), { Opcode: 'ERROR', ErrorCode: 2, ErrorMessage: 'Access violation', Block: null, DataLength: null }, 'empty message: the RFC\'s meaning');
+  t.same(decodeTftpReply(Buffer.concat([Buffer.from([0, 3, 0, 1]), Buffer.alloc(512)])), { Opcode: 'DATA', ErrorCode: null, ErrorMessage: null, Block: 1, DataLength: 512 });
+  t.throws(() => decodeTftpReply(encodeReadRequest()), /not an answer/);
+  t.throws(() => decodeTftpReply(Buffer.from([0, 5, 0])), /shorter/);
+  t.same(tftp.describe!(decodeTftpReply(Buffer.from('\0\x05\0\x01File not found\0', 'latin1'))), ['TFTP error 1: File not found']);
+  t.same(decoderFailures(decodeTftpReply, Buffer.from('\0\x05\0\x01File not found\0', 'latin1')), []);
+});
+
+const tftpd = which('in.tftpd');
+t.test('real server: tftpd-hpa on loopback answers with an ERROR from its own transfer port', { skip: !tftpd && 'tftpd-hpa is not installed (.ci/apt-packages.txt)' }, async (t) => {
+  const dir = tempDir('tftp');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  // -L: stay in the foreground; -s: chroot to an empty directory; -u root: no tftp user needed.
+  const daemon = startDaemon(tftpd!, ['-L', '-a', `127.0.0.1:${port}`, '-s', '-u', 'root', dir]);
+  t.teardown(() => daemon.stop());
+  const reply = await waitForReply(daemon, () => udpExchange('127.0.0.1', port, tftp.encode(ctx), 500));
+  const fields = tftp.decode(reply, ctx);
+  t.equal(fields.Opcode, 'ERROR');
+  t.equal(fields.ErrorCode, 1);
+  t.equal(fields.ErrorMessage, 'File not found');
+});
