@@ -11,6 +11,7 @@ import smtp from './smtp';
 import snmp from './snmp';
 import sqlBrowser from './sql-browser';
 import tftp from './tftp';
+import tls from './tls';
 import type { DatagramProbe, Probe, StreamProbe } from './types';
 
 /**
@@ -31,6 +32,7 @@ export const PROBES: readonly Probe[] = [
   cldap,
   sqlBrowser,
   tftp,
+  tls,
 ];
 
 export function datagramProbeFor(port: number): DatagramProbe | undefined {
