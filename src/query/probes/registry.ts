@@ -7,6 +7,7 @@ import imap from './imap';
 import ldap from './ldap';
 import netbiosNs from './netbios-ns';
 import pop3 from './pop3';
+import rdp from './rdp';
 import smtp from './smtp';
 import snmp from './snmp';
 import sqlBrowser from './sql-browser';
@@ -33,6 +34,7 @@ export const PROBES: readonly Probe[] = [
   sqlBrowser,
   tftp,
   tls,
+  rdp,
 ];
 
 export function datagramProbeFor(port: number): DatagramProbe | undefined {
