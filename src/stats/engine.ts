@@ -28,6 +28,8 @@ interface Scope {
 export class StatsEngine {
   private readonly scopes = new Map<string | null, Scope>();
   private lastScope: Scope | undefined;
+  /** Records counted (Closed events excluded). */
+  records = 0;
 
   constructor(
     private readonly statistics: readonly StatisticDefinition[],
@@ -36,6 +38,7 @@ export class StatsEngine {
 
   add(record: PortReporterRecord): void {
     if (record.Event === 'Closed') return;
+    this.records++;
     const scope = this.scopeOf(this.options.perComputer ? record.ComputerName : null);
     const time = timeBuckets(record.TimeUtc, record.TimeLocal);
     const totals = scope.totals;
