@@ -173,7 +173,7 @@ nav{margin:8px 0 16px}nav a{margin-right:12px;color:var(--bar);text-decoration:n
 .chart text{font-size:12px;fill:var(--fg)}.chart text.value,.chart text.axis{fill:var(--muted)}.chart .axis-line{stroke:var(--line)}
 .definition{color:var(--muted);max-width:960px;margin:0 0 8px}.note,.empty{color:var(--muted);font-style:italic}
 .scroll{overflow-x:auto;max-width:100%}table{border-collapse:collapse;font-size:13px}
-th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top;max-width:420px;overflow-wrap:anywhere}
+th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top;max-width:420px;overflow-wrap:break-word}
 th{background:var(--head);position:sticky;top:0;cursor:pointer;user-select:none;white-space:nowrap}th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
 td.num{text-align:right;font-variant-numeric:tabular-nums}td.time{white-space:nowrap}tbody tr:nth-child(even){background:#fafbfc}
 footer{margin-top:32px;color:var(--muted);font-size:12px}
