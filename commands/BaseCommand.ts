@@ -8,7 +8,11 @@ import { sanitizeLine } from '../src/output/sanitize';
 import { createStyle } from '../src/output/style';
 
 /** clipanion's context plus our IOStreams: commands reach stdout/stderr only through it. */
-export type PortqryContext = BaseContext & { io: IOStreams };
+export type PortqryContext = BaseContext & {
+  io: IOStreams;
+  /** The command line as typed (before the PortQry spelling is translated), e.g. for query's -l log header. */
+  argv?: readonly string[];
+};
 
 /**
  * Options every command shares (clipanion has no global options, so they are inherited), and the

@@ -32,7 +32,14 @@ export function translateLegacyArgv(argv: readonly string[]): string[] {
       out.push(...argv.slice(i));
       break;
     }
-    out.push(table[token.toLowerCase()] ?? token);
+    const long = table[token.toLowerCase()];
+    out.push(long ?? token);
+    // `-cn !my community name!` typed without quotes arrives as several words: join them up to the closing `!`.
+    if (long === '--community' && argv[i + 1]?.startsWith('!')) {
+      let value = argv[++i]!;
+      while (!(value.length > 1 && value.endsWith('!')) && i + 1 < argv.length) value += ` ${argv[++i]!}`;
+      out.push(value);
+    }
   }
   return out;
 }

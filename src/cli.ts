@@ -43,6 +43,7 @@ export async function runCli(argv: readonly string[], io: IOStreams): Promise<nu
     env: io.env,
     colorDepth: io.colorStdout ? 8 : 1,
     io,
+    argv,
   };
   const args = translateLegacyArgv(argv);
   let command;

@@ -46,8 +46,16 @@ function loadSystemTable(): Map<string, string> {
   return systemTable;
 }
 
+const memo = new Map<number, string | null>();
+
 /** The service name for a port, or null ("unknown service"). The built-in table wins, as on Windows. */
 export function serviceName(protocol: 'TCP' | 'UDP', port: number): string | null {
-  const key = `${protocol.toLowerCase()}/${port}`;
-  return BUILTIN[key] ?? loadSystemTable().get(key) ?? null;
+  const memoKey = protocol === 'TCP' ? port : -port;
+  let name = memo.get(memoKey);
+  if (name === undefined) {
+    const key = `${protocol.toLowerCase()}/${port}`;
+    name = BUILTIN[key] ?? loadSystemTable().get(key) ?? null;
+    memo.set(memoKey, name);
+  }
+  return name;
 }

@@ -1,0 +1,182 @@
+import * as fs from 'node:fs';
+import { PortqryError } from '../errors';
+import { ExitCode } from '../exit-codes';
+import type { PortSpec } from './plan';
+import { queryPort, type QuerySettings } from './query-port';
+import { exitCodeForState, type QueryResult } from './query-result';
+import { resolveTarget, type ResolvedTarget } from './resolve';
+import { LocalResourceError } from './tcp-connect';
+
+/** What the engine reports, always in the order PortQry would print it. */
+export interface QueryEvents {
+  /** A target resolved; called just before its first result. */
+  target(target: ResolvedTarget): void;
+  result(record: QueryResult): void;
+  /** A target name did not resolve; its ports are skipped. */
+  unresolved(target: string, error: PortqryError): void;
+  /** How many of the total queries are done (called on every completion; throttle in the caller). */
+  progress?(done: number, total: number): void;
+  /** True when nobody reads the results any more: stop starting queries. */
+  stopped?(): boolean;
+}
+
+export interface EngineOptions extends QuerySettings {
+  concurrency: number;
+  reverseLookup: boolean;
+}
+
+/**
+ * Default number of queries in flight: high enough that a 65535-port loopback scan is as fast as
+ * nmap, low enough that the sockets (one per query) stay well under the soft file-descriptor limit.
+ * Windows has no per-process descriptor limit for sockets.
+ */
+export function defaultConcurrency(): number {
+  const soft = softFileLimit();
+  if (soft === undefined) return 1024;
+  return Math.max(16, Math.min(1024, Math.floor((soft - 100) / 2)));
+}
+
+function softFileLimit(): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    if (!m || m[1] === 'unlimited') return undefined;
+    return Number(m[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The exit code of a whole run: the highest code of its answers (0 only when every answer is LISTENING). */
+export function combineExitCodes(a: number, b: number): number {
+  return Math.max(a, b);
+}
+
+/** What one query ended with: its record, the target's resolution error, or null when skipped. */
+type Outcome = QueryResult | PortqryError | null;
+
+/** How often one query may meet a local shortage before the run gives up. */
+const MAX_RESOURCE_RETRIES = 100;
+
+/**
+ * Queries targets × ports with at most `concurrency` in flight, and reports each result in input order
+ * (target by target, port by port, TCP before UDP) as soon as it and everything before it are done. A
+ * slow port therefore holds back the printing, not the querying: up to `window` later queries keep
+ * running and their results wait in memory. Local shortages (EMFILE, no ephemeral port) lower the
+ * concurrency and retry the query instead of inventing a verdict. Returns the run's exit code.
+ */
+export async function runQueries(targets: readonly string[], ports: readonly PortSpec[], options: EngineOptions, events: QueryEvents): Promise<number> {
+  const perTarget = ports.length;
+  const total = targets.length * perTarget;
+  const window = Math.max(4096, options.concurrency * 4);
+  const resolutions = new Map<number, Promise<ResolvedTarget | PortqryError>>();
+  const resolved = new Map<number, ResolvedTarget | PortqryError>();
+  const done = new Map<number, Outcome>();
+  const retry: number[] = [];
+  const retries = new Map<number, number>();
+  let limit = Math.max(1, options.concurrency);
+  let next = 0;
+  let emitNext = 0;
+  let inflight = 0;
+  let completed = 0;
+  let exitCode: number = ExitCode.Ok;
+  let failure: unknown;
+  let resolveRun!: () => void;
+  let rejectRun!: (err: unknown) => void;
+  const finished = new Promise<void>((resolve, reject) => {
+    resolveRun = resolve;
+    rejectRun = reject;
+  });
+
+  const resolution = (t: number) => {
+    let r = resolutions.get(t);
+    if (!r) {
+      r = resolveTarget(targets[t]!, options.reverseLookup).then(
+        (target) => {
+          resolved.set(t, target);
+          return target;
+        },
+        (err: unknown) => {
+          if (!(err instanceof PortqryError)) throw err;
+          resolved.set(t, err);
+          return err;
+        },
+      );
+      resolutions.set(t, r);
+    }
+    return r;
+  };
+
+  const emit = () => {
+    while (done.has(emitNext)) {
+      const outcome = done.get(emitNext)!;
+      done.delete(emitNext);
+      const t = Math.floor(emitNext / perTarget);
+      const firstOfTarget = emitNext % perTarget === 0;
+      if (outcome instanceof PortqryError) {
+        if (firstOfTarget) {
+          events.unresolved(targets[t]!, outcome);
+          exitCode = combineExitCodes(exitCode, outcome.exitCode);
+        }
+      } else if (outcome) {
+        if (firstOfTarget) events.target(resolved.get(t) as ResolvedTarget);
+        exitCode = combineExitCodes(exitCode, exitCodeForState(outcome.State));
+        events.result(outcome);
+      }
+      emitNext++;
+      if (emitNext % perTarget === 0) {
+        resolutions.delete(t);
+        resolved.delete(t);
+      }
+    }
+  };
+
+  const query = (target: ResolvedTarget | PortqryError, i: number): Outcome | Promise<Outcome> =>
+    target instanceof PortqryError ? target : queryPort(target, ports[i % perTarget]!, options);
+  const runOne = (i: number): Promise<Outcome> => {
+    if (events.stopped?.()) return Promise.resolve(null);
+    const t = Math.floor(i / perTarget);
+    const known = resolved.get(t);
+    if (known) return Promise.resolve(query(known, i));
+    return resolution(t).then((target) => query(target, i));
+  };
+
+  const pump = () => {
+    if (failure !== undefined) return;
+    while (inflight < limit && (retry.length > 0 || (next < total && next < emitNext + window))) {
+      const i = retry.length > 0 ? retry.shift()! : next++;
+      inflight++;
+      runOne(i).then(
+        (outcome) => {
+          inflight--;
+          retries.delete(i);
+          done.set(i, outcome);
+          completed++;
+          events.progress?.(completed, total);
+          emit();
+          if (emitNext >= total) resolveRun();
+          else pump();
+        },
+        (err: unknown) => {
+          inflight--;
+          const tries = (retries.get(i) ?? 0) + 1;
+          retries.set(i, tries);
+          if (err instanceof LocalResourceError && tries <= MAX_RESOURCE_RETRIES) {
+            // Out of descriptors or ports: fewer at once for the rest of the run, and this query again shortly.
+            limit = Math.max(4, Math.min(limit, inflight) - 8);
+            retry.push(i);
+            setTimeout(pump, 50);
+            return;
+          }
+          failure = err instanceof LocalResourceError ? new PortqryError(`${err.code}: the system keeps refusing new sockets; lower --concurrency`, ExitCode.OsError) : err;
+          rejectRun(failure);
+        },
+      );
+    }
+  };
+
+  if (total === 0) return exitCode;
+  pump();
+  await finished;
+  return exitCode;
+}

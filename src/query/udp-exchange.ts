@@ -1,0 +1,97 @@
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import { LocalResourceError, SourcePortInUseError } from './tcp-connect';
+
+/** What came back for one datagram on a connected UDP socket. */
+export type UdpOutcome = 'reply' | 'icmp-port-unreachable' | 'icmp-unreachable' | 'no-reply' | 'self-connect';
+
+export interface UdpExchangeResult {
+  outcome: UdpOutcome;
+  reply: Buffer | null;
+  elapsedMs: number;
+  localAddress: string | null;
+  localPort: number | null;
+}
+
+export interface UdpExchangeOptions {
+  timeoutMs: number;
+  sourcePort?: number;
+}
+
+const UNREACHABLE = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'EACCES', 'EPERM', 'EHOSTDOWN', 'ENETDOWN', 'ENOPROTOOPT', 'EPROTO']);
+const LOCAL_SHORTAGE = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EADDRNOTAVAIL']);
+
+/**
+ * Sends one datagram from a connected UDP socket and waits for the first answer. A connected socket is
+ * what makes ICMP visible: the kernel reports "port unreachable" to it as ECONNREFUSED, and the
+ * "hard" unreachable codes (protocol, administratively prohibited, filtered) as EHOSTUNREACH and
+ * friends. Linux does not report host/net-unreachable (codes 0, 1) to a UDP socket, so those end as
+ * silence (no-reply).
+ */
+export function udpExchange(address: string, port: number, payload: Buffer, options: UdpExchangeOptions): Promise<UdpExchangeResult> {
+  const started = process.hrtime.bigint();
+  const elapsed = () => Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3;
+  return new Promise((resolve, reject) => {
+    let socket: dgram.Socket;
+    try {
+      socket = dgram.createSocket({ type: net.isIPv6(address) ? 'udp6' : 'udp4', reuseAddr: Boolean(options.sourcePort) });
+    } catch (err) {
+      reject(asLocalError(err));
+      return;
+    }
+    let settled = false;
+    let local: net.AddressInfo | undefined;
+    const finish = (outcome: UdpOutcome, reply: Buffer | null = null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.close();
+      resolve({ outcome, reply, elapsedMs: elapsed(), localAddress: local?.address ?? null, localPort: local?.port ?? null });
+    };
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+      reject(err);
+    };
+    const timer = setTimeout(() => finish('no-reply'), options.timeoutMs);
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      const code = err.code ?? '';
+      // Windows reports the ICMP port unreachable as WSAECONNRESET on the next receive.
+      if (code === 'ECONNREFUSED' || code === 'ECONNRESET') finish('icmp-port-unreachable');
+      else if (UNREACHABLE.has(code)) finish('icmp-unreachable');
+      else if (code === 'EADDRINUSE' && options.sourcePort) fail(new SourcePortInUseError(options.sourcePort));
+      else fail(asLocalError(err));
+    });
+    socket.on('message', (msg) => {
+      // Our own datagram came back: the socket was given the target port as its source port on
+      // loopback, so nothing else owns that port.
+      if (local && local.port === port && local.address === address) finish('self-connect');
+      else finish('reply', msg);
+    });
+    const send = () => {
+      try {
+        local = socket.address();
+      } catch {
+        local = undefined;
+      }
+      socket.send(payload, (err) => {
+        if (err) socket.emit('error', err);
+      });
+    };
+    const connect = () => socket.connect(port, address, (err?: Error) => (err ? socket.emit('error', err) : send()));
+    if (options.sourcePort) socket.bind({ port: options.sourcePort, exclusive: false }, connect);
+    else connect();
+  });
+}
+
+function asLocalError(err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException)?.code ?? '';
+  if (LOCAL_SHORTAGE.has(code)) return new LocalResourceError(code);
+  return err instanceof Error ? err : new Error(String(err));
+}
