@@ -4,6 +4,8 @@ import dnsTcp from './dns-tcp';
 import ftp from './ftp';
 import http from './http';
 import imap from './imap';
+import kerberos from './kerberos';
+import kerberosTcp from './kerberos-tcp';
 import ldap from './ldap';
 import netbiosNs from './netbios-ns';
 import pop3 from './pop3';
@@ -35,6 +37,8 @@ export const PROBES: readonly Probe[] = [
   tftp,
   tls,
   rdp,
+  kerberos,
+  kerberosTcp,
 ];
 
 export function datagramProbeFor(port: number): DatagramProbe | undefined {
