@@ -8,6 +8,7 @@ import kerberos from './kerberos';
 import kerberosTcp from './kerberos-tcp';
 import ldap from './ldap';
 import netbiosNs from './netbios-ns';
+import ntp from './ntp';
 import pop3 from './pop3';
 import rdp from './rdp';
 import smtp from './smtp';
@@ -39,6 +40,7 @@ export const PROBES: readonly Probe[] = [
   rdp,
   kerberos,
   kerberosTcp,
+  ntp,
 ];
 
 export function datagramProbeFor(port: number): DatagramProbe | undefined {
