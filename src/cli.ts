@@ -2,6 +2,7 @@ import { Builtins, Cli, type CommandClass } from 'clipanion';
 import type { PortqryContext } from '../commands/BaseCommand';
 import { ParseCommand } from '../commands/ParseCommand';
 import { QueryCommand } from '../commands/QueryCommand';
+import { QueryLocalCommand, QueryWatchPidCommand, QueryWatchPortCommand } from '../commands/QueryLocalCommand';
 import { RecordCommand } from '../commands/RecordCommand';
 import { StatsCommand } from '../commands/StatsCommand';
 import { translateLegacyArgv } from './argv';
@@ -12,7 +13,7 @@ import { createStyle } from './output/style';
 import { VERSION } from './version';
 
 /** Every subcommand, in the order `--help` lists them. Adding a command is adding it here. */
-export const COMMANDS: CommandClass<PortqryContext>[] = [QueryCommand, RecordCommand, ParseCommand, StatsCommand];
+export const COMMANDS: CommandClass<PortqryContext>[] = [QueryCommand, QueryLocalCommand, QueryWatchPortCommand, QueryWatchPidCommand, RecordCommand, ParseCommand, StatsCommand];
 
 export function buildCli(io: IOStreams): Cli<PortqryContext> {
   const cli = new Cli<PortqryContext>({
@@ -46,6 +47,13 @@ export async function runCli(argv: readonly string[], io: IOStreams): Promise<nu
     argv,
   };
   const args = translateLegacyArgv(argv);
+  // Several classes share the `query` path (clipanion picks one by its required options); their
+  // `--help` is every one of them in turn, not clipanion's "multiple commands match" list.
+  const sharing = COMMANDS.filter((c) => c.paths?.some((p) => p.length === 1 && p[0] === args[0]));
+  if (sharing.length > 1 && args.length === 2 && (args[1] === '--help' || args[1] === '-h')) {
+    io.stdout.write(sharing.map((c) => cli.usage(c, { detailed: true, colored: io.colorStdout })).join('\n'));
+    return ExitCode.Ok;
+  }
   let command;
   try {
     command = cli.process(args, context);

@@ -2,10 +2,13 @@ import schema from '../../schemas/port-owner.schema.json';
 import { defineRecordKind, type RecordSchema } from '../output/record-kind';
 import type { Snapshot } from '../platform/types';
 import type { OwnedEndpoint } from './endpoints';
+import { pidCell, portqryPortColumns } from './local-mode';
 
 /** schemas/port-owner.schema.json: one endpoint and its owner (`record --once`, `query -local`, Get-PortOwner). */
 export const PortOwnerKind = defineRecordKind(schema as RecordSchema, {
   tableColumns: ['Protocol', 'LocalAddress', 'LocalPort', 'RemoteAddress', 'RemotePort', 'State', 'OwningProcess', 'ProcessName', 'UserName'],
+  // PortQry's "Port to Process Mappings" row: `4:System<TAB>TCP 445 0.0.0.0 LISTENING 0.0.0.0:0`.
+  text: (r) => [`${pidCell(r.OwningProcess, r.ProcessName)}\t${portqryPortColumns(r)}`],
 });
 
 export function toPortOwner(snapshot: Snapshot, owned: OwnedEndpoint): Record<string, unknown> {

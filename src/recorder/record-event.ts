@@ -2,12 +2,20 @@ import schema from '../../schemas/record-event.schema.json';
 import { defineRecordKind, type RecordSchema } from '../output/record-kind';
 import type { TcpState } from '../platform/types';
 import type { TrackedEndpoint } from './endpoints';
+import { pidCell, portqryPortColumns, portqryState } from './local-mode';
 
 export type RecordEventType = 'Initial' | 'Opened' | 'Closed' | 'StateChanged';
 
 /** schemas/record-event.schema.json: a line of the `--jsonl` event log and a `query -wport/-wpid` change. */
 export const RecordEventKind = defineRecordKind(schema as RecordSchema, {
   tableColumns: ['TimeUtc', 'Event', 'Protocol', 'LocalAddress', 'LocalPort', 'RemoteAddress', 'RemotePort', 'State', 'OwningProcess', 'ProcessName', 'LifetimeSeconds'],
+  // `2026-01-02T03:04:05.000Z  Opened  4:System  TCP 445 0.0.0.0 LISTENING 0.0.0.0:0`
+  text: (r) => {
+    let detail = '';
+    if (r.Event === 'StateChanged') detail = `  (was ${portqryState(r.PreviousState as string | null)})`;
+    if (r.Event === 'Closed') detail = `  (lived ${r.LifetimeSeconds} s)`;
+    return [`${r.TimeUtc}  ${String(r.Event).padEnd(12)}  ${pidCell(r.OwningProcess, r.ProcessName)}\t${portqryPortColumns(r)}${detail}`];
+  },
 });
 
 export function toRecordEvent(

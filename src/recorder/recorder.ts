@@ -139,7 +139,8 @@ function pruneCache(cache: Map<string, ProcessInfo>, snapshot: Snapshot): void {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Resolves after ms, or at once when the signal aborts (no listener left behind either way). */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done() {
