@@ -69,7 +69,9 @@ export async function startServer(
   options: { port: number; host?: string; cwd?: string; env?: NodeJS.ProcessEnv; netns?: string; readyTimeoutMs?: number },
 ): Promise<StartedServer> {
   const [file, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, cmd, ...args]] : [cmd, args];
-  const child = spawn(file, argv, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // detached: its own process group, so a daemon that signals "its" group on shutdown (smbd does) cannot
+  // hit the test runner.
+  const child = spawn(file, argv, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));

@@ -11,6 +11,7 @@ import netbiosNs from './netbios-ns';
 import ntp from './ntp';
 import pop3 from './pop3';
 import rdp from './rdp';
+import smb from './smb';
 import smtp from './smtp';
 import snmp from './snmp';
 import sqlBrowser from './sql-browser';
@@ -41,6 +42,7 @@ export const PROBES: readonly Probe[] = [
   kerberos,
   kerberosTcp,
   ntp,
+  smb,
 ];
 
 export function datagramProbeFor(port: number): DatagramProbe | undefined {
