@@ -174,6 +174,21 @@ t.test('record: new and closed endpoints of real sockets, files in the documente
   t.ok(fs.readdirSync(dir).some((f) => /^PR-INITIAL-\d\d-\d\d-\d{1,2}-\d{1,2}-\d{1,2}-\d{1,2}\.log$/.test(f)));
   t.equal(fs.statSync(dir).mode & 0o777, 0o700, 'log directory 0700');
   assertWholeFiles(t, dir);
+
+  // The same files through `portqry-ts parse` (helper parse's reader): PORTS rows joined with their PIDS blocks.
+  const portsFile = fs.readdirSync(dir).find((f) => f.startsWith('PR-PORTS-'))!;
+  const parsed = await runCli(['parse', path.join(dir, portsFile), path.join(dir, portsFile.replace('PR-PORTS-', 'PR-PIDS-')), '--json', '--port', String(port)]);
+  t.equal(parsed.code, 0, parsed.stderr);
+  t.equal(parsed.stderr, '');
+  const listener = parseJsonl(parsed.stdout).find((r) => r.LocalPort === port && r.RemotePort === null && r.Protocol === 'TCP');
+  t.ok(listener, 'parse reads our PR-PORTS row');
+  t.equal(listener?.OwningProcess, process.pid);
+  t.equal(listener?.ProcessName, 'node');
+  t.equal(listener?.ProcessPath, fs.realpathSync(process.execPath), 'joined with its PR-PIDS block');
+  const jsonl = await runCli(['parse', dir, '--json', '--port', String(port)]);
+  t.equal(jsonl.code, 0, jsonl.stderr);
+  const kinds = new Set(parseJsonl(jsonl.stdout).map((r) => r.Event));
+  t.ok(kinds.has('Opened') && kinds.has('Closed'), `parse reads the folder, events included (${[...kinds].join(', ')})`);
 });
 
 t.test('kill -9 at any moment leaves whole records; a torn record is repaired at the next start', async (t) => {
@@ -257,4 +272,33 @@ t.test('full disk: reported once, records held, recording resumes when space ret
   t.ok(events(dir).some((e) => e.Event === 'Initial'), 'initial events held and written');
   t.ok(portsRows(dir).some((r) => r[3] === String(port)), 'PR-PORTS row of the socket opened while the disk was full');
   assertWholeFiles(t, dir);
+});
+
+t.test('record --install --dry-run prints the steps; --unit-dir writes the unit and runs systemctl', async (t) => {
+  const dry = await runCli(['record', '--install', '--dry-run', '-ld', '/var/log/portqry-ts', '--jsonl', '--format', 'text']);
+  t.equal(dry.code, 0);
+  t.equal(dry.stderr, '');
+  t.match(dry.stdout, /^would write: \/etc\/systemd\/system\/portqry-ts-record\.service\nwould run: systemctl daemon-reload\nwould run: systemctl enable --now portqry-ts-record\.service\n$/);
+  const dryJson = await runCli(['record', '--install', '--dry-run', '--json']);
+  for (const rec of parseJsonl(dryJson.stdout)) t.same(schemaErrors('install-action.schema.json', rec), []);
+
+  // A stand-in systemctl on PATH records its arguments: the real one cannot run in this container.
+  const dir = tmpDir(t);
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin);
+  const calls = path.join(dir, 'calls.txt');
+  fs.writeFileSync(path.join(bin, 'systemctl'), `#!/bin/sh\necho "$@" >> '${calls}'\n`, { mode: 0o755 });
+  const unitDir = path.join(dir, 'units');
+  const env = { PATH: `${bin}:${process.env.PATH}` };
+  const inst = await runCli(['record', '--install', '--unit-dir', unitDir, '-ld', '/var/log/pq logs', '-ls', '2000', '--jsonl', '--json'], { env });
+  t.equal(inst.code, 0, inst.stderr);
+  const unit = fs.readFileSync(path.join(unitDir, 'portqry-ts-record.service'), 'utf8');
+  t.match(unit, new RegExp(`^ExecStart=${process.execPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\S+main\\.cjs record --log-dir "/var/log/pq logs" --log-size 2000 --rotate start,size --interval 1s --jsonl$`, 'm'));
+  t.equal(fs.readFileSync(calls, 'utf8'), 'daemon-reload\nenable --now portqry-ts-record.service\n');
+  t.same(parseJsonl(inst.stdout).map((r) => r.Succeeded), [true, true, true]);
+  const un = await runCli(['record', '--uninstall', '--unit-dir', unitDir, '--format', 'text'], { env });
+  t.equal(un.code, 0);
+  t.notOk(fs.existsSync(path.join(unitDir, 'portqry-ts-record.service')));
+  t.match(fs.readFileSync(calls, 'utf8'), /disable --now portqry-ts-record\.service\ndaemon-reload\n$/);
+  t.match(un.stdout, /^ran: systemctl disable --now portqry-ts-record\.service\nremoved: /);
 });
