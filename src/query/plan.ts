@@ -36,8 +36,8 @@ export function parsePort(option: string, text: string): number {
 export function parseRange(option: string, text: string): number[] {
   const m = /^\s*(\d+)\s*[:-]\s*(\d+)\s*$/.exec(text);
   if (!m) throw new UsageError(`invalid ${option} '${text}': expected start:end, e.g. 1:1024`);
-  const start = parsePort(option, m[1]!);
-  const end = parsePort(option, m[2]!);
+  const [start, end] = [Number(m[1]), Number(m[2])];
+  if (start < 1 || end > 65535) throw new UsageError(`invalid ${option} '${text}': ports go from 1 to 65535`);
   if (start > end) throw new UsageError(`invalid ${option} '${text}': the start port is above the end port`);
   const ports: number[] = [];
   for (let p = start; p <= end; p++) ports.push(p);
