@@ -179,7 +179,7 @@ async function queryUdp(target: ResolvedTarget, spec: PortSpec, settings: QueryS
     }
     if (request) {
       const sourcePort = EPHEMERAL_SOURCE_PROBES.has(probe.name) ? undefined : settings.sourcePort;
-      const step2 = await udpExchange(target.address, spec.port, request, { timeoutMs: settings.timeoutMs, sourcePort });
+      const step2 = await udpExchange(target.address, spec.port, request, { timeoutMs: settings.timeoutMs, sourcePort, anySourcePort: probe.replyFromAnyPort });
       record.Attempts = attempts + 1;
       if (first.outcome === 'no-reply') {
         const state: Record<UdpExchangeResult['outcome'], PortState> = { ...verdicts, 'no-reply': 'FILTERED' };

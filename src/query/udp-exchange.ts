@@ -16,6 +16,11 @@ export interface UdpExchangeResult {
 export interface UdpExchangeOptions {
   timeoutMs: number;
   sourcePort?: number;
+  /**
+   * Accept the reply from any source port of the target address (a TFTP server answers from a new
+   * port). The socket is then not connected, so ICMP errors stay invisible and silence is all we see.
+   */
+  anySourcePort?: boolean;
 }
 
 const UNREACHABLE = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'EACCES', 'EPERM', 'EHOSTDOWN', 'ENETDOWN', 'ENOPROTOOPT', 'EPROTO']);
@@ -68,7 +73,8 @@ export function udpExchange(address: string, port: number, payload: Buffer, opti
       else if (code === 'EADDRINUSE' && options.sourcePort) fail(new SourcePortInUseError(options.sourcePort));
       else fail(asLocalError(err));
     });
-    socket.on('message', (msg) => {
+    socket.on('message', (msg, rinfo) => {
+      if (options.anySourcePort && rinfo.address.replace(/^::ffff:/, '') !== address.replace(/^::ffff:/, '')) return;
       // Our own datagram came back: the socket was given the target port as its source port on
       // loopback, so nothing else owns that port.
       if (local && local.port === port && local.address === address) finish('self-connect');
@@ -80,12 +86,16 @@ export function udpExchange(address: string, port: number, payload: Buffer, opti
       } catch {
         local = undefined;
       }
-      socket.send(payload, (err) => {
+      const sent = (err: Error | null) => {
         if (err) socket.emit('error', err);
-      });
+      };
+      if (options.anySourcePort) socket.send(payload, port, address, sent);
+      else socket.send(payload, sent);
     };
-    const connect = () => socket.connect(port, address, (err?: Error) => (err ? socket.emit('error', err) : send()));
+    const connect = () =>
+      options.anySourcePort ? send() : socket.connect(port, address, (err?: Error) => (err ? socket.emit('error', err) : send()));
     if (options.sourcePort) socket.bind({ port: options.sourcePort, exclusive: false }, connect);
+    else if (options.anySourcePort) socket.bind(0, connect);
     else connect();
   });
 }

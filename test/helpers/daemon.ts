@@ -102,47 +102,6 @@ export function run(cmd: string, args: string[], options: { env?: NodeJS.Process
   return r.stdout;
 }
 
-/**
- * A minimal ProbeStream over a real TCP connection, for running stream probes against real servers in
- * probe tests (the query engine has its own; this one only has to be correct, not tuned).
- */
-export async function connectStream(address: string, port: number): Promise<import('../../src/query/probes/types').ProbeStream & { close(): void }> {
-  const socket = net.connect(port, address);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  let buffered = Buffer.alloc(0);
-  let wake: (() => void) | undefined;
-  let ended = false;
-  socket.on('data', (b: Buffer) => {
-    buffered = Buffer.concat([buffered, b]);
-    wake?.();
-  });
-  socket.on('close', () => {
-    ended = true;
-    wake?.();
-  });
-  socket.on('error', () => undefined);
-  return {
-    socket,
-    close: () => socket.destroy(),
-    write: (data) => new Promise((resolve, reject) => socket.write(data, (e) => (e ? reject(e) : resolve()))),
-    read: async ({ maxBytes = 65536, timeoutMs = 2000, until } = {}) => {
-      const deadline = Date.now() + timeoutMs;
-      while (!ended && buffered.length < maxBytes && !(until ? until(buffered) : buffered.length > 0) && Date.now() < deadline) {
-        await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, Math.max(1, deadline - Date.now()));
-        });
-      }
-      const out = buffered.subarray(0, maxBytes);
-      buffered = buffered.subarray(out.length);
-      return out;
-    },
-  };
-}
-
 export interface Netns {
   name: string;
   /** Address of the namespace's end of the veth pair (the test host). */

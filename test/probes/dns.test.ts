@@ -2,7 +2,8 @@ import t from 'tap';
 import { encodeHeader, encodeName } from '../../src/query/probes/codec/dns';
 import dns, { decodeDnsReply, encodeDnsQuery } from '../../src/query/probes/dns';
 import dnsTcp from '../../src/query/probes/dns-tcp';
-import { connectStream, freePort, startDaemon, udpExchange, waitForReply, which } from '../helpers/daemon';
+import { freePort, startDaemon, udpExchange, waitForReply, which } from '../helpers/daemon';
+import { connectProbeStream } from '../helpers/probe-stream';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
 const ctx = { host: '127.0.0.1', address: '127.0.0.1', port: 53, community: 'public', timeoutMs: 1000 };
@@ -87,7 +88,7 @@ t.test('real server: dnsmasq on loopback answers over UDP and TCP', { skip: !dns
   t.same(fields.Answers, [{ Name: 'portqry.microsoft.com', Type: 'A', Ttl: 0, Data: '192.0.2.53' }]);
   t.same(decoderFailures(decodeDnsReply, reply), [], 'the real reply survives truncation and mutation');
 
-  const stream = await connectStream('127.0.0.1', port);
+  const stream = await connectProbeStream('127.0.0.1', port);
   t.teardown(() => stream.close());
   const overTcp = await dnsTcp.converse(stream, ctx);
   t.same(overTcp, fields, 'the TCP variant decodes the same answer');

@@ -4,7 +4,8 @@ import t from 'tap';
 import { applicationTag, children, contextTag, decodeInteger, decodeString, expectElement, generalizedTime, integer, octetString, readElement, sequence, Tag, taggedFields, tlv } from '../../src/query/probes/codec/ber';
 import kerberos, { decodeKdcReply, encodeAsRequest, guessRealm, PROBE_PRINCIPAL } from '../../src/query/probes/kerberos';
 import kerberosTcp from '../../src/query/probes/kerberos-tcp';
-import { connectStream, freePort, run, startDaemon, tempDir, udpExchange, waitForReply, which } from '../helpers/daemon';
+import { freePort, run, startDaemon, tempDir, udpExchange, waitForReply, which } from '../helpers/daemon';
+import { connectProbeStream } from '../helpers/probe-stream';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
 const ctx = { host: 'dc01.pudp.test', address: '127.0.0.1', port: 88, community: 'public', timeoutMs: 1000 };
@@ -92,7 +93,7 @@ t.test('real KDC: MIT krb5kdc on loopback answers over UDP and TCP', { skip: (!k
   t.equal(wrongRealm.MessageType, 'KRB-ERROR', 'a realm the KDC does not serve still gets a KRB-ERROR');
   t.comment(`unknown realm: ${String(wrongRealm.ErrorName)} realm ${String(wrongRealm.Realm)}`);
 
-  const stream = await connectStream('127.0.0.1', port);
+  const stream = await connectProbeStream('127.0.0.1', port);
   t.teardown(() => stream.close());
   const overTcp = await kerberosTcp.converse(stream, ctx);
   t.equal(overTcp.ErrorName, 'KDC_ERR_C_PRINCIPAL_UNKNOWN');
