@@ -13,5 +13,8 @@ await build({
   external: ['koffi'],
   logLevel: 'warning',
   legalComments: 'none',
-  banner: { js: '#!/usr/bin/env node' },
+  // Code shared with the ESM test run uses import.meta.url (e.g. createRequire); in CommonJS it is
+  // the bundle's own file URL.
+  define: { 'import.meta.url': '__bundleFileUrl' },
+  banner: { js: '#!/usr/bin/env node\nvar __bundleFileUrl = require("node:url").pathToFileURL(__filename).href;' },
 });

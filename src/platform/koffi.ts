@@ -47,15 +47,15 @@ export function loadKoffi(): Koffi {
     loaded = mod.exports;
     return loaded;
   }
-  // The bundle is CommonJS with koffi external; tsx-run tests are ESM. createRequire serves both.
-  const require = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
+  // koffi is external to the bundle: resolve it from node_modules next to dist/ (or the test's source).
+  const require = createRequire(import.meta.url);
   loaded = require('koffi') as Koffi;
   return loaded;
 }
 
 export function seaModule(): typeof import('node:sea') | null {
   try {
-    const require = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
+    const require = createRequire(import.meta.url);
     return require('node:sea') as typeof import('node:sea');
   } catch {
     return null; // Node < 20.12 has no node:sea
