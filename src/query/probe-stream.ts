@@ -36,7 +36,7 @@ export class SocketProbeStream implements ProbeStream {
 
   write(data: Buffer | string): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (this.socket.destroyed || this.socket.writableEnded) return reject(new Error('connection closed'));
+      if (this.socket.destroyed || this.socket.writableEnded) return reject(Object.assign(new Error('connection closed'), { code: 'ERR_STREAM_DESTROYED' }));
       this.socket.write(data, (err) => (err ? reject(err) : resolve()));
     });
   }
