@@ -60,9 +60,9 @@ export function probeContext(port: number, extra: Partial<ProbeContext> = {}): P
   return { host: '127.0.0.1', address: '127.0.0.1', port, community: 'public', timeoutMs: 3000, ...extra };
 }
 
-/** Connects to 127.0.0.1:port, runs the probe's conversation, closes. */
+/** Connects to port on 127.0.0.1 (or `extra.address`), runs the probe's conversation, closes. */
 export async function runStreamProbe(probe: StreamProbe, port: number, extra: Partial<ProbeContext> = {}): Promise<ProbeFields> {
-  const stream = await connectProbeStream('127.0.0.1', port);
+  const stream = await connectProbeStream(extra.address ?? '127.0.0.1', port);
   try {
     return await probe.converse(stream, probeContext(port, extra));
   } finally {

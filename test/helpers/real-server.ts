@@ -35,21 +35,42 @@ export function freePort(): Promise<number> {
 }
 
 /** Resolves once host:port accepts a TCP connection; rejects after `timeoutMs`. */
-export async function waitForTcp(port: number, options: { host?: string; timeoutMs?: number; netns?: string } = {}): Promise<void> {
+export async function waitForTcp(port: number, options: { host?: string; timeoutMs?: number } = {}): Promise<void> {
   const host = options.host ?? '127.0.0.1';
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   for (;;) {
-    const ok = options.netns
-      ? spawnSync('ip', ['netns', 'exec', options.netns, 'bash', '-c', `exec 3<>/dev/tcp/${host}/${port}`], { stdio: 'ignore', timeout: 2000 }).status === 0
-      : await new Promise<boolean>((resolve) => {
-          const s = net.connect({ host, port });
-          s.once('connect', () => (s.destroy(), resolve(true)));
-          s.once('error', () => resolve(false));
-        });
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host, port });
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${options.timeoutMs ?? 10_000} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * A network namespace ptcp-<name>-<pid> joined to this one by a veth pair on a /30 of 198.19.0.0/16
+ * (RFC 2544 test space): returns the address inside it. Removed when the test ends.
+ */
+export function netnsHost(t: TestLike, name: string): { netns: string; address: string } {
+  const netns = `ptcp-${name}-${process.pid}`;
+  const third = (process.pid % 250) + 1;
+  const fourth = (name.length * 4) % 252;
+  const [outer, inner] = [`198.19.${third}.${fourth + 1}`, `198.19.${third}.${fourth + 2}`];
+  const veth = `pt${process.pid % 100000}${name.slice(0, 3)}`.slice(0, 13);
+  const sh = (cmd: string) => {
+    const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', timeout: 10_000 });
+    if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+  };
+  spawnSync('ip', ['netns', 'del', netns], { stdio: 'ignore' });
+  sh(`ip netns add ${netns}`);
+  t.teardown(() => void spawnSync('ip', ['netns', 'del', netns], { stdio: 'ignore' }));
+  sh(`ip link add ${veth}a type veth peer name ${veth}b && ip link set ${veth}b netns ${netns}`);
+  sh(`ip addr add ${outer}/30 dev ${veth}a && ip link set ${veth}a up`);
+  sh(`ip netns exec ${netns} sh -c 'ip addr add ${inner}/30 dev ${veth}b && ip link set ${veth}b up && ip link set lo up'`);
+  return { netns, address: inner };
 }
 
 export interface StartedServer {
@@ -88,7 +109,7 @@ export async function startServer(
   );
   try {
     await Promise.race([
-      waitForTcp(options.port, { host: options.host, timeoutMs: options.readyTimeoutMs, netns: options.netns }),
+      waitForTcp(options.port, { host: options.host, timeoutMs: options.readyTimeoutMs }),
       new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`${cmd} exited with ${code} before listening: ${out}`)))),
     ]);
   } catch (err) {

@@ -11,6 +11,7 @@ import netbiosNs from './netbios-ns';
 import ntp from './ntp';
 import pop3 from './pop3';
 import rdp from './rdp';
+import rpcEpm from './rpc-epm';
 import smb from './smb';
 import smtp from './smtp';
 import snmp from './snmp';
@@ -43,6 +44,7 @@ export const PROBES: readonly Probe[] = [
   kerberosTcp,
   ntp,
   smb,
+  rpcEpm,
 ];
 
 export function datagramProbeFor(port: number): DatagramProbe | undefined {
