@@ -1,5 +1,3 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import t from 'tap';
 import { decodeReply, replyComplete, replyStatus } from '../../src/query/probes/banner';
 import ftp from '../../src/query/probes/ftp';
@@ -7,7 +5,7 @@ import imap from '../../src/query/probes/imap';
 import pop3 from '../../src/query/probes/pop3';
 import smtp from '../../src/query/probes/smtp';
 import { runStreamProbe } from '../helpers/probe-stream';
-import { freePort, haveCommand, startServer, tempDir, waitForTcp } from '../helpers/real-server';
+import { skipDovecot, skipExim, skipVsftpd, startDovecot, startExim, startVsftpd } from '../helpers/tcp-servers';
 
 t.test('reply framing: numeric multi-line replies end at "NNN ", line replies at the first LF', async (t) => {
   t.notOk(replyComplete(Buffer.from('220-first\r\n'), 'numeric'));
@@ -43,76 +41,23 @@ t.test('every cut of a greeting decodes without throwing', async (t) => {
   }
 });
 
-t.test('vsftpd: greeting and the answer to an anonymous logon', { skip: !haveCommand('vsftpd') && 'vsftpd is not installed' }, async (t) => {
-  const dir = tempDir(t, 'vsftpd');
-  const port = await freePort();
-  fs.mkdirSync(path.join(dir, 'empty'), { mode: 0o755 });
-  const conf = path.join(dir, 'vsftpd.conf');
-  fs.writeFileSync(
-    conf,
-    [
-      'listen=YES', 'listen_ipv6=NO', 'listen_address=127.0.0.1', `listen_port=${port}`, 'background=NO',
-      'anonymous_enable=YES', 'local_enable=NO', `secure_chroot_dir=${path.join(dir, 'empty')}`,
-      `anon_root=${path.join(dir, 'empty')}`, 'ftpd_banner=ptcp FTP ready', 'vsftpd_log_file=/dev/null', '',
-    ].join('\n'),
-  );
-  await startServer(t, 'vsftpd', [conf], { port });
+t.test('vsftpd: greeting and the answer to an anonymous logon', { skip: skipVsftpd }, async (t) => {
+  const port = await startVsftpd(t);
   const fields = await runStreamProbe(ftp, port);
   t.same(fields, { Banner: '220 ptcp FTP ready\r\n', Status: '220', Truncated: false, AnonymousReply: '331 Please specify the password.\r\n', AnonymousStatus: '331' });
   t.same(ftp.describe!(fields), ['Data returned from port:', '', '220 ptcp FTP ready', '', '331 Please specify the password.']);
 });
 
-t.test('exim: SMTP greeting', { skip: !haveCommand('exim') && 'exim is not installed' }, async (t) => {
-  const dir = tempDir(t, 'exim');
-  const port = await freePort();
-  await startServer(t, 'exim', ['-bdf', '-oX', `127.0.0.1.${port}`, '-oP', path.join(dir, 'exim.pid')], { port });
+t.test('exim: SMTP greeting', { skip: skipExim }, async (t) => {
+  const port = await startExim(t);
   const fields = await runStreamProbe(smtp, port);
   t.match(fields.Banner, /^220 \S+ ESMTP Exim \d+\.\d+ .*\r\n$/);
   t.equal(fields.Status, '220');
   t.equal(fields.Truncated, false);
 });
 
-t.test('dovecot: POP3 and IMAP greetings', { skip: !haveCommand('dovecot') && 'dovecot is not installed' }, async (t) => {
-  const dir = tempDir(t, 'dovecot');
-  const [pop3Port, imapPort] = [await freePort(), await freePort()];
-  const conf = path.join(dir, 'dovecot.conf');
-  fs.writeFileSync(
-    conf,
-    `protocols = pop3 imap
-base_dir = ${dir}/run
-state_dir = ${dir}/state
-log_path = ${dir}/log
-ssl = no
-listen = 127.0.0.1
-login_greeting = ptcp dovecot ready.
-passdb {
-  driver = static
-  args = password=unused
-}
-userdb {
-  driver = static
-  args = uid=nobody gid=nogroup home=${dir}/home
-}
-service imap-login {
-  inet_listener imap {
-    port = ${imapPort}
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service pop3-login {
-  inet_listener pop3 {
-    port = ${pop3Port}
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-}
-`,
-  );
-  await startServer(t, 'dovecot', ['-F', '-c', conf], { port: imapPort });
-  await waitForTcp(pop3Port);
+t.test('dovecot: POP3 and IMAP greetings', { skip: skipDovecot }, async (t) => {
+  const { pop3: pop3Port, imap: imapPort } = await startDovecot(t);
   t.same(await runStreamProbe(pop3, pop3Port), { Banner: '+OK ptcp dovecot ready.\r\n', Status: '+OK', Truncated: false });
   const i = await runStreamProbe(imap, imapPort);
   t.match(i.Banner, /^\* OK \[CAPABILITY IMAP4rev1 .*\] ptcp dovecot ready\.\r\n$/);

@@ -1,10 +1,8 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import t from 'tap';
 import http, { authSchemes, decodeHttpResponse, encodeHttpRequest } from '../../src/query/probes/http';
 import { ProbeDecodeError } from '../../src/query/probes/types';
 import { runStreamProbe } from '../helpers/probe-stream';
-import { freePort, haveCommand, startServer, tempDir } from '../helpers/real-server';
+import { skipNginx, startNginx } from '../helpers/tcp-servers';
 
 const IIS_401 = Buffer.from(
   'HTTP/1.1 401 \r\nServer: Microsoft-HTTPAPI/2.0\r\nWWW-Authenticate: Negotiate\r\nWWW-Authenticate: Kerberos\r\n' +
@@ -49,34 +47,8 @@ t.test('not HTTP, empty, and every cut of a response: a ProbeDecodeError or fiel
   }
 });
 
-t.test('nginx: GET / and WinRM-style POST /wsman answered with 401 Basic', { skip: !haveCommand('nginx') && 'nginx is not installed' }, async (t) => {
-  const dir = tempDir(t, 'nginx');
-  const port = await freePort();
-  fs.writeFileSync(path.join(dir, 'htpasswd'), 'user:$apr1$abc$xyz\n');
-  fs.writeFileSync(
-    path.join(dir, 'nginx.conf'),
-    `daemon off;
-master_process off;
-pid ${dir}/nginx.pid;
-error_log stderr;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  server {
-    listen 127.0.0.1:${port};
-    location = / { return 200 "hello\\n"; }
-    location = /moved { return 301 /; }
-    location /wsman { auth_basic "ptcp WinRM"; auth_basic_user_file ${dir}/htpasswd; }
-  }
-}
-`,
-  );
-  await startServer(t, 'nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir, '-e', 'stderr'], { port });
+t.test('nginx: GET / and WinRM-style POST /wsman answered with 401 Basic', { skip: skipNginx }, async (t) => {
+  const port = await startNginx(t);
   const get = await runStreamProbe(http, port);
   t.match(get, { Request: 'GET /', HttpVersion: '1.1', StatusCode: 200, ReasonPhrase: 'OK', AuthSchemes: [], Truncated: false });
   t.match(get.Server, /^nginx\/\d/);

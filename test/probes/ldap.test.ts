@@ -1,13 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import t from 'tap';
 import { applicationTag, enumerated, integer, octetString, sequence, Tag, tlv } from '../../src/query/probes/codec/ber';
 import { decodeRootDseAnswer, encodeRootDseSearch, searchAnswerComplete } from '../../src/query/probes/codec/ldap';
 import ldap, { portqryDate } from '../../src/query/probes/ldap';
 import { ProbeDecodeError } from '../../src/query/probes/types';
 import { runStreamProbe } from '../helpers/probe-stream';
-import { freePort, haveCommand, startServer, tempDir } from '../helpers/real-server';
+import { haveCommand } from '../helpers/real-server';
+import { skipSlapd, startSlapd } from '../helpers/tcp-servers';
 
 const entry = (id: number, dn: string, attrs: [string, string[]][]) =>
   sequence(integer(id), tlv(applicationTag(4), octetString(dn), sequence(...attrs.map(([k, vs]) => sequence(octetString(k), tlv(Tag.Set, ...vs.map((v) => octetString(v))))))));
@@ -98,19 +97,8 @@ t.test('every cut and random corruption of the answer: fields or ProbeDecodeErro
   t.same(failures, []);
 });
 
-t.test('slapd: the rootDSE as ldapsearch sees it', { skip: !haveCommand('slapd') && 'slapd is not installed' }, async (t) => {
-  const dir = tempDir(t, 'slapd');
-  const port = await freePort();
-  fs.mkdirSync(path.join(dir, 'db'));
-  const conf = path.join(dir, 'slapd.conf');
-  fs.writeFileSync(
-    conf,
-    [
-      'include /etc/ldap/schema/core.schema', `pidfile ${dir}/slapd.pid`, 'modulepath /usr/lib/ldap', 'moduleload back_mdb',
-      'database mdb', 'maxsize 10485760', 'suffix "dc=ptcp,dc=test"', 'rootdn "cn=admin,dc=ptcp,dc=test"', `directory ${dir}/db`, '',
-    ].join('\n'),
-  );
-  await startServer(t, 'slapd', ['-d', '0', '-h', `ldap://127.0.0.1:${port}/`, '-f', conf], { port });
+t.test('slapd: the rootDSE as ldapsearch sees it', { skip: skipSlapd }, async (t) => {
+  const port = await startSlapd(t);
   const fields = await runStreamProbe(ldap, port);
   t.match(fields, { ObjectName: '', ResultCode: 0, ResultName: 'success' });
   const attributes = fields.Attributes as Record<string, string[]>;

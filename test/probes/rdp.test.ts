@@ -1,10 +1,8 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import t from 'tap';
 import rdp, { decodeConnectionConfirm, encodeConnectionRequest, tpktComplete } from '../../src/query/probes/rdp';
 import { ProbeDecodeError } from '../../src/query/probes/types';
 import { runStreamProbe } from '../helpers/probe-stream';
-import { freePort, haveCommand, startServer, tempDir } from '../helpers/real-server';
+import { skipXrdp, startXrdp } from '../helpers/tcp-servers';
 
 // Connection Confirms built from [MS-RDPBCGR] 2.2.1.2 (a Windows Server with NLA, a refusal, a pre-negotiation server).
 const NLA_CONFIRM = Buffer.from('030000130ed00000123400021f080008000000', 'hex');
@@ -56,35 +54,15 @@ t.test('truncated, corrupted and foreign replies: ProbeDecodeError, never a cras
   t.same(failures, []);
 });
 
-t.test('xrdp: negotiate and tls select TLS, rdp selects standard RDP security', { skip: !haveCommand('xrdp') && 'xrdp is not installed' }, async (t) => {
-  const dir = tempDir(t, 'xrdp');
-  // xrdp's stock xrdp.ini with our port, log file and the snakeoil certificate (or one made here).
-  const cert = path.join(dir, 'cert.pem');
-  const key = path.join(dir, 'key.pem');
-  const { spawnSync } = await import('node:child_process');
-  spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=xrdp.ptcp.test'], { timeout: 30_000 });
-  const stock = fs.readFileSync('/etc/xrdp/xrdp.ini', 'utf8');
-  const expectations: [string, Record<string, unknown>][] = [
+t.test('xrdp: negotiate and tls select TLS, rdp selects standard RDP security', { skip: skipXrdp }, async (t) => {
+  const expectations: [layer: 'negotiate' | 'tls' | 'rdp', expected: Record<string, unknown>][] = [
     ['negotiate', { Negotiation: 'response', SelectedProtocol: 'SSL', SecurityProtocol: 'TLS' }],
     ['tls', { Negotiation: 'response', SelectedProtocol: 'SSL' }],
     ['rdp', { Negotiation: 'response', SelectedProtocol: 'RDP', SecurityProtocol: 'Standard RDP Security' }],
   ];
   for (const [layer, expected] of expectations) {
-    const port = await freePort();
-    const ini = path.join(dir, `xrdp-${layer}.ini`);
-    fs.writeFileSync(
-      ini,
-      stock
-        .replace(/^port=3389$/m, `port=tcp://127.0.0.1:${port}`)
-        .replace(/^security_layer=.*$/m, `security_layer=${layer}`)
-        .replace(/^certificate=.*$/m, `certificate=${cert}`)
-        .replace(/^key_file=.*$/m, `key_file=${key}`)
-        .replace(/^LogFile=.*$/m, `LogFile=${dir}/xrdp-${layer}.log`)
-        .replace(/^EnableSyslog=.*$/m, 'EnableSyslog=false'),
-    );
-    const server = await startServer(t, 'xrdp', ['--nodaemon', '--config', ini], { port });
-    const fields = await runStreamProbe(rdp, port);
-    t.match(fields, expected, `security_layer=${layer}`);
-    server.child.kill('SIGTERM');
+    const server = await startXrdp(t, layer);
+    t.match(await runStreamProbe(rdp, server.port), expected, `security_layer=${layer}`);
+    server.stop();
   }
 });

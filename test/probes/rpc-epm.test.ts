@@ -1,13 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import t from 'tap';
 import { decodeBindAck, decodeResponse, encodeBind, encodeRequest, pduSequenceComplete } from '../../src/query/probes/codec/dcerpc';
 import { guidBytes } from '../../src/query/probes/codec/guid';
 import rpcEpm, { decodeLookupStub, decodeTower, dumpEndpoints, EPM_INTERFACE, encodeLookupStub } from '../../src/query/probes/rpc-epm';
 import { ProbeDecodeError } from '../../src/query/probes/types';
 import { connectProbeStream, runStreamProbe } from '../helpers/probe-stream';
-import { haveCommand, netnsHost, startServer, tempDir } from '../helpers/real-server';
+import { skipEndpointMapper, startEndpointMapper } from '../helpers/tcp-servers';
 
 // Captured from Samba 4.17's samba-dcerpcd: the bind_ack, and the answer to ept_lookup(max_ents 4).
 const SAMBA_BIND_ACK = Buffer.from('05000c03100000003c00000001000000d016d016c538000004003133350000000100000000000000045d888aeb1cc9119fe808002b10486002000000', 'hex');
@@ -151,21 +149,8 @@ t.test('every cut and random corruption of the answers: fields or ProbeDecodeErr
   t.same(failures, []);
 });
 
-const dcerpcd = '/usr/libexec/samba/samba-dcerpcd';
-t.test('Samba endpoint mapper on port 135 in a network namespace', { skip: (!haveCommand(dcerpcd) && 'samba-dcerpcd is not installed') || (process.getuid?.() !== 0 && 'needs root for a network namespace') }, async (t) => {
-  const { netns, address } = netnsHost(t, 'epm');
-  const dir = tempDir(t, 'dcerpcd');
-  for (const sub of ['private', 'lock', 'state', 'cache', 'run', 'ncalrpc']) fs.mkdirSync(path.join(dir, sub));
-  const conf = path.join(dir, 'smb.conf');
-  fs.writeFileSync(
-    conf,
-    [
-      '[global]', `interfaces = ${address}/30`, 'bind interfaces only = yes', 'server role = standalone server', 'disable netbios = yes',
-      'rpc start on demand helpers = false', `private dir = ${dir}/private`, `lock directory = ${dir}/lock`, `state directory = ${dir}/state`,
-      `cache directory = ${dir}/cache`, `pid directory = ${dir}/run`, `ncalrpc dir = ${dir}/ncalrpc`, `log file = ${dir}/log.%m`, '',
-    ].join('\n'),
-  );
-  await startServer(t, dcerpcd, ['--libexec-rpcds', '--foreground', '--no-process-group', `--configfile=${conf}`, '--debug-stdout', '-d0'], { port: 135, host: address, netns, readyTimeoutMs: 20_000 });
+t.test('Samba endpoint mapper on port 135 in a network namespace', { skip: skipEndpointMapper }, async (t) => {
+  const { netns, address } = await startEndpointMapper(t);
   const fields = await runStreamProbe(rpcEpm, 135, { address, host: address });
   const entries = fields.Entries as { Binding: string; Annotation: string; Uuid: string }[];
   t.equal(fields.EntryCount, entries.length);

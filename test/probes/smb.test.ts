@@ -1,10 +1,8 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import t from 'tap';
 import smb, { decodeNegotiateResponse, encodeNegotiate, encodeSmb1Negotiate, smbMessageComplete, spnegoMechanisms } from '../../src/query/probes/smb';
 import { ProbeDecodeError } from '../../src/query/probes/types';
 import { runStreamProbe } from '../helpers/probe-stream';
-import { freePort, haveCommand, startServer, tempDir } from '../helpers/real-server';
+import { skipSmbd, startSmbd } from '../helpers/tcp-servers';
 
 // Captured from smbd 4.17 (server signing = mandatory): the answer to the SMB1 multi-protocol NEGOTIATE
 // (SMB2 response, dialect 2.???), then to the SMB2 NEGOTIATE (3.1.1 with negotiate contexts).
@@ -83,37 +81,17 @@ t.test('every cut and random corruption: fields or ProbeDecodeError, never a cra
   t.same(failures, []);
 });
 
-/** smbd on a loopback high port with a temp configuration; `extra` lines go into [global]. */
-async function startSmbd(t: { teardown(fn: () => unknown): void }, extra: string[]): Promise<number> {
-  const dir = tempDir(t, 'smbd');
-  const port = await freePort();
-  for (const sub of ['private', 'lock', 'state', 'cache', 'run', 'ncalrpc']) fs.mkdirSync(path.join(dir, sub));
-  const conf = path.join(dir, 'smb.conf');
-  fs.writeFileSync(
-    conf,
-    [
-      '[global]', `smb ports = ${port}`, 'interfaces = lo', 'bind interfaces only = yes', 'server role = standalone server', 'disable netbios = yes',
-      `private dir = ${dir}/private`, `lock directory = ${dir}/lock`, `state directory = ${dir}/state`, `cache directory = ${dir}/cache`,
-      `pid directory = ${dir}/run`, `ncalrpc dir = ${dir}/ncalrpc`, `log file = ${dir}/log.%m`, ...extra, '',
-    ].join('\n'),
-  );
-  await startServer(t, 'smbd', ['--foreground', '--no-process-group', `--configfile=${conf}`, '--debug-stdout', '-d0'], { port, readyTimeoutMs: 20_000 });
-  return port;
-}
-
-const noSmbd = !haveCommand('smbd') && 'smbd (samba) is not installed';
-
-t.test('smbd, signing mandatory: SMB 3.1.1, signing required', { skip: noSmbd }, async (t) => {
+t.test('smbd, signing mandatory: SMB 3.1.1, signing required', { skip: skipSmbd }, async (t) => {
   const port = await startSmbd(t, ['server signing = mandatory']);
   t.match(await runStreamProbe(smb, port), { Smb1Only: false, Dialect: '3.1.1', SigningEnabled: true, SigningRequired: true, ServerGuid: /^[0-9a-f-]{36}$/, EncryptionCipher: /^AES-/ });
 });
 
-t.test('smbd, max protocol SMB2_10: dialect 2.1, signing not required', { skip: noSmbd }, async (t) => {
+t.test('smbd, max protocol SMB2_10: dialect 2.1, signing not required', { skip: skipSmbd }, async (t) => {
   const port = await startSmbd(t, ['server max protocol = SMB2_10', 'server signing = auto']);
   t.match(await runStreamProbe(smb, port), { Smb1Only: false, Dialect: '2.1', SigningEnabled: true, SigningRequired: false, EncryptionCipher: null });
 });
 
-t.test('smbd, SMB1 only (NT1): reported as SMB1-only with its signing mode', { skip: noSmbd }, async (t) => {
+t.test('smbd, SMB1 only (NT1): reported as SMB1-only with its signing mode', { skip: skipSmbd }, async (t) => {
   const port = await startSmbd(t, ['server min protocol = NT1', 'server max protocol = NT1', 'server signing = auto']);
   const f = await runStreamProbe(smb, port);
   t.match(f, { Smb1Only: true, Dialect: 'NT LM 0.12', DialectRevision: null, SigningEnabled: true, SigningRequired: false, AuthMechanisms: ['NTLMSSP'] });

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -6,25 +5,10 @@ import t from 'tap';
 import tlsProbe, { certificateFields, distinguishedName, subjectAltNames } from '../../src/query/probes/tls';
 import { ProbeDecodeError } from '../../src/query/probes/types';
 import { runStreamProbe } from '../helpers/probe-stream';
-import { freePort, haveCommand, startServer, tempDir } from '../helpers/real-server';
+import { makeCertificates, skipOpenssl, startTlsServer } from '../helpers/tcp-servers';
 
-function openssl(args: string[], cwd: string): void {
-  const r = spawnSync('openssl', args, { cwd, encoding: 'utf8', timeout: 30_000 });
-  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
-}
-
-/** A CA and a leaf it signed (EC P-256), plus a self-signed RSA certificate, made by openssl in `dir`. */
-function makeCertificates(dir: string): void {
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '365', '-subj', '/O=ptcp test/CN=ptcp test CA'], dir);
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/O=ptcp test/CN=www.ptcp.test'], dir);
-  fs.writeFileSync(path.join(dir, 'leaf.ext'), 'subjectAltName=DNS:www.ptcp.test,DNS:ptcp.test,IP:127.0.0.1\n');
-  openssl(['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '30', '-extfile', 'leaf.ext', '-out', 'leaf.pem'], dir);
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'self.key', '-out', 'self.pem', '-days', '10', '-subj', '/CN=self.ptcp.test'], dir);
-}
-
-t.test('certificate fields from openssl-made certificates', { skip: !haveCommand('openssl') && 'openssl is not installed' }, async (t) => {
-  const dir = tempDir(t, 'certs');
-  makeCertificates(dir);
+t.test('certificate fields from openssl-made certificates', { skip: skipOpenssl }, async (t) => {
+  const dir = makeCertificates(t);
   const leaf = new X509Certificate(fs.readFileSync(path.join(dir, 'leaf.pem')));
   const now = new Date();
   const f = certificateFields(leaf, 'www.ptcp.test', now);
@@ -41,11 +25,9 @@ t.test('certificate fields from openssl-made certificates', { skip: !haveCommand
   t.same(subjectAltNames('DNS:a.test, DNS:"b,c.test", IP Address:::1'), ['DNS:a.test', 'DNS:"b,c.test"', 'IP:::1']);
 });
 
-t.test('openssl s_server: handshake, negotiated protocol and cipher, the served chain', { skip: !haveCommand('openssl') && 'openssl is not installed' }, async (t) => {
-  const dir = tempDir(t, 's_server');
-  makeCertificates(dir);
-  const port = await freePort();
-  await startServer(t, 'openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', 'leaf.pem', '-key', 'leaf.key', '-cert_chain', 'ca.pem', '-www', '-quiet'], { port, cwd: dir });
+t.test('openssl s_server: handshake, negotiated protocol and cipher, the served chain', { skip: skipOpenssl }, async (t) => {
+  const dir = makeCertificates(t);
+  const port = await startTlsServer(t, dir, 'leaf');
   const fields = await runStreamProbe(tlsProbe, port, { host: 'www.ptcp.test' });
   t.match(fields, {
     Protocol: 'TLSv1.3', Cipher: /^TLS_/, ServerName: 'www.ptcp.test', TrustedChain: false, VerifyError: /^(UNABLE_TO_GET_ISSUER_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)/,
@@ -57,13 +39,13 @@ t.test('openssl s_server: handshake, negotiated protocol and cipher, the served 
   t.match(text[text.length - 1], /^Self-signed: no; host name matches: yes; chain trusted: no \(/);
 
   // TLS 1.2 only: the probe reports what was negotiated, not what it asked for.
-  const port12 = await freePort();
-  await startServer(t, 'openssl', ['s_server', '-accept', `127.0.0.1:${port12}`, '-cert', 'self.pem', '-key', 'self.key', '-tls1_2', '-www', '-quiet'], { port: port12, cwd: dir });
+  const port12 = await startTlsServer(t, dir, 'self', ['-tls1_2']);
   const f12 = await runStreamProbe(tlsProbe, port12);
   t.match(f12, { Protocol: 'TLSv1.2', ServerName: null, SelfSigned: true, TrustedChain: false, VerifyError: 'DEPTH_ZERO_SELF_SIGNED_CERT', Key: 'rsa 2048' });
 });
 
-t.test('a server that does not speak TLS: ProbeDecodeError, not a hang', { skip: !haveCommand('openssl') && 'openssl is not installed' }, async (t) => {
+// A node socket stands in for "some other protocol" here: any non-TLS peer shows the same thing.
+t.test('a server that does not speak TLS: ProbeDecodeError, not a hang', async (t) => {
   const net = await import('node:net');
   const server = net.createServer((c) => c.end('SSH-2.0-OpenSSH_9.2\r\n'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
