@@ -6,6 +6,7 @@ import http from './http';
 import imap from './imap';
 import kerberos from './kerberos';
 import kerberosTcp from './kerberos-tcp';
+import l2tp from './l2tp';
 import ldap from './ldap';
 import netbiosNs from './netbios-ns';
 import ntp from './ntp';
@@ -43,6 +44,7 @@ export const PROBES: readonly Probe[] = [
   kerberos,
   kerberosTcp,
   ntp,
+  l2tp,
   smb,
   rpcEpm,
 ];
