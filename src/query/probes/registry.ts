@@ -3,6 +3,7 @@ import dns from './dns';
 import dnsTcp from './dns-tcp';
 import ftp from './ftp';
 import http from './http';
+import ike from './ike';
 import imap from './imap';
 import kerberos from './kerberos';
 import kerberosTcp from './kerberos-tcp';
@@ -45,6 +46,7 @@ export const PROBES: readonly Probe[] = [
   kerberosTcp,
   ntp,
   l2tp,
+  ike,
   smb,
   rpcEpm,
 ];
