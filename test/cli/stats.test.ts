@@ -220,3 +220,18 @@ t.test('--html: a self-contained report that renders in headless Chromium with i
   t.ok(bytes.length > 20_000, `a screenshot with content (${bytes.length} bytes)`);
   if (process.env.STATS_KEEP_SCREENSHOT) fs.copyFileSync(shot, process.env.STATS_KEEP_SCREENSHOT);
 });
+
+t.test('--criteria with --fail-on-flag: exit 3 when a counted record matches, 0 otherwise; --flagged-only narrows', async (t) => {
+  const dir = tempDir(t);
+  const criteria = path.join(dir, 'criteria.json');
+  fs.writeFileSync(criteria, JSON.stringify({ Ports: [3389] }));
+  const hit = await stats(['--criteria', criteria, '--fail-on-flag', '--statistic', 'computer', '--json']);
+  t.equal(hit.code, 3);
+  t.equal(hit.stderr, '');
+  t.same(parseJsonl(hit.stdout).map((x) => [x.ComputerName, x.Records]), [['SRV1', 11], ['SRV2', 2]], 'statistics still cover every record');
+  const only = await stats(['--criteria', criteria, '--flagged-only', '--statistic', 'computer', '--json']);
+  t.same(only.records.map((x) => [x.ComputerName, x.Records]), [['SRV1', 2]], 'the two RDP records');
+  fs.writeFileSync(criteria, JSON.stringify({ Ports: [6667] }));
+  const miss = await stats(['--criteria', criteria, '--fail-on-flag', '--statistic', 'computer', '--json']);
+  t.equal(miss.code, 0);
+});
