@@ -2,12 +2,15 @@
 const MAX_DENSE_WORDS = 1024;
 
 /**
- * A set of non-negative integers (hour or day numbers since 1970) stored as a bitset over the range seen
- * so far. A key seen during one month costs about 90 bytes whatever the number of records, which is
+ * A set of non-negative integers (hour or day numbers since 1970): one inline number while it holds one
+ * value, then a bitset over the range seen so far. A key seen in one hour costs no allocation, one seen
+ * during a month about 90 bytes whatever the number of records, which is
  * what keeps `stats` memory flat in the number of records. A set whose range grows past a few years
  * (a log with a bogus date) turns into a map of words, so one odd record cannot cost megabytes.
  */
 export class IndexSet {
+  /** The first value, kept inline: most keys (an ephemeral port, a one-off address) are seen in one hour only. */
+  private first = -1;
   private base = 0;
   private words: Uint32Array | undefined;
   private sparse: Map<number, number> | undefined;
@@ -21,17 +24,39 @@ export class IndexSet {
   add(index: number): void {
     if (index === this.last) return;
     this.last = index;
+    if (this.first < 0) {
+      this.first = index;
+      this.count = 1;
+      return;
+    }
+    if (index === this.first) return;
     if (this.sparse) return this.addSparse(index);
     if (!this.words) {
-      this.base = index - (index & 31);
-      this.words = new Uint32Array(2);
+      // Second distinct value: from now on a bitset, which holds the first value too.
+      const first = this.first;
+      this.base = Math.min(first, index) - (Math.min(first, index) & 31);
+      const length = Math.max(2, Math.ceil((Math.max(first, index) - this.base + 1) / 32));
+      if (length > MAX_DENSE_WORDS) {
+        this.sparse = new Map();
+        this.count = 0;
+        this.addSparse(first);
+        return this.addSparse(index);
+      }
+      this.words = new Uint32Array(length);
+      this.count = 0;
+      this.setDense(first);
+      return this.setDense(index);
     } else if ((index < this.base || index >= this.base + this.words.length * 32) && !this.regrow(index)) {
       return this.addSparse(index);
     }
+    this.setDense(index);
+  }
+
+  private setDense(index: number): void {
     const word = (index - this.base) >>> 5;
     const bit = 1 << (index & 31);
-    if ((this.words[word]! & bit) === 0) {
-      this.words[word]! |= bit;
+    if ((this.words![word]! & bit) === 0) {
+      this.words![word]! |= bit;
       this.count++;
     }
   }
@@ -47,6 +72,7 @@ export class IndexSet {
   }
 
   has(index: number): boolean {
+    if (index === this.first) return true;
     if (this.sparse) return ((this.sparse.get(index >>> 5) ?? 0) & (1 << (index & 31))) !== 0;
     if (!this.words || index < this.base) return false;
     const word = (index - this.base) >>> 5;

@@ -58,23 +58,51 @@ export class Usage {
   }
 }
 
-/** Occurrences per value, for "top N values" columns (process names of a port, users of a process…). */
+/**
+ * A map from key to counted entry that stays bounded: past twice its capacity, the entries with the
+ * fewest records are dropped down to capacity (and the table remembers that it pruned). The heavy
+ * keys, the ones a "top N" shows, stay exact unless the traffic is spread evenly over more keys than
+ * the capacity; memory stays flat however many distinct remote endpoints or ports a log holds.
+ */
+export class BoundedTable<V extends { records: number }> {
+  readonly entries = new Map<string | number, V>();
+  pruned = false;
+
+  constructor(readonly capacity: number) {}
+
+  get(key: string | number, create: () => V): V {
+    let entry = this.entries.get(key);
+    if (!entry) {
+      if (this.entries.size >= this.capacity * 2) this.prune();
+      this.entries.set(key, (entry = create()));
+    }
+    return entry;
+  }
+
+  private prune(): void {
+    const kept = [...this.entries].sort((a, b) => b[1].records - a[1].records).slice(0, this.capacity);
+    this.entries.clear();
+    for (const [k, v] of kept) this.entries.set(k, v);
+    this.pruned = true;
+  }
+}
+
+/** Values a "top values" column keeps counting (ProcessNames of a port, RemotePorts of an address…). */
+const TALLY_CAPACITY = 32;
+
+/** Occurrences per value, for "top N values" columns; bounded like BoundedTable. */
 export class Tally<K extends string | number = string> {
-  private readonly counts = new Map<K, number>();
+  private readonly table = new BoundedTable<{ records: number }>(TALLY_CAPACITY);
 
   add(value: K | null | undefined): void {
     if (value === null || value === undefined || value === '') return;
-    this.counts.set(value, (this.counts.get(value) ?? 0) + 1);
-  }
-
-  get size(): number {
-    return this.counts.size;
+    this.table.get(value, () => ({ records: 0 })).records++;
   }
 
   /** Values by descending count, ties by value; all of them when n is undefined. */
   top(n?: number): K[] {
-    const entries = [...this.counts];
-    entries.sort((a, b) => b[1] - a[1] || compareKeys(a[0], b[0]));
+    const entries = [...this.table.entries] as [K, { records: number }][];
+    entries.sort((a, b) => b[1].records - a[1].records || compareKeys(a[0], b[0]));
     return entries.slice(0, n ?? entries.length).map(([k]) => k);
   }
 }

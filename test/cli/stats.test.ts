@@ -113,7 +113,7 @@ t.test('hand-counted figures over real log files', async (t) => {
     ['SRV1', 'UDP', 123, true, '2026-03-01T08:00:00'],
     ['SRV1', 'TCP', 3389, false, '2026-03-01T09:30:00'],
     ['SRV2', 'TCP', 445, false, '2026-03-01T10:00:00'],
-    ['SRV1', 'UDP', 53000, false, '2026-03-01T11:10:00'],
+    ['SRV1', 'UDP', 5353, false, '2026-03-01T11:10:00'],
   ]);
   t.same(of('ProcessRemoteEndpoint').slice(0, 2).map((x) => [x.ProcessName, x.Rank, x.RemoteAddress, x.Connections]), [
     ['iexplore.exe', 1, '10.0.0.5', 3],

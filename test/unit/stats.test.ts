@@ -129,13 +129,16 @@ t.test('new listeners over time', async (t) => {
     { ComputerName: 'SRV1', Protocol: 'UDP', LocalPort: 123, ProcessName: 'svchost.exe', FirstSeenUtc: '2026-03-01T08:00:00.000Z', SeenAtStart: true, Records: 1, SourceLine: 21 },
     { ComputerName: 'SRV1', Protocol: 'TCP', LocalPort: 3389, ProcessName: 'svchost.exe', FirstSeenUtc: '2026-03-01T09:30:00.000Z', SeenAtStart: false, Records: 1, SourceLine: 11 },
     { ComputerName: 'SRV2', Protocol: 'TCP', LocalPort: 445, ProcessName: 'System', FirstSeenUtc: '2026-03-01T10:00:00.000Z', SeenAtStart: false, Records: 1, SourceLine: 8 },
-    { ComputerName: 'SRV1', Protocol: 'UDP', LocalPort: 53000, ProcessName: 'chrome.exe', FirstSeenUtc: '2026-03-01T11:10:00.000Z', SeenAtStart: false, Records: 1, SourceLine: 14 },
+    { ComputerName: 'SRV1', Protocol: 'UDP', LocalPort: 5353, ProcessName: 'chrome.exe', FirstSeenUtc: '2026-03-01T11:10:00.000Z', SeenAtStart: false, Records: 1, SourceLine: 14 },
   ]);
   t.equal(rows[3]!.FirstSeenLocal, '2026-03-01T11:00:00');
   const later = rowsOf(await computeStatistics([...FIXTURE].reverse(), [findStatistic('new-listener')!], { isReportedProcess: iexplore }), 'new-listener');
   t.same(later, rows, 'the first sighting wins whatever order the files are read in');
+  const client = record({ TimeUtc: '2026-03-03T00:00:00.000Z', Protocol: 'UDP', LocalPort: 61000, ProcessName: 'chrome.exe' });
+  const withClient = rowsOf(await computeStatistics([...FIXTURE, client], [findStatistic('new-listener')!], { isReportedProcess: iexplore }), 'new-listener');
+  t.same(withClient, rows, 'a UDP socket in the dynamic range is a client, not a listener');
   const newest = rowsOf(await run(['new-listener'], { top: 2 }), 'new-listener');
-  t.same(newest.map((r) => r.LocalPort), [445, 53000], '--top keeps the newest');
+  t.same(newest.map((r) => r.LocalPort), [445, 5353], '--top keeps the newest');
 });
 
 t.test('top remote endpoints per process', async (t) => {
@@ -224,4 +227,19 @@ t.test('IndexSet: dense growth both ways, sparse for bogus ranges', async (t) =>
 
 t.test('record helper: base shape', async (t) => {
   t.equal(record({}).Event, 'Opened');
+});
+
+t.test('bounded memory: a top-N table prunes its least used keys past twice its capacity', async (t) => {
+  const { BoundedTable, Tally } = await import('../../src/stats/statistic');
+  const table = new BoundedTable<{ records: number }>(10);
+  for (let i = 0; i < 5; i++) table.get('heavy', () => ({ records: 0 })).records += 1000;
+  for (let i = 0; i < 10_000; i++) table.get(`light-${i}`, () => ({ records: 0 })).records++;
+  t.ok(table.entries.size <= 20, `at most twice the capacity (${table.entries.size})`);
+  t.equal(table.entries.get('heavy')?.records, 5000, 'the heavy key survives, exact');
+  t.ok(table.pruned);
+  const tally = new Tally<number>();
+  for (let port = 49152; port < 65536; port++) tally.add(port);
+  for (let i = 0; i < 100; i++) tally.add(443);
+  t.same(tally.top(1), [443]);
+  t.ok(tally.top().length <= 64);
 });

@@ -3,13 +3,42 @@ import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
 import type { PortReporterRecord } from '../../portreporter/record';
 import { compareNullable, isTcpListener, processKey, show, textRendering, type StatisticDefinition } from '../statistic';
 
+/** The fields of a first sighting that the row shows: kept instead of the record (which holds module lists). */
+type Sighting = Pick<
+  PortReporterRecord,
+  'ComputerName' | 'Protocol' | 'LocalPort' | 'LocalAddress' | 'ProcessName' | 'ProcessPath' | 'UserName' | 'TimeUtc' | 'TimeLocal' | 'Event' | 'SourceFile' | 'SourceLine'
+>;
+
 interface Listener {
-  first: PortReporterRecord;
+  first: Sighting;
   records: number;
 }
 
+function sighting(r: PortReporterRecord): Sighting {
+  return {
+    ComputerName: r.ComputerName,
+    Protocol: r.Protocol,
+    LocalPort: r.LocalPort,
+    LocalAddress: r.LocalAddress,
+    ProcessName: r.ProcessName,
+    ProcessPath: r.ProcessPath,
+    UserName: r.UserName,
+    TimeUtc: r.TimeUtc,
+    TimeLocal: r.TimeLocal,
+    Event: r.Event,
+    SourceFile: r.SourceFile,
+    SourceLine: r.SourceLine,
+  };
+}
+
+/**
+ * UDP sockets in the dynamic range (49152-65535, IANA and Windows' default) are clients, a DNS query
+ * each; as "listeners" they would drown the list and grow it with every query.
+ */
+const FIRST_DYNAMIC_PORT = 49152;
+
 /** The earlier of two sightings: by UTC time, then by file and line (rows of one file are in time order). */
-function isEarlier(a: PortReporterRecord, b: PortReporterRecord): boolean {
+function isEarlier(a: Sighting, b: Sighting): boolean {
   if (a.TimeUtc !== b.TimeUtc) return compareNullable(a.TimeUtc, b.TimeUtc) < 0;
   if (a.Event !== b.Event) return a.Event === 'Initial';
   if (a.SourceFile !== b.SourceFile) return a.SourceFile < b.SourceFile;
@@ -20,7 +49,7 @@ export const newListener: StatisticDefinition = {
   name: 'new-listener',
   title: 'New listeners over time',
   definition:
-    'One row per (computer, protocol, local port, process): the first time that process was seen listening on that port (a TCP listener or a bound UDP endpoint), oldest first. SeenAtStart is true when the first sighting is in PR-INITIAL, i.e. it was already listening when recording began; false means it appeared while the recorder ran.',
+    'One row per (computer, protocol, local port, process): the first time that process was seen listening on that port (a TCP listener, or a UDP endpoint below the dynamic port range 49152-65535, whose UDP sockets are clients), oldest first. SeenAtStart is true when the first sighting is in PR-INITIAL, i.e. it was already listening when recording began; false means it appeared while the recorder ran.',
   kind: defineRecordKind(schema as RecordSchema, {
     ...textRendering('New listeners over time', (r) => `${show(r.FirstSeenUtc)}  ${show(r.ComputerName)}  ${r.Protocol} ${String(r.LocalPort).padEnd(5)}  ${show(r.ProcessName)}  ${show(r.UserName)}${r.SeenAtStart ? '  (already listening at start)' : ''}`, { showComputer: false }),
     tableColumns: ['ComputerName', 'FirstSeenUtc', 'Protocol', 'LocalPort', 'LocalAddress', 'ProcessName', 'UserName', 'SeenAtStart', 'Records'],
@@ -29,16 +58,15 @@ export const newListener: StatisticDefinition = {
     const listeners = new Map<string, Listener>();
     return {
       add(record) {
-        if (record.LocalPort === null || (record.Protocol !== 'UDP' && !isTcpListener(record))) return;
+        if (record.LocalPort === null || (record.Protocol === 'UDP' ? record.LocalPort >= FIRST_DYNAMIC_PORT : !isTcpListener(record))) return;
         const key = `${record.ComputerName ?? ''}\u0000${record.Protocol}\u0000${record.LocalPort}\u0000${processKey(record.ProcessName)}`;
         const listener = listeners.get(key);
         if (!listener) {
-          // Only the first sighting's record is kept (it is small and already parsed): one per key.
-          listeners.set(key, { first: record, records: 1 });
+            listeners.set(key, { first: sighting(record), records: 1 });
           return;
         }
         listener.records++;
-        if (isEarlier(record, listener.first)) listener.first = record;
+        if (isEarlier(record, listener.first)) listener.first = sighting(record);
       },
       rows() {
         const sorted = [...listeners.values()].sort((a, b) => (isEarlier(a.first, b.first) ? -1 : isEarlier(b.first, a.first) ? 1 : 0));

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-process-by-user.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { compareNullable, isConnection, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { BoundedTable, compareNullable, isConnection, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
 
 class EndpointUsage extends Usage {
   hostName: string | null = null;
@@ -14,6 +14,9 @@ class EndpointUsage extends Usage {
   }
 }
 
+/** (process, user, endpoint) rows counted at once; past twice this the least used are dropped (BoundedTable). */
+const PROCESS_BY_USER_CAPACITY = 20_000;
+
 export const processByUser: StatisticDefinition = {
   name: 'process-by-user',
   title: 'Process usage by user',
@@ -24,18 +27,17 @@ export const processByUser: StatisticDefinition = {
     tableColumns: ['ComputerName', 'ProcessName', 'UserName', 'RemoteAddress', 'RemotePort', 'RemoteHostName', 'Connections'],
   }),
   create(options) {
-    const endpoints = new Map<string, EndpointUsage>();
+    const endpoints = new BoundedTable<EndpointUsage>(PROCESS_BY_USER_CAPACITY);
     return {
       add(record, time) {
         if (!isConnection(record) || !options.isReportedProcess(record.ProcessName)) return;
         const key = `${processKey(record.ProcessName)}\u0000${record.UserName ?? ''}\u0000${record.RemoteAddress}\u0000${record.RemotePort ?? ''}`;
-        let usage = endpoints.get(key);
-        if (!usage) endpoints.set(key, (usage = new EndpointUsage(record.ProcessName, record.UserName, record.RemoteAddress!, record.RemotePort)));
+        const usage = endpoints.get(key, () => new EndpointUsage(record.ProcessName, record.UserName, record.RemoteAddress!, record.RemotePort));
         usage.count(record, time);
         usage.hostName ??= record.RemoteHostName;
       },
       rows() {
-        const sorted = [...endpoints.values()].sort(
+        const sorted = [...endpoints.entries.values()].sort(
           (a, b) =>
             compareNullable(processKey(a.processName), processKey(b.processName)) ||
             compareNullable(a.userName, b.userName) ||

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-process-endpoint.schema.json';
 import { defineRecordKind, type OutputRecord, type RecordSchema } from '../../output/record-kind';
-import { byRecordsThenKey, isConnection, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { BoundedTable, byRecordsThenKey, isConnection, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
 import { percent } from '../time';
 
 class EndpointUsage extends Usage {
@@ -13,17 +13,22 @@ class EndpointUsage extends Usage {
 interface ProcessEndpoints {
   name: string | null;
   connections: number;
-  endpoints: Map<string, EndpointUsage>;
+  endpoints: BoundedTable<EndpointUsage>;
 }
 
 /** Endpoints listed per process when --top is not given. */
 export const DEFAULT_ENDPOINTS_PER_PROCESS = 10;
+/**
+ * Endpoints counted per process; past twice this the least used are dropped (BoundedTable): a server
+ * process sees a new client address and port with every inbound connection.
+ */
+const ENDPOINTS_PER_PROCESS_CAPACITY = 1_000;
 
 export const processEndpoint: StatisticDefinition = {
   name: 'process-endpoint',
   title: 'Top remote endpoints per process',
   definition:
-    'For each process (most connections first), its remote address and port pairs ranked by connection records: the top 10, or --top N. ConnectionPercent is the share of that process\'s connections.',
+    'For each process (most connections first), its remote address and port pairs ranked by connection records: the top 10, or --top N. ConnectionPercent is the share of that process\'s connections. Per process, up to 2,000 distinct endpoints are counted at once; beyond that the least used are dropped, which leaves the top ones right.',
   kind: defineRecordKind(schema as RecordSchema, {
     ...textRendering('Top remote endpoints per process', (r) => `${show(r.ProcessName).padEnd(20)} #${String(r.Rank).padEnd(3)} ${show(r.RemoteAddress)}:${show(r.RemotePort)}${r.RemoteHostName ? ` (${show(r.RemoteHostName)})` : ''}  ${counted(r.Connections, 'connection', r.ConnectionPercent)}`),
     tableColumns: ['ComputerName', 'ProcessName', 'Rank', 'RemoteAddress', 'RemotePort', 'RemoteHostName', 'Connections', 'ConnectionPercent'],
@@ -35,11 +40,10 @@ export const processEndpoint: StatisticDefinition = {
         if (!isConnection(record)) return;
         const pkey = processKey(record.ProcessName);
         let process = processes.get(pkey);
-        if (!process) processes.set(pkey, (process = { name: record.ProcessName, connections: 0, endpoints: new Map() }));
+        if (!process) processes.set(pkey, (process = { name: record.ProcessName, connections: 0, endpoints: new BoundedTable(ENDPOINTS_PER_PROCESS_CAPACITY) }));
         process.connections++;
         const ekey = `${record.RemoteAddress}\u0000${record.RemotePort ?? ''}`;
-        let usage = process.endpoints.get(ekey);
-        if (!usage) process.endpoints.set(ekey, (usage = new EndpointUsage(record.RemoteAddress!, record.RemotePort)));
+        const usage = process.endpoints.get(ekey, () => new EndpointUsage(record.RemoteAddress!, record.RemotePort));
         usage.count(record, time);
         usage.hostName ??= record.RemoteHostName;
       },
@@ -48,7 +52,7 @@ export const processEndpoint: StatisticDefinition = {
         const ordered = [...processes].sort(([ka, a], [kb, b]) => b.connections - a.connections || (ka < kb ? -1 : ka > kb ? 1 : 0));
         const rows: OutputRecord[] = [];
         for (const [, process] of ordered) {
-          const ranked = [...process.endpoints].map(([key, usage]) => ({ key, usage })).sort(byRecordsThenKey);
+          const ranked = [...process.endpoints.entries].map(([key, usage]) => ({ key: key as string, usage })).sort(byRecordsThenKey);
           ranked.slice(0, perProcess).forEach(({ usage }, i) =>
             rows.push({
               ProcessName: process.name,

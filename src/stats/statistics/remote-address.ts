@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-remote-address.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { byRecordsThenKey, isConnection, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { BoundedTable, byRecordsThenKey, isConnection, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
 import { percent } from '../time';
 
 class AddressUsage extends Usage {
@@ -9,30 +9,32 @@ class AddressUsage extends Usage {
   readonly processes = new Tally();
 }
 
+/** Remote addresses counted at once; past twice this, the least used are dropped (BoundedTable). */
+export const REMOTE_ADDRESS_CAPACITY = 20_000;
+
 export const remoteAddress: StatisticDefinition = {
   name: 'remote-address',
   title: 'Remote IP address usage',
   definition:
-    'One row per remote IP address of TCP connections (listeners and UDP endpoints have none). Connections counts the connection records with that address, ConnectionPercent their share of all connection records, and PercentOfTime the share of observed hours with a connection to it.',
+    'One row per remote IP address of TCP connections (listeners and UDP endpoints have none). Connections counts the connection records with that address, ConnectionPercent their share of all connection records, and PercentOfTime the share of observed hours with a connection to it. Beyond 40,000 distinct addresses the least used are dropped to keep memory flat, so the top of the list stays right but its tail is incomplete.',
   kind: defineRecordKind(schema as RecordSchema, {
     ...textRendering('Remote IP address usage', (r) => `${show(r.RemoteAddress).padEnd(15)}${r.RemoteHostName ? ` (${show(r.RemoteHostName)})` : ''}  ${counted(r.Connections, 'connection', r.ConnectionPercent)}, ${r.PercentOfTime}% of time  ports ${show(r.RemotePorts)}  by ${show(r.ProcessNames)}`),
     tableColumns: ['ComputerName', 'RemoteAddress', 'RemoteHostName', 'Connections', 'ConnectionPercent', 'ActiveHours', 'PercentOfTime', 'RemotePorts', 'ProcessNames'],
   }),
   create(options) {
-    const addresses = new Map<string, AddressUsage>();
+    const addresses = new BoundedTable<AddressUsage>(REMOTE_ADDRESS_CAPACITY);
     return {
       add(record, time) {
         if (!isConnection(record)) return;
         const address = record.RemoteAddress!;
-        let usage = addresses.get(address);
-        if (!usage) addresses.set(address, (usage = new AddressUsage()));
+        const usage = addresses.get(address, () => new AddressUsage());
         usage.count(record, time);
         usage.hostName ??= record.RemoteHostName;
         usage.ports.add(record.RemotePort);
         usage.processes.add(record.ProcessName);
       },
       rows(totals) {
-        const ranked = [...addresses].map(([key, usage]) => ({ key, usage })).sort(byRecordsThenKey);
+        const ranked = [...addresses.entries].map(([key, usage]) => ({ key: key as string, usage })).sort(byRecordsThenKey);
         return limit(ranked, options.top).map(({ key, usage }) => ({
           RemoteAddress: key,
           RemoteHostName: usage.hostName,
