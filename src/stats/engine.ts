@@ -1,8 +1,8 @@
 import type { OutputRecord } from '../output/record-kind';
 import type { PortReporterRecord } from '../portreporter/record';
 import { IndexSet } from './index-set';
-import { isConnection, type Accumulator, type ScopeTotals, type StatisticDefinition, type StatsOptions } from './statistic';
-import { timeBuckets } from './time';
+import { isConnection, isTcpListener, type Accumulator, type RecordFacts, type ScopeTotals, type StatisticDefinition, type StatsOptions } from './statistic';
+import { setTimeBuckets } from './time';
 
 export interface StatisticResult {
   statistic: StatisticDefinition;
@@ -28,6 +28,7 @@ interface Scope {
 export class StatsEngine {
   private readonly scopes = new Map<string | null, Scope>();
   private lastScope: Scope | undefined;
+  private readonly facts: RecordFacts = { hour: -1, hourOfDay: -1, day: -1, listener: false, connection: false };
   /** Records counted (Closed events excluded). */
   records = 0;
 
@@ -40,13 +41,17 @@ export class StatsEngine {
     if (record.Event === 'Closed') return;
     this.records++;
     const scope = this.scopeOf(this.options.perComputer ? record.ComputerName : null);
-    const time = timeBuckets(record.TimeUtc, record.TimeLocal);
+    // One facts object, rewritten for each record: accumulators read it during add() and never keep it.
+    const facts = this.facts;
+    setTimeBuckets(facts, record.TimeUtc, record.TimeLocal);
+    facts.listener = isTcpListener(record);
+    facts.connection = !facts.listener && isConnection(record);
     const totals = scope.totals;
     totals.records++;
     if (record.Protocol === 'TCP') totals.tcpRecords++;
-    if (isConnection(record)) totals.connectionRecords++;
-    if (time.hour >= 0) totals.observedHours.add(time.hour);
-    for (const accumulator of scope.accumulators) accumulator.add(record, time);
+    if (facts.connection) totals.connectionRecords++;
+    if (facts.hour >= 0) totals.observedHours.add(facts.hour);
+    for (const accumulator of scope.accumulators) accumulator.add(record, facts);
   }
 
   async addAll(records: AsyncIterable<PortReporterRecord> | Iterable<PortReporterRecord>): Promise<void> {

@@ -5,6 +5,14 @@ import type { PortReporterRecord } from '../portreporter/record';
 import { IndexSet } from './index-set';
 import type { TimeBuckets } from './time';
 
+/** What the engine works out once per record for every statistic: its time buckets and its kind. */
+export interface RecordFacts extends TimeBuckets {
+  /** A TCP listener. */
+  listener: boolean;
+  /** A TCP connection with a known remote address (isConnection). */
+  connection: boolean;
+}
+
 /** What a statistic's figures are relative to: every counted record of its scope (one computer or all). */
 export interface ScopeTotals {
   records: number;
@@ -24,7 +32,7 @@ export interface StatsOptions {
 
 /** Counts records of one statistic with memory that grows only with the number of distinct keys. */
 export interface Accumulator {
-  add(record: PortReporterRecord, time: TimeBuckets): void;
+  add(record: PortReporterRecord, facts: RecordFacts): void;
   /** The statistic's rows, without `Statistic` (added by the engine); ComputerName when intrinsic. */
   rows(totals: ScopeTotals): OutputRecord[];
 }
@@ -47,9 +55,9 @@ export class Usage {
   firstSeenUtc: string | null = null;
   lastSeenUtc: string | null = null;
 
-  count(record: PortReporterRecord, time: TimeBuckets): void {
+  count(record: PortReporterRecord, facts: RecordFacts): void {
     this.records++;
-    if (time.hour >= 0) this.hours.add(time.hour);
+    if (facts.hour >= 0) this.hours.add(facts.hour);
     const t = record.TimeUtc;
     if (t !== null) {
       if (this.firstSeenUtc === null || t < this.firstSeenUtc) this.firstSeenUtc = t;
@@ -70,12 +78,14 @@ export class BoundedTable<V extends { records: number }> {
 
   constructor(readonly capacity: number) {}
 
-  get(key: string | number, create: () => V): V {
-    let entry = this.entries.get(key);
-    if (!entry) {
-      if (this.entries.size >= this.capacity * 2) this.prune();
-      this.entries.set(key, (entry = create()));
-    }
+  get(key: string | number): V | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Adds a new key (pruning first when full) and returns its entry. */
+  add(key: string | number, entry: V): V {
+    if (this.entries.size >= this.capacity * 2) this.prune();
+    this.entries.set(key, entry);
     return entry;
   }
 
@@ -92,17 +102,27 @@ const TALLY_CAPACITY = 32;
 
 /** Occurrences per value, for "top N values" columns; bounded like BoundedTable. */
 export class Tally<K extends string | number = string> {
-  private readonly table = new BoundedTable<{ records: number }>(TALLY_CAPACITY);
+  private readonly counts = new Map<K, number>();
 
   add(value: K | null | undefined): void {
     if (value === null || value === undefined || value === '') return;
-    this.table.get(value, () => ({ records: 0 })).records++;
+    const n = this.counts.get(value);
+    if (n !== undefined) {
+      this.counts.set(value, n + 1);
+      return;
+    }
+    if (this.counts.size >= TALLY_CAPACITY * 2) {
+      const kept = [...this.counts].sort((a, b) => b[1] - a[1]).slice(0, TALLY_CAPACITY);
+      this.counts.clear();
+      for (const [k, v] of kept) this.counts.set(k, v);
+    }
+    this.counts.set(value, 1);
   }
 
   /** Values by descending count, ties by value; all of them when n is undefined. */
   top(n?: number): K[] {
-    const entries = [...this.table.entries] as [K, { records: number }][];
-    entries.sort((a, b) => b[1].records - a[1].records || compareKeys(a[0], b[0]));
+    const entries = [...this.counts];
+    entries.sort((a, b) => b[1] - a[1] || compareKeys(a[0], b[0]));
     return entries.slice(0, n ?? entries.length).map(([k]) => k);
   }
 }
@@ -131,7 +151,8 @@ export function processKey(name: string | null): string {
 
 /** TCP listener: State Listen (what parse derives from PR-PORTS' `,,0.0.0.0`) or a recorded LISTEN state. */
 export function isTcpListener(record: PortReporterRecord): boolean {
-  return record.Protocol === 'TCP' && record.State !== null && /^listen/i.test(record.State);
+  const state = record.State;
+  return record.Protocol === 'TCP' && state !== null && (state === 'Listen' || /^listen/i.test(state));
 }
 
 const NO_REMOTE = new Set(['', '*', '0.0.0.0', '::', '[::]']);

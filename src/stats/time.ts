@@ -13,14 +13,15 @@ export interface TimeBuckets {
   day: number;
 }
 
-const NO_TIME: TimeBuckets = Object.freeze({ hour: -1, hourOfDay: -1, day: -1 });
-
 // Records arrive in time order, so consecutive records nearly always share their "yyyy-MM-ddTHH" prefix:
-// one cache entry per prefix seen avoids Date parsing per record. Bounded: cleared when large.
+// the last prefix, then one cache entry per prefix seen, avoid Date parsing per record. Bounded.
 const hourCache = new Map<string, number>();
+let lastPrefix = '';
+let lastHour = -1;
 
 /** Hours since 1970 of an ISO 8601 "yyyy-MM-ddTHH…" string read as UTC, or -1 when it is not one. */
 export function hourNumber(iso: string): number {
+  if (lastPrefix !== '' && iso.startsWith(lastPrefix)) return lastHour;
   const prefix = iso.slice(0, 13);
   let hour = hourCache.get(prefix);
   if (hour === undefined) {
@@ -30,17 +31,32 @@ export function hourNumber(iso: string): number {
     if (hourCache.size > 100_000) hourCache.clear();
     hourCache.set(prefix, hour);
   }
+  if (prefix.length === 13) {
+    lastPrefix = prefix;
+    lastHour = hour;
+  }
   return hour;
 }
 
-export function timeBuckets(timeUtc: string | null, timeLocal: string | null): TimeBuckets {
+/** Fills `into` with the buckets of a record's times (see TimeBuckets). */
+export function setTimeBuckets(into: TimeBuckets, timeUtc: string | null, timeLocal: string | null): void {
   const utc = timeUtc ?? timeLocal;
-  if (utc === null) return NO_TIME;
+  if (utc === null) {
+    into.hour = into.hourOfDay = into.day = -1;
+    return;
+  }
   const hour = hourNumber(utc);
-  const local = timeLocal ?? timeUtc!;
+  const local = timeLocal ?? utc;
   const localHour = local === utc ? hour : hourNumber(local);
-  if (localHour < 0) return { hour, hourOfDay: -1, day: -1 };
-  return { hour, hourOfDay: localHour % 24, day: Math.floor(localHour / 24) };
+  into.hour = hour;
+  into.hourOfDay = localHour < 0 ? -1 : localHour % 24;
+  into.day = localHour < 0 ? -1 : Math.floor(localHour / 24);
+}
+
+export function timeBuckets(timeUtc: string | null, timeLocal: string | null): TimeBuckets {
+  const buckets = { hour: -1, hourOfDay: -1, day: -1 };
+  setTimeBuckets(buckets, timeUtc, timeLocal);
+  return buckets;
 }
 
 /** A percentage rounded to two decimals; 0 when the whole is 0. */

@@ -232,8 +232,8 @@ t.test('record helper: base shape', async (t) => {
 t.test('bounded memory: a top-N table prunes its least used keys past twice its capacity', async (t) => {
   const { BoundedTable, Tally } = await import('../../src/stats/statistic');
   const table = new BoundedTable<{ records: number }>(10);
-  for (let i = 0; i < 5; i++) table.get('heavy', () => ({ records: 0 })).records += 1000;
-  for (let i = 0; i < 10_000; i++) table.get(`light-${i}`, () => ({ records: 0 })).records++;
+  for (let i = 0; i < 5; i++) (table.get('heavy') ?? table.add('heavy', { records: 0 })).records += 1000;
+  for (let i = 0; i < 10_000; i++) table.add(`light-${i}`, { records: 1 });
   t.ok(table.entries.size <= 20, `at most twice the capacity (${table.entries.size})`);
   t.equal(table.entries.get('heavy')?.records, 5000, 'the heavy key survives, exact');
   t.ok(table.pruned);

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-computer.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { compareNullable, isConnection, isTcpListener, limit, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { compareNullable, limit, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
 
 class ComputerUsage extends Usage {
   connections = 0;
@@ -22,13 +22,13 @@ export const computer: StatisticDefinition = {
   create(options) {
     const computers = new Map<string | null, ComputerUsage>();
     return {
-      add(record, time) {
+      add(record, facts) {
         let usage = computers.get(record.ComputerName);
         if (!usage) computers.set(record.ComputerName, (usage = new ComputerUsage()));
-        usage.count(record, time);
+        usage.count(record, facts);
         if (record.Protocol === 'UDP') usage.udp++;
-        else if (isTcpListener(record)) usage.listeners++;
-        if (isConnection(record)) {
+        else if (facts.listener) usage.listeners++;
+        if (facts.connection) {
           usage.connections++;
           usage.remoteAddresses.add(record.RemoteAddress!);
         }

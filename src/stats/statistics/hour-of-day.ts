@@ -28,15 +28,15 @@ export const hourOfDay: StatisticDefinition = {
     const observedDays = new IndexSet();
     let timedRecords = 0;
     return {
-      add(record, time) {
-        if (time.hourOfDay < 0) return;
-        const usage = hours[time.hourOfDay]!;
+      add(record, facts) {
+        if (facts.hourOfDay < 0) return;
+        const usage = hours[facts.hourOfDay]!;
         timedRecords++;
         usage.records++;
         if (record.Protocol === 'TCP') usage.tcp++;
         else usage.udp++;
-        usage.days.add(time.day);
-        observedDays.add(time.day);
+        usage.days.add(facts.day);
+        observedDays.add(facts.day);
         if (record.LocalPort !== null) {
           const bit = (record.Protocol === 'TCP' ? 0 : 65536) + record.LocalPort;
           const mask = 1 << (bit & 7);

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-local-tcp-port.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { byRecordsThenKey, isConnection, isTcpListener, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
 import { percent } from '../time';
 
 class PortUsage extends Usage {
@@ -21,13 +21,13 @@ export const localTcpPort: StatisticDefinition = {
   create(options) {
     const ports = new Map<number, PortUsage>();
     return {
-      add(record, time) {
+      add(record, facts) {
         if (record.Protocol !== 'TCP' || record.LocalPort === null) return;
         let usage = ports.get(record.LocalPort);
         if (!usage) ports.set(record.LocalPort, (usage = new PortUsage()));
-        usage.count(record, time);
-        if (isTcpListener(record)) usage.listens++;
-        else if (isConnection(record)) usage.connections++;
+        usage.count(record, facts);
+        if (facts.listener) usage.listens++;
+        else if (facts.connection) usage.connections++;
         usage.processes.add(record.ProcessName);
       },
       rows(totals) {

@@ -1,7 +1,7 @@
 import schema from '../../../schemas/stat-new-listener.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
 import type { PortReporterRecord } from '../../portreporter/record';
-import { compareNullable, isTcpListener, processKey, show, textRendering, type StatisticDefinition } from '../statistic';
+import { compareNullable, processKey, show, textRendering, type StatisticDefinition } from '../statistic';
 
 /** The fields of a first sighting that the row shows: kept instead of the record (which holds module lists). */
 type Sighting = Pick<
@@ -57,8 +57,8 @@ export const newListener: StatisticDefinition = {
   create(options) {
     const listeners = new Map<string, Listener>();
     return {
-      add(record) {
-        if (record.LocalPort === null || (record.Protocol === 'UDP' ? record.LocalPort >= FIRST_DYNAMIC_PORT : !isTcpListener(record))) return;
+      add(record, facts) {
+        if (record.LocalPort === null || (record.Protocol === 'UDP' ? record.LocalPort >= FIRST_DYNAMIC_PORT : !facts.listener)) return;
         const key = `${record.ComputerName ?? ''}\u0000${record.Protocol}\u0000${record.LocalPort}\u0000${processKey(record.ProcessName)}`;
         const listener = listeners.get(key);
         if (!listener) {

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-process-by-user.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { BoundedTable, compareNullable, isConnection, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { BoundedTable, compareNullable, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
 
 class EndpointUsage extends Usage {
   hostName: string | null = null;
@@ -29,11 +29,11 @@ export const processByUser: StatisticDefinition = {
   create(options) {
     const endpoints = new BoundedTable<EndpointUsage>(PROCESS_BY_USER_CAPACITY);
     return {
-      add(record, time) {
-        if (!isConnection(record) || !options.isReportedProcess(record.ProcessName)) return;
+      add(record, facts) {
+        if (!facts.connection || !options.isReportedProcess(record.ProcessName)) return;
         const key = `${processKey(record.ProcessName)}\u0000${record.UserName ?? ''}\u0000${record.RemoteAddress}\u0000${record.RemotePort ?? ''}`;
-        const usage = endpoints.get(key, () => new EndpointUsage(record.ProcessName, record.UserName, record.RemoteAddress!, record.RemotePort));
-        usage.count(record, time);
+        const usage = endpoints.get(key) ?? endpoints.add(key, new EndpointUsage(record.ProcessName, record.UserName, record.RemoteAddress!, record.RemotePort));
+        usage.count(record, facts);
         usage.hostName ??= record.RemoteHostName;
       },
       rows() {

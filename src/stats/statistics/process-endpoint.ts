@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-process-endpoint.schema.json';
 import { defineRecordKind, type OutputRecord, type RecordSchema } from '../../output/record-kind';
-import { BoundedTable, byRecordsThenKey, isConnection, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { BoundedTable, byRecordsThenKey, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
 import { percent } from '../time';
 
 class EndpointUsage extends Usage {
@@ -36,15 +36,15 @@ export const processEndpoint: StatisticDefinition = {
   create(options) {
     const processes = new Map<string, ProcessEndpoints>();
     return {
-      add(record, time) {
-        if (!isConnection(record)) return;
+      add(record, facts) {
+        if (!facts.connection) return;
         const pkey = processKey(record.ProcessName);
         let process = processes.get(pkey);
         if (!process) processes.set(pkey, (process = { name: record.ProcessName, connections: 0, endpoints: new BoundedTable(ENDPOINTS_PER_PROCESS_CAPACITY) }));
         process.connections++;
         const ekey = `${record.RemoteAddress}\u0000${record.RemotePort ?? ''}`;
-        const usage = process.endpoints.get(ekey, () => new EndpointUsage(record.RemoteAddress!, record.RemotePort));
-        usage.count(record, time);
+        const usage = process.endpoints.get(ekey) ?? process.endpoints.add(ekey, new EndpointUsage(record.RemoteAddress!, record.RemotePort));
+        usage.count(record, facts);
         usage.hostName ??= record.RemoteHostName;
       },
       rows() {

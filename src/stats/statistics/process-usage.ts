@@ -24,11 +24,11 @@ export const processUsage: StatisticDefinition = {
   create(options) {
     const processes = new Map<string, ProcessUsage>();
     return {
-      add(record, time) {
+      add(record, facts) {
         const key = processKey(record.ProcessName);
         let usage = processes.get(key);
         if (!usage) processes.set(key, (usage = new ProcessUsage(record.ProcessName)));
-        usage.count(record, time);
+        usage.count(record, facts);
         usage.instances.add(processInstanceKey(record));
         usage.users.add(record.UserName);
         usage.paths.add(record.ProcessPath);

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-remote-address.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { BoundedTable, byRecordsThenKey, isConnection, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { BoundedTable, byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
 import { percent } from '../time';
 
 class AddressUsage extends Usage {
@@ -24,11 +24,11 @@ export const remoteAddress: StatisticDefinition = {
   create(options) {
     const addresses = new BoundedTable<AddressUsage>(REMOTE_ADDRESS_CAPACITY);
     return {
-      add(record, time) {
-        if (!isConnection(record)) return;
+      add(record, facts) {
+        if (!facts.connection) return;
         const address = record.RemoteAddress!;
-        const usage = addresses.get(address, () => new AddressUsage());
-        usage.count(record, time);
+        const usage = addresses.get(address) ?? addresses.add(address, new AddressUsage());
+        usage.count(record, facts);
         usage.hostName ??= record.RemoteHostName;
         usage.ports.add(record.RemotePort);
         usage.processes.add(record.ProcessName);

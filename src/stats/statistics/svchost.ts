@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-svchost.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { compareNullable, isTcpListener, processInstanceKey, processKey, Usage, show, textRendering, type StatisticDefinition } from '../statistic';
+import { compareNullable, processInstanceKey, processKey, Usage, show, textRendering, type StatisticDefinition } from '../statistic';
 
 class SvchostInstance extends Usage {
   processPath: string | null = null;
@@ -25,16 +25,16 @@ export const svchost: StatisticDefinition = {
   create() {
     const instances = new Map<string, SvchostInstance>();
     return {
-      add(record, time) {
+      add(record, facts) {
         if (processKey(record.ProcessName) !== 'svchost.exe') return;
         const key = processInstanceKey(record);
         let instance = instances.get(key);
         if (!instance) instances.set(key, (instance = new SvchostInstance(record.ComputerName, record.OwningProcess, record.ProcessStartTime)));
-        instance.count(record, time);
+        instance.count(record, facts);
         instance.processPath ??= record.ProcessPath;
         instance.userName ??= record.UserName;
         for (const service of record.Services ?? []) instance.services.add(service);
-        if (record.LocalPort !== null && (record.Protocol === 'UDP' || isTcpListener(record))) {
+        if (record.LocalPort !== null && (record.Protocol === 'UDP' || facts.listener)) {
           instance.listeners.add((record.Protocol === 'TCP' ? 0 : 65536) + record.LocalPort);
         }
       },

@@ -20,10 +20,10 @@ export const userContext: StatisticDefinition = {
   create(options) {
     const users = new Map<string | null, UserUsage>();
     return {
-      add(record, time) {
+      add(record, facts) {
         let usage = users.get(record.UserName);
         if (!usage) users.set(record.UserName, (usage = new UserUsage()));
-        usage.count(record, time);
+        usage.count(record, facts);
         usage.instances.add(processInstanceKey(record));
         usage.processes.add(record.ProcessName);
       },
