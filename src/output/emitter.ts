@@ -4,8 +4,7 @@ import { type CsvFormatterStream, format as csvFormat } from '@fast-csv/format';
 import { getBorderCharacters, table } from 'table';
 import { fileError, UsageError } from '../errors';
 import type { IOStreams } from './iostreams';
-import { toAsciiJson } from './json';
-import { normalizeRecord, type OutputRecord, type RecordKind } from './record-kind';
+import { normalizeRecord, type OutputRecord, recordToJson, type RecordKind } from './record-kind';
 import { neutralizeCsvCell, sanitizeLine } from './sanitize';
 import { createStyle, type Style } from './style';
 
@@ -84,7 +83,7 @@ export function openOutput(io: IOStreams, options: OutputOptions): Output {
     },
     write(kind, record) {
       if (isClosed()) return;
-      writer.write(kind, normalizeRecord(kind, record));
+      writer.write(kind, record);
     },
     note(lines) {
       if (format === 'text' && !isClosed()) writer.raw(lines.map((l) => `${l}\n`).join(''));
@@ -116,9 +115,13 @@ function drain(stream: Writable): Promise<void> {
   });
 }
 
-/** Resolves at once unless the stream's buffer is full, then on 'drain' (or when it closes). */
+// ready() lets a producer run ahead of the destination by this much, so that reading, formatting and
+// writing overlap instead of taking turns; memory stays bounded by it.
+const READY_LIMIT = 4 << 20;
+
+/** Resolves at once unless the stream holds more than READY_LIMIT unwritten, then on 'drain' (or when it closes). */
 function waitForDrain(stream: Writable): Promise<void> {
-  if (!stream.writableNeedDrain || stream.destroyed) return Promise.resolve();
+  if (!stream.writableNeedDrain || stream.writableLength < READY_LIMIT || stream.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       stream.off('drain', done);
@@ -151,31 +154,67 @@ interface Writer {
 
 function makeWriter(format: Format, ctx: WriterContext): Writer {
   switch (format) {
-    case 'jsonl':
+    case 'jsonl': {
+      const out = batchedSink(ctx.sink);
       return {
-        write: (_kind, record) => ctx.sink.write(`${toAsciiJson(record)}\n`),
+        write: (kind, record) => out.write(`${recordToJson(kind, record)}\n`),
         raw: () => {},
-        end: async () => {},
+        end: async () => out.flush(),
       };
+    }
     case 'json': {
+      const out = batchedSink(ctx.sink);
       let count = 0;
       return {
-        write: (_kind, record) => {
-          ctx.sink.write(`${count++ === 0 ? '[\n' : ',\n'}${toAsciiJson(record)}`);
+        write: (kind, record) => {
+          out.write(`${count++ === 0 ? '[\n' : ',\n'}${recordToJson(kind, record)}`);
         },
         raw: () => {},
         end: async () => {
-          ctx.sink.write(count === 0 ? '[]\n' : '\n]\n');
+          out.write(count === 0 ? '[]\n' : '\n]\n');
+          out.flush();
         },
       };
     }
     case 'csv':
-      return csvWriter(ctx);
+      return normalizing(csvWriter(ctx));
     case 'table':
-      return tableWriter(ctx);
+      return normalizing(tableWriter(ctx));
     case 'text':
-      return textWriter(ctx);
+      return normalizing(textWriter(ctx));
   }
+}
+
+/** csv, table and text work on normalized records (schema order, nulls, ISO dates); JSON does it inline. */
+function normalizing(writer: Writer): Writer {
+  return { ...writer, write: (kind, record) => writer.write(kind, normalizeRecord(kind, record)) };
+}
+
+/**
+ * Lines written in one synchronous run (a batch of records) reach the stream as one write, at the end
+ * of that run (a microtask): the same moment as before for a command that writes one record at a
+ * time, and a thousand times fewer stream writes for one that writes thousands.
+ */
+function batchedSink(sink: Writable): { write(text: string): void; flush(): void } {
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const text = pending.length === 1 ? pending[0]! : pending.join('');
+    pending = [];
+    sink.write(text);
+  };
+  return {
+    write(text) {
+      pending.push(text);
+      if (!scheduled) {
+        scheduled = true;
+        queueMicrotask(flush);
+      }
+    },
+    flush,
+  };
 }
 
 /** A value as one CSV cell: Excel-friendly dates, lists joined with "; ", objects as JSON, formulas defused. */

@@ -1,3 +1,4 @@
+import { toAsciiJson } from './json';
 import type { Style } from './style';
 
 /** The subset of JSON Schema 2020-12 this module reads; schemas/*.schema.json are the full contract. */
@@ -83,4 +84,64 @@ function normalizeValue(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+// Characters that JSON.stringify would escape, or that toAsciiJson turns into \uXXXX.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
+// A record's keys are checked against the schema for each of the first records of a kind, then for
+// one in CHECK_EVERY: the check is for programming errors, and doing it on every record of a
+// multi-gigabyte parse would cost more than the serialization itself.
+const CHECK_FIRST = 256;
+const CHECK_EVERY = 256;
+const jsonState = new WeakMap<RecordKind, { prefixes: string[]; count: number }>();
+
+/**
+ * One record as one line of ASCII JSON: exactly toAsciiJson(normalizeRecord(kind, record)), in one
+ * pass without the intermediate object (the hot path of jsonl/json output: parse writes millions).
+ */
+export function recordToJson(kind: RecordKind, record: OutputRecord): string {
+  let state = jsonState.get(kind);
+  if (!state) {
+    state = { prefixes: kind.keys.map((k, i) => `${i === 0 ? '{' : ','}${toAsciiJson(k)}:`), count: 0 };
+    jsonState.set(kind, state);
+  }
+  const n = state.count++;
+  if (n < CHECK_FIRST || n % CHECK_EVERY === 0) {
+    for (const key in record) {
+      if (!kind.schema.properties[key]) throw new Error(`${kind.name}: key ${key} is not in schema ${kind.schema.$id}`);
+    }
+  }
+  const keys = kind.keys;
+  const prefixes = state.prefixes;
+  let out = '';
+  for (let i = 0; i < keys.length; i++) out += prefixes[i] + valueToJson(record[keys[i]!]);
+  return keys.length === 0 ? '{}' : `${out}}`;
+}
+
+function valueToJson(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return NEEDS_ESCAPE.test(value) ? toAsciiJson(value) : `"${value}"`;
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'undefined':
+      return 'null';
+    case 'bigint':
+      return `"${value.toString()}"`;
+    default:
+      if (value === null) return 'null';
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          const v = value[i];
+          const t = typeof v;
+          // Nested objects and arrays take the general path, which normalizes them first.
+          out += (i === 0 ? '' : ',') + (v !== null && (t === 'object' || t === 'function' || t === 'symbol') ? toAsciiJson(normalizeValue(v)) : valueToJson(v));
+        }
+        return `${out}]`;
+      }
+      return toAsciiJson(normalizeValue(value));
+  }
 }

@@ -52,7 +52,7 @@ async function* openFile(file: string): AsyncGenerator<Buffer> {
   let stream: fs.ReadStream;
   try {
     const handle = await fs.promises.open(file, 'r');
-    stream = handle.createReadStream({ highWaterMark: 1 << 20 });
+    stream = handle.createReadStream({ highWaterMark: 1 << 16 });
   } catch (err) {
     throw fileError(err, file);
   }

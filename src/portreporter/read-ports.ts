@@ -16,13 +16,16 @@ export interface RowContext {
   lastTime?: string;
   lastUtc?: string | null;
   lastLocal?: string | null;
+  /** Comma positions of the current row (reused: no allocation per row). */
+  cuts?: number[];
 }
 
 const MAX_FIELDS = 10;
 
 /** A record from one row, or the reason the row is malformed. */
 export function parsePortsRow(line: string, lineNo: number, ctx: RowContext): PortReporterRecord | string {
-  const cut: number[] = [];
+  const cut = ctx.cuts ?? (ctx.cuts = []);
+  cut.length = 0;
   let from = 0;
   while (cut.length < MAX_FIELDS - 1) {
     const c = line.indexOf(',', from);
@@ -43,8 +46,9 @@ export function parsePortsRow(line: string, lineNo: number, ctx: RowContext): Po
     ctx.lastLocal = t.local;
   }
 
-  const proto = field(2).toUpperCase();
-  if (proto !== 'TCP' && proto !== 'UDP') return `bad protocol '${field(2)}'`;
+  const protoText = field(2);
+  const proto = protoText === 'TCP' || protoText === 'UDP' ? protoText : protoText.toUpperCase();
+  if (proto !== 'TCP' && proto !== 'UDP') return `bad protocol '${protoText}'`;
   const localPort = parsePort(field(3));
   if (localPort === undefined || localPort === null) return `bad local port '${field(3)}'`;
   const localAddress = field(4);
@@ -123,9 +127,31 @@ export function unbracket(text: string): string | null {
 }
 
 function isAddress(text: string): boolean {
+  if (isDottedQuad(text)) return true;
   if (text === '') return false;
   const pct = text.indexOf('%');
   return isIP(pct < 0 ? text : text.slice(0, pct)) !== 0;
+}
+
+/** The common case without a regular expression: four decimal octets of at most 255. */
+function isDottedQuad(text: string): boolean {
+  let octets = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i === text.length ? 46 : text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || value > 255 || ++octets > 4) return false;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      value = value * 10 + (c - 48);
+      digits++;
+    } else {
+      return false;
+    }
+  }
+  return octets === 4;
 }
 
 /** A port number, null for empty, undefined when invalid. */
