@@ -95,6 +95,12 @@ export class LogParser {
     if (this.mode === 'ports-rows') {
       // The hot path: a data row.
       if (line.length > 0 && line.charCodeAt(0) !== 80 /* P */) {
+        // A last line without its line end was cut mid-write: it may still split into ten fields with a
+        // shortened address or name, so it is kept only when it visibly ends (the user's `>`, or empty).
+        if (last && !line.endsWith('>') && !line.endsWith(',')) {
+          this.skip(lineNo, 'cut short', true);
+          return;
+        }
         const r = parsePortsRow(line, lineNo, this.rowCtx);
         if (typeof r === 'string') this.skip(lineNo, r, last);
         else {
