@@ -51,6 +51,7 @@ export abstract class PortReporterInputCommand extends BaseCommand {
     const utcOffsetMinutes = this.utcOffset === undefined ? undefined : parseUtcOffset(this.utcOffset);
     if (this.computer !== undefined && this.computer.trim() === '') throw new UsageError("invalid --computer '': expected a computer name");
     if ((this.flaggedOnly || this.failOnFlag) && !this.criteria) throw new UsageError(`${this.flaggedOnly ? '--flagged-only' : '--fail-on-flag'} needs --criteria FILE`);
+    const resolveTimeoutMs = parseIntegerOption('--resolve-timeout', this.resolveTimeout, 1, 60000);
     this.criteriaMatcher = this.criteria ? loadCriteria(this.criteria) : undefined;
     return {
       stdin: this.context.io.stdin,
@@ -71,7 +72,7 @@ export abstract class PortReporterInputCommand extends BaseCommand {
       },
       criteria: this.criteriaMatcher,
       flaggedOnly: this.flaggedOnly,
-      resolve: this.resolve ? { timeoutMs: parseIntegerOption('--resolve-timeout', this.resolveTimeout, 1, 60000) } : false,
+      resolve: this.resolve || this.host !== undefined || this.criteriaMatcher?.needsNames ? { timeoutMs: resolveTimeoutMs } : false,
       strict: this.strict,
       onSkip: (skip) => this.onSkip(skip),
     };
