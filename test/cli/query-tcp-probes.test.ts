@@ -31,12 +31,22 @@ async function probeRecord(t: { equal: Function; match: Function; same: Function
   return record;
 }
 
-t.test('ftp (vsftpd): banner and anonymous logon reply; hostile bytes kept in JSON, stripped in text', { skip: skipVsftpd }, async (t) => {
+t.test('ftp (vsftpd): banner and anonymous logon reply, PortQry text', { skip: skipVsftpd }, async (t) => {
   const port = await startVsftpd(t);
   const r = await probeRecord(t, ['-e', String(port), '--probe', 'ftp'], 'ftp');
   t.same(r.ProbeData, { Banner: '220 ptcp FTP ready\r\n', Status: '220', Truncated: false, AnonymousReply: '331 Please specify the password.\r\n', AnonymousStatus: '331' });
   const text = await query(['-e', String(port), '--probe', 'ftp', '--format', 'text']);
   t.match(text.stdout, `TCP port ${port} (unknown service): LISTENING\n\nSending FTP query to TCP port ${port}...\n\nData returned from port:\n\n220 ptcp FTP ready\n\n331 Please specify the password.\n`);
+});
+
+t.test('a hostile FTP banner (escape sequences, UTF-8): kept whole in JSON, made safe in text', { skip: skipVsftpd }, async (t) => {
+  const port = await startVsftpd(t, 'evil\x1b]0;owned\x07 \x1b[31mred \u00e9t\u00e9');
+  const json = await query(['-e', String(port), '--probe', 'ftp', '--json']);
+  t.match(json.stdout, '"Banner":"220 evil\\u001b]0;owned\\u0007 \\u001b[31mred \\u00e9t\\u00e9\\r\\n"', 'control bytes and non-ASCII escaped, nothing dropped');
+  t.equal(json.records[0]!.ProbeData.Banner, '220 evil\x1b]0;owned\x07 \x1b[31mred \u00e9t\u00e9\r\n');
+  const text = await query(['-e', String(port), '--probe', 'ftp', '--format', 'text']);
+  t.match(text.stdout, '\n220 evil red \u00e9t\u00e9\n');
+  t.notMatch(text.stdout, /[\x00-\x09\x0b-\x1f\x7f]/, 'no control characters reach the terminal');
 });
 
 t.test('smtp (exim), pop3 and imap (dovecot): greetings', { skip: skipExim || skipDovecot }, async (t) => {

@@ -1,58 +1,17 @@
 import * as net from 'node:net';
+import { DEFAULT_STREAM_LIMITS, SocketProbeStream } from '../../src/query/probe-stream';
 import type { ProbeContext, ProbeFields, ProbeStream, StreamProbe } from '../../src/query/probes/types';
 
-/**
- * A minimal ProbeStream over node:net for probe tests that run before (or without) the query engine:
- * bounded reads (until / maxBytes / timeout), bytes kept between reads, end of stream returns what is
- * buffered. The engine's own ProbeStream is tested end to end through the CLI.
- */
+/** The query engine's own ProbeStream over a fresh connection to host:port, for probe tests. */
 export function connectProbeStream(host: string, port: number): Promise<ProbeStream & { close(): void }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
-    let buffered = Buffer.alloc(0);
-    let ended = false;
-    let wake: (() => void) | null = null;
-    socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      wake?.();
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      const stream = new SocketProbeStream(socket, { ...DEFAULT_STREAM_LIMITS, readTimeoutMs: 3000 });
+      resolve(Object.assign(stream, { close: () => socket.destroy() }));
     });
-    socket.on('end', () => {
-      ended = true;
-      wake?.();
-    });
-    socket.on('close', () => {
-      ended = true;
-      wake?.();
-    });
-    socket.once('error', (err) => {
-      ended = true;
-      wake?.();
-      reject(err);
-    });
-    socket.once('connect', () =>
-      resolve({
-        socket,
-        close: () => socket.destroy(),
-        write: (data) => new Promise<void>((ok, fail) => socket.write(data, (err) => (err ? fail(err) : ok()))),
-        read: ({ maxBytes = 65536, timeoutMs = 2000, until } = {}) =>
-          new Promise<Buffer>((done) => {
-            const take = () => {
-              clearTimeout(timer);
-              wake = null;
-              const n = Math.min(maxBytes, buffered.length);
-              const out = buffered.subarray(0, n);
-              buffered = buffered.subarray(n);
-              done(out);
-            };
-            const check = () => {
-              if (buffered.length >= maxBytes || ended || (until ? until(buffered) : buffered.length > 0)) take();
-            };
-            const timer = setTimeout(take, timeoutMs);
-            wake = check;
-            check();
-          }),
-      }),
-    );
   });
 }
 

@@ -25,7 +25,8 @@ export const skipXrdp = missing('xrdp', 'xrdp') || missing('openssl', 'openssl')
 export const skipSmbd = missing('smbd', 'samba');
 export const skipEndpointMapper = missing(DCERPCD, 'samba') || (process.getuid?.() !== 0 && 'a network namespace needs root');
 
-export async function startVsftpd(t: TestLike): Promise<number> {
+/** vsftpd with anonymous logins on; `banner` is its greeting after "220 " (default "ptcp FTP ready"). */
+export async function startVsftpd(t: TestLike, banner = 'ptcp FTP ready'): Promise<number> {
   const dir = tempDir(t, 'vsftpd');
   const port = await freePort();
   fs.mkdirSync(path.join(dir, 'empty'), { mode: 0o755 });
@@ -35,7 +36,7 @@ export async function startVsftpd(t: TestLike): Promise<number> {
     [
       'listen=YES', 'listen_ipv6=NO', 'listen_address=127.0.0.1', `listen_port=${port}`, 'background=NO',
       'anonymous_enable=YES', 'local_enable=NO', `secure_chroot_dir=${path.join(dir, 'empty')}`,
-      `anon_root=${path.join(dir, 'empty')}`, 'ftpd_banner=ptcp FTP ready', 'vsftpd_log_file=/dev/null', '',
+      `anon_root=${path.join(dir, 'empty')}`, `ftpd_banner=${banner}`, 'vsftpd_log_file=/dev/null', '',
     ].join('\n'),
   );
   await startServer(t, 'vsftpd', [conf], { port });
