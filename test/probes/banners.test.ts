@@ -41,6 +41,19 @@ t.test('every cut of a greeting decodes without throwing', async (t) => {
   }
 });
 
+// A node socket stands in for a server that hangs up after its greeting (no Debian FTP server does on cue).
+t.test('ftp: a server that hangs up after the greeting still gives the greeting', async (t) => {
+  const net = await import('node:net');
+  const server = net.createServer((c) => {
+    c.write('220 bye soon\r\n');
+    c.once('data', () => c.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  t.same(await runStreamProbe(ftp, port), { Banner: '220 bye soon\r\n', Status: '220', Truncated: false, AnonymousReply: null, AnonymousStatus: null });
+});
+
 t.test('vsftpd: greeting and the answer to an anonymous logon', { skip: skipVsftpd }, async (t) => {
   const port = await startVsftpd(t);
   const fields = await runStreamProbe(ftp, port);

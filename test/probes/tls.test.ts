@@ -42,6 +42,10 @@ t.test('openssl s_server: handshake, negotiated protocol and cipher, the served 
   const port12 = await startTlsServer(t, dir, 'self', ['-tls1_2']);
   const f12 = await runStreamProbe(tlsProbe, port12);
   t.match(f12, { Protocol: 'TLSv1.2', ServerName: null, SelfSigned: true, TrustedChain: false, VerifyError: 'DEPTH_ZERO_SELF_SIGNED_CERT', Key: 'rsa 2048' });
+
+  // A legacy server (TLS 1.0 only, as old Windows servers are) is reported, not a handshake failure.
+  const port10 = await startTlsServer(t, dir, 'self', ['-tls1', '-cipher', 'DEFAULT:@SECLEVEL=0']);
+  t.match(await runStreamProbe(tlsProbe, port10), { Protocol: 'TLSv1', Subject: 'CN=self.ptcp.test' });
 });
 
 // A node socket stands in for "some other protocol" here: any non-TLS peer shows the same thing.

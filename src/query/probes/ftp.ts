@@ -15,11 +15,16 @@ const ftp: StreamProbe = {
     const greeting = decodeReply(await readReply(stream, 'numeric', ctx, 'FTP greeting'), 'numeric');
     const fields: ProbeFields = { Banner: greeting.Text, Status: greeting.Status, Truncated: greeting.Truncated, AnonymousReply: null, AnonymousStatus: null };
     if (greeting.Status !== '220' || greeting.Truncated) return fields;
-    await stream.write('USER anonymous\r\n');
-    const reply = decodeReply(await readReply(stream, 'numeric', ctx, 'reply to USER anonymous'), 'numeric');
-    fields.AnonymousReply = reply.Text;
-    fields.AnonymousStatus = reply.Status;
-    await stream.write('QUIT\r\n').catch(() => undefined);
+    // The greeting is the main answer: a server that then goes quiet or hangs up keeps it.
+    try {
+      await stream.write('USER anonymous\r\n');
+      const reply = decodeReply(await readReply(stream, 'numeric', ctx, 'reply to USER anonymous'), 'numeric');
+      fields.AnonymousReply = reply.Text;
+      fields.AnonymousStatus = reply.Status;
+      await stream.write('QUIT\r\n');
+    } catch {
+      // no (complete) answer to the logon: reported as AnonymousReply null
+    }
     return fields;
   },
   describe(fields) {

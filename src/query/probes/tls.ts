@@ -54,17 +54,19 @@ export function certificateFields(cert: X509Certificate, host: string, now: Date
   };
 }
 
-/** Runs the TLS handshake over the connected socket (unless the engine already did, for --tls). */
+/**
+ * Runs the TLS handshake over the connected socket. TLS 1.0 and 1.1 and weak ciphers are allowed
+ * (OpenSSL security level 0) so that a legacy server is reported as such instead of failing.
+ */
 function handshake(socket: net.Socket, ctx: ProbeContext): Promise<tls.TLSSocket> {
-  if (socket instanceof tls.TLSSocket) {
-    return socket.getProtocol() ? Promise.resolve(socket) : new Promise((resolve) => socket.once('secureConnect', () => resolve(socket)));
-  }
   return new Promise((resolve, reject) => {
     const secure = tls.connect({
       socket,
       // SNI carries a host name, never an address (RFC 6066 §3).
       servername: net.isIP(ctx.host) ? undefined : ctx.host,
       rejectUnauthorized: false,
+      minVersion: 'TLSv1',
+      ciphers: 'DEFAULT:@SECLEVEL=0',
     });
     const timer = setTimeout(() => {
       secure.destroy();
@@ -80,6 +82,12 @@ function handshake(socket: net.Socket, ctx: ProbeContext): Promise<tls.TLSSocket
     });
   });
 }
+
+/** The certificate fields when the server sent none (anonymous cipher suites), so every record has the same keys. */
+const NO_CERTIFICATE: ProbeFields = {
+  Subject: null, Issuer: null, SubjectAltNames: [], NotBefore: null, NotAfter: null, DaysToExpiry: null, Expired: null, NotYetValid: null,
+  SelfSigned: null, HostnameMatches: null, SerialNumber: null, Sha256Fingerprint: null, Key: null,
+};
 
 /**
  * TLS: handshake with any certificate accepted (this is a diagnosis, not a trust decision), then report
@@ -102,10 +110,10 @@ const tlsProbe: StreamProbe = {
         ServerName: net.isIP(ctx.host) ? null : ctx.host,
         TrustedChain: secure.authorized,
         VerifyError: secure.authorizationError ? String(secure.authorizationError) : null,
-        ...(cert ? certificateFields(cert, ctx.host, new Date()) : { Subject: null }),
+        ...(cert ? certificateFields(cert, ctx.host, new Date()) : NO_CERTIFICATE),
       };
     } finally {
-      if (secure !== stream.socket) secure.destroy();
+      secure.destroy();
     }
   },
   describe(f) {
