@@ -1,6 +1,6 @@
 import t from 'tap';
 import { parseJsonl, runCli } from '../helpers/cli';
-import { schemaErrors } from '../helpers/schema';
+import { probeDataSchema, schemaErrors } from '../helpers/schema';
 import {
   makeCertificates, skipDovecot, skipEndpointMapper, skipExim, skipNginx, skipOpenssl, skipSlapd, skipSmbd, skipVsftpd, skipXrdp,
   startDovecot, startEndpointMapper, startExim, startNginx, startSlapd, startSmbd, startTlsServer, startVsftpd, startXrdp,
@@ -28,6 +28,7 @@ async function probeRecord(t: { equal: Function; match: Function; same: Function
   const record = r.records[0]!;
   t.match(record, { Protocol: 'TCP', State: 'LISTENING', Probe: probe, ProbeError: null });
   t.same(schemaErrors('query-result.schema.json', record), [], 'valid against the schema');
+  t.same(schemaErrors(probeDataSchema(probe), record.ProbeData), [], `ProbeData valid against ${probeDataSchema(probe)}`);
   return record;
 }
 

@@ -24,3 +24,8 @@ export function schemaKeys(file: string): string[] {
   const schema = JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', file), 'utf8'));
   return Object.keys(schema.properties);
 }
+
+/** The schema of a probe's ProbeData (schemas/probe-data-*.schema.json), by probe name. */
+export function probeDataSchema(probe: string): string {
+  return ['smtp', 'pop3', 'imap'].includes(probe) ? 'probe-data-greeting.schema.json' : `probe-data-${probe}.schema.json`;
+}

@@ -1,6 +1,7 @@
 import t from 'tap';
 import http, { authSchemes, decodeHttpResponse, encodeHttpRequest } from '../../src/query/probes/http';
 import { ProbeDecodeError } from '../../src/query/probes/types';
+import { schemaErrors } from '../helpers/schema';
 import { runStreamProbe } from '../helpers/probe-stream';
 import { skipNginx, startNginx } from '../helpers/tcp-servers';
 
@@ -56,5 +57,6 @@ t.test('nginx: GET / and WinRM-style POST /wsman answered with 401 Basic', { ski
   const winrm = await runStreamProbe(http, port, { port: 5985 });
   t.match(winrm, { Request: 'POST /wsman', StatusCode: 401, ReasonPhrase: 'Unauthorized', WwwAuthenticate: ['Basic realm="ptcp WinRM"'], AuthSchemes: ['Basic'] });
   t.same(http.describe!(winrm).slice(-1), ['Authentication schemes: Basic']);
+  t.same(schemaErrors('probe-data-http.schema.json', winrm), []);
   t.match(http.describe!(winrm)[0], /^HTTP response to POST \/wsman: HTTP\/1\.1 401 Unauthorized$/);
 });

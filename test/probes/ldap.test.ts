@@ -4,6 +4,7 @@ import { applicationTag, enumerated, integer, octetString, sequence, Tag, tlv } 
 import { decodeRootDseAnswer, encodeRootDseSearch, searchAnswerComplete } from '../../src/query/probes/codec/ldap';
 import ldap, { portqryDate } from '../../src/query/probes/ldap';
 import { ProbeDecodeError } from '../../src/query/probes/types';
+import { schemaErrors } from '../helpers/schema';
 import { runStreamProbe } from '../helpers/probe-stream';
 import { haveCommand } from '../helpers/real-server';
 import { skipSlapd, startSlapd } from '../helpers/tcp-servers';
@@ -58,6 +59,7 @@ t.test('Active Directory rootDSE fixture: all attributes and values, PortQry tex
     '======== End of LDAP query response ========',
   ]);
   t.equal(portqryDate('not a time'), 'not a time');
+  t.same(schemaErrors('probe-data-ldap.schema.json', fields), []);
 });
 
 t.test('refusals, notices of disconnection, binary values', async (t) => {

@@ -1,6 +1,7 @@
 import t from 'tap';
 import rdp, { decodeConnectionConfirm, encodeConnectionRequest, tpktComplete } from '../../src/query/probes/rdp';
 import { ProbeDecodeError } from '../../src/query/probes/types';
+import { schemaErrors } from '../helpers/schema';
 import { runStreamProbe } from '../helpers/probe-stream';
 import { skipXrdp, startXrdp } from '../helpers/tcp-servers';
 
@@ -27,6 +28,9 @@ t.test('decoding the three kinds of answer', async (t) => {
   t.same(rdp.describe!(refused), ['RDP security negotiation refused: HYBRID_REQUIRED_BY_SERVER (5)']);
   const old = decodeConnectionConfirm(NO_NEGOTIATION);
   t.match(old, { Negotiation: 'none', SelectedProtocol: 'RDP', SecurityProtocol: 'Standard RDP Security' });
+  for (const fixture of [NLA_CONFIRM, HYBRID_REQUIRED, NO_NEGOTIATION, XRDP_DISCONNECT]) {
+    t.same(schemaErrors('probe-data-rdp.schema.json', decodeConnectionConfirm(fixture)), [], `schema: ${fixture.toString('hex')}`);
+  }
   t.same(rdp.describe!(old), ['RDP security protocol selected: Standard RDP Security (RDP)', 'The server does not negotiate (standard RDP security only)']);
 });
 

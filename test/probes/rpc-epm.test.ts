@@ -4,6 +4,7 @@ import { decodeBindAck, decodeResponse, encodeBind, encodeRequest, pduSequenceCo
 import { guidBytes } from '../../src/query/probes/codec/guid';
 import rpcEpm, { decodeLookupStub, decodeTower, dumpEndpoints, EPM_INTERFACE, encodeLookupStub } from '../../src/query/probes/rpc-epm';
 import { ProbeDecodeError } from '../../src/query/probes/types';
+import { schemaErrors } from '../helpers/schema';
 import { connectProbeStream, runStreamProbe } from '../helpers/probe-stream';
 import { skipEndpointMapper, startEndpointMapper } from '../helpers/tcp-servers';
 
@@ -70,6 +71,9 @@ t.test('Samba answer: entries, towers, annotations, the continuation handle', as
     Endpoint: '\\pipe\\eventlog', Binding: 'ncacn_np:[\\pipe\\eventlog]', ObjectUuid: null, Annotation: 'eventlog',
   });
   t.same(answer.entries.map((e) => e.Annotation), ['eventlog', 'ntsvcs', 'ntsvcs', 'FileServerVssAgent']);
+  const fields = { EntryCount: answer.entries.length, Entries: answer.entries };
+  t.same(schemaErrors('probe-data-rpc-epm.schema.json', fields), []);
+  t.same(Object.keys(answer.entries[0]!), ['Uuid', 'InterfaceVersion', 'ObjectUuid', 'Annotation', 'ProtocolSequence', 'NetworkAddress', 'Endpoint', 'Binding'], 'keys in schema order');
 });
 
 t.test('Windows-style towers (built from C706 Appendix L) give PortQry binding strings', async (t) => {

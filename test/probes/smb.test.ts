@@ -1,6 +1,7 @@
 import t from 'tap';
 import smb, { decodeNegotiateResponse, encodeNegotiate, encodeSmb1Negotiate, smbMessageComplete, spnegoMechanisms } from '../../src/query/probes/smb';
 import { ProbeDecodeError } from '../../src/query/probes/types';
+import { schemaErrors } from '../helpers/schema';
 import { runStreamProbe } from '../helpers/probe-stream';
 import { skipSmbd, startSmbd } from '../helpers/tcp-servers';
 
@@ -42,6 +43,7 @@ t.test('Samba fixtures: wildcard answer, then dialect 3.1.1 with signing require
     AuthMechanisms: ['NTLMSSP'], PreauthIntegrityHash: 'SHA-512', EncryptionCipher: 'AES-128-GCM', SigningAlgorithm: 'AES-GMAC',
   });
   t.match(f.SystemTime, /^2026-11-25T22:5\d:\d\d\.\d{3}Z$/);
+  t.same(schemaErrors('probe-data-smb.schema.json', f), []);
   t.same(smb.describe!(f), [
     'SMB dialect: 3.1.1',
     'Signing: required',
@@ -95,5 +97,6 @@ t.test('smbd, SMB1 only (NT1): reported as SMB1-only with its signing mode', { s
   const port = await startSmbd(t, ['server min protocol = NT1', 'server max protocol = NT1', 'server signing = auto']);
   const f = await runStreamProbe(smb, port);
   t.match(f, { Smb1Only: true, Dialect: 'NT LM 0.12', DialectRevision: null, SigningEnabled: true, SigningRequired: false, AuthMechanisms: ['NTLMSSP'] });
+  t.same(schemaErrors('probe-data-smb.schema.json', f), []);
   t.same(smb.describe!(f), ['SMB negotiation: the server answered with SMB1 only (NT LM 0.12); SMB2/3 is not enabled']);
 });

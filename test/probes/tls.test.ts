@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import tlsProbe, { certificateFields, distinguishedName, subjectAltNames } from '../../src/query/probes/tls';
 import { ProbeDecodeError } from '../../src/query/probes/types';
+import { schemaErrors } from '../helpers/schema';
 import { runStreamProbe } from '../helpers/probe-stream';
 import { makeCertificates, skipOpenssl, startTlsServer } from '../helpers/tcp-servers';
 
@@ -33,6 +34,7 @@ t.test('openssl s_server: handshake, negotiated protocol and cipher, the served 
     Protocol: 'TLSv1.3', Cipher: /^TLS_/, ServerName: 'www.ptcp.test', TrustedChain: false, VerifyError: /^(UNABLE_TO_GET_ISSUER_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)/,
     Subject: 'CN=www.ptcp.test, O=ptcp test', SelfSigned: false, HostnameMatches: true,
   });
+  t.same(schemaErrors('probe-data-tls.schema.json', fields), []);
   const text = tlsProbe.describe!(fields);
   t.match(text[0], /^TLS handshake: TLSv1\.3, TLS_/);
   t.ok(text.includes('Certificate subject: CN=www.ptcp.test, O=ptcp test'));

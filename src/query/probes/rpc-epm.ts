@@ -161,7 +161,16 @@ export function decodeLookupStub(stub: Buffer): LookupAnswer {
       if (length > max) throw new ProbeDecodeError(`tower of ${length} bytes in a ${max}-byte array`);
       tower = decodeTower(r.bytes(length, 'tower'));
     }
-    entries.push({ ...tower, ObjectUuid: e.object === NIL_UUID ? null : e.object, Annotation: e.annotation });
+    entries.push({
+      Uuid: tower.Uuid,
+      InterfaceVersion: tower.InterfaceVersion,
+      ObjectUuid: e.object === NIL_UUID ? null : e.object,
+      Annotation: e.annotation,
+      ProtocolSequence: tower.ProtocolSequence,
+      NetworkAddress: tower.NetworkAddress,
+      Endpoint: tower.Endpoint,
+      Binding: tower.Binding,
+    });
   }
   const status = r.u32('status');
   return { entryHandle, entries, status };
