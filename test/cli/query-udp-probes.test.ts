@@ -1,128 +1,124 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import t from 'tap';
+import dns from '../../src/query/probes/dns';
+import ike from '../../src/query/probes/ike';
+import kerberos from '../../src/query/probes/kerberos';
+import l2tp from '../../src/query/probes/l2tp';
+import netbiosNs, { decodeNodeStatusResponse } from '../../src/query/probes/netbios-ns';
+import ntp from '../../src/query/probes/ntp';
+import snmp from '../../src/query/probes/snmp';
+import tftp from '../../src/query/probes/tftp';
+import type { ProbeContext } from '../../src/query/probes/types';
 import { parseJsonl, runCli } from '../helpers/cli';
-import { freePort, run, startDaemon, tempDir, udpExchange, waitForReply, which } from '../helpers/daemon';
 import { schemaErrors } from '../helpers/schema';
+import { startCharon, startChronyd, startDnsmasq, startKdc, startNmbd, startSnmpd, startTftpd, startXl2tpd, unavailable } from '../helpers/udp-servers';
 
 /*
- * `portqry-ts query` end to end with the UDP probes against real Debian servers on loopback, each on a
- * free port, with --probe naming the probe as a user would for a service on a non-standard port.
+ * `portqry-ts query` end to end with the UDP probes against real Debian servers: on a free loopback
+ * port with --probe naming the probe (a service on a non-standard port), or on the well-known port in
+ * a network namespace, where the port alone picks the probe.
  */
+const ctx: ProbeContext = { host: '127.0.0.1', address: '127.0.0.1', port: 0, community: 'public', timeoutMs: 1000 };
 
-async function query(args: string[]) {
-  const r = await runCli(['query', '-n', '127.0.0.1', '-nr', '--timeout', '800', ...args]);
-  return { ...r, records: r.stdout && r.stdout.startsWith('{') ? parseJsonl(r.stdout) : [] };
+async function query(host: string, args: string[]) {
+  const r = await runCli(['query', '-n', host, '-nr', '--timeout', '800', ...args]);
+  const records = (r.stdout.startsWith('{') ? parseJsonl(r.stdout) : []) as Record<string, any>[];
+  return { ...r, records };
 }
 
-const dnsmasq = which('dnsmasq');
-t.test('dns over UDP and TCP: dnsmasq', { skip: !dnsmasq && 'dnsmasq is not installed' }, async (t) => {
-  const port = await freePort('tcp');
-  const daemon = startDaemon(dnsmasq!, ['--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--user=root', '--pid-file=', '--bind-interfaces', '--listen-address=127.0.0.1', `--port=${port}`, '--host-record=portqry.microsoft.com,192.0.2.53']);
-  t.teardown(() => daemon.stop());
-  await waitForReply(daemon, () => udpExchange('127.0.0.1', port, Buffer.from('50510100000100000000000007706f7274717279096d6963726f736f667403636f6d0000010001', 'hex'), 300));
-
-  const udp = await query(['-p', 'udp', '-e', String(port), '--probe', 'dns', '--json']);
+t.test('dns over UDP and TCP: dnsmasq', { skip: unavailable('dnsmasq', 'dnsmasq') }, async (t) => {
+  const { port } = await startDnsmasq(t, dns.encode(ctx));
+  const udp = await query('127.0.0.1', ['-p', 'udp', '-e', String(port), '--probe', 'dns', '--json']);
   t.equal(udp.code, 0, udp.stderr);
   t.equal(udp.records.length, 1);
-  const [r] = udp.records as Record<string, any>[];
+  const [r] = udp.records;
   t.equal(r.State, 'LISTENING');
   t.equal(r.Probe, 'dns');
   t.equal(r.ProbeData.ResponseCode, 'NOERROR');
   t.same(r.ProbeData.Answers, [{ Name: 'portqry.microsoft.com', Type: 'A', Ttl: 0, Data: '192.0.2.53' }]);
   t.same(schemaErrors('query-result.schema.json', r), []);
 
-  const tcp = await query(['-p', 'tcp', '-e', String(port), '--probe', 'dns-tcp', '--json']);
+  const tcp = await query('127.0.0.1', ['-p', 'tcp', '-e', String(port), '--probe', 'dns-tcp', '--json']);
   t.equal(tcp.code, 0, tcp.stderr);
-  const [rt] = tcp.records as Record<string, any>[];
-  t.equal(rt.Probe, 'dns-tcp');
-  t.same(rt.ProbeData, r.ProbeData, 'TCP answer = UDP answer');
+  t.equal(tcp.records[0].Probe, 'dns-tcp');
+  t.same(tcp.records[0].ProbeData, r.ProbeData, 'TCP answer = UDP answer');
 
-  const text = await query(['-p', 'udp', '-e', String(port), '--probe', 'dns', '--format', 'text']);
+  const text = await query('127.0.0.1', ['-p', 'udp', '-e', String(port), '--probe', 'dns', '--format', 'text']);
   t.match(text.stdout, `Sending DNS query to UDP port ${port}...\n\nDNS response: NOERROR (authoritative)\nAnswer: portqry.microsoft.com 0 A 192.0.2.53\n\nUDP port ${port} is LISTENING\n`);
 });
 
-const snmpd = which('snmpd');
-t.test('snmp with PortQry\'s -cn !community!: snmpd', { skip: !snmpd && 'snmpd is not installed' }, async (t) => {
-  const dir = tempDir('snmpd-cli');
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(dir, 'snmpd.conf'), 'rocommunity pudp-secret 127.0.0.1\nsysName pudp-agent\nsysDescr portqry-ts probe test agent\n');
-  const port = await freePort();
-  const daemon = startDaemon(snmpd!, ['-f', '-Lo', '-C', '-c', path.join(dir, 'snmpd.conf'), `udp:127.0.0.1:${port}`], { env: { SNMP_PERSISTENT_DIR: dir, MIBS: '', MIBDIRS: dir } });
-  t.teardown(() => daemon.stop());
-  // Ready when it answers an empty datagram's neighbour: the probe itself with the right community.
-  const { default: snmp } = await import('../../src/query/probes/snmp');
-  await waitForReply(daemon, () => udpExchange('127.0.0.1', port, snmp.encode({ host: '', address: '', port, community: 'pudp-secret', timeoutMs: 0 }), 300));
-
-  const ok = await query(['-p', 'udp', '-e', String(port), '--probe', 'snmp', '-cn', '!pudp-secret!', '--json']);
+t.test('snmp with PortQry\'s -cn !community!: snmpd', { skip: unavailable('snmpd', 'snmpd') }, async (t) => {
+  const { port } = await startSnmpd(t, 'pudp-secret', snmp.encode({ ...ctx, community: 'pudp-secret' }));
+  const ok = await query('127.0.0.1', ['-p', 'udp', '-e', String(port), '--probe', 'snmp', '-cn', '!pudp-secret!', '--json']);
   t.equal(ok.code, 0, ok.stderr);
-  const [r] = ok.records as Record<string, any>[];
+  const [r] = ok.records;
   t.equal(r.State, 'LISTENING');
   t.equal(r.ProbeData.SysName, 'pudp-agent');
   t.equal(r.ProbeData.Community, 'pudp-secret');
 
-  const wrong = await query(['-p', 'udp', '-e', String(port), '--probe', 'snmp', '--json']);
-  const [w] = wrong.records as Record<string, any>[];
+  const wrong = await query('127.0.0.1', ['-p', 'udp', '-e', String(port), '--probe', 'snmp', '--json']);
+  const [w] = wrong.records;
   t.equal(w.State, 'FILTERED', 'community public is ignored: silence after the query, PortQry\'s FILTERED');
   t.equal(wrong.code, 2);
   t.match(w.ProbeError, /no reply to the SNMP query/);
 });
 
-const tftpd = which('in.tftpd');
-t.test('tftp: tftpd-hpa answers from a new port and is LISTENING', { skip: !tftpd && 'tftpd-hpa is not installed' }, async (t) => {
-  const dir = tempDir('tftp-cli');
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const port = await freePort();
-  const daemon = startDaemon(tftpd!, ['-L', '-a', `127.0.0.1:${port}`, '-s', '-u', 'root', dir]);
-  t.teardown(() => daemon.stop());
-  await waitForReply(daemon, () => udpExchange('127.0.0.1', port, Buffer.from('\0\x01x\0octet\0', 'latin1'), 300));
-  const r = await query(['-p', 'udp', '-e', String(port), '--probe', 'tftp', '--json']);
+t.test('tftp: tftpd-hpa answers from a new port and is LISTENING', { skip: unavailable('in.tftpd', 'tftpd-hpa') }, async (t) => {
+  const { port } = await startTftpd(t, tftp.encode(ctx));
+  const r = await query('127.0.0.1', ['-p', 'udp', '-e', String(port), '--probe', 'tftp', '--json']);
   t.equal(r.code, 0, r.stderr);
-  const [rec] = r.records as Record<string, any>[];
-  t.equal(rec.State, 'LISTENING');
-  t.same(rec.ProbeData, { Opcode: 'ERROR', ErrorCode: 1, ErrorMessage: 'File not found', Block: null, DataLength: null });
+  t.equal(r.records[0].State, 'LISTENING');
+  t.same(r.records[0].ProbeData, { Opcode: 'ERROR', ErrorCode: 1, ErrorMessage: 'File not found', Block: null, DataLength: null });
 });
 
-const chronyd = which('chronyd');
-t.test('ntp: chronyd', { skip: !chronyd && 'chrony is not installed' }, async (t) => {
-  const dir = tempDir('chrony-cli');
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const port = await freePort();
-  fs.writeFileSync(path.join(dir, 'chrony.conf'), [`port ${port}`, 'bindaddress 127.0.0.1', 'allow all', 'local stratum 8', 'cmdport 0', `pidfile ${dir}/chronyd.pid`, ''].join('\n'));
-  const daemon = startDaemon(chronyd!, ['-d', '-x', '-u', 'root', '-f', path.join(dir, 'chrony.conf')]);
-  t.teardown(() => daemon.stop());
-  const { encodeNtpRequest } = await import('../../src/query/probes/ntp');
-  await waitForReply(daemon, () => udpExchange('127.0.0.1', port, encodeNtpRequest(), 300));
-  const r = await query(['-p', 'udp', '-e', String(port), '--probe', 'ntp', '--json']);
+t.test('ntp: chronyd', { skip: unavailable('chronyd', 'chrony') }, async (t) => {
+  const { port } = await startChronyd(t, ntp.encode(ctx));
+  const r = await query('127.0.0.1', ['-p', 'udp', '-e', String(port), '--probe', 'ntp', '--json']);
   t.equal(r.code, 0, r.stderr);
-  const [rec] = r.records as Record<string, any>[];
-  t.equal(rec.ProbeData.Stratum, 8);
-  t.equal(typeof rec.ProbeData.ClockOffsetMs, 'number');
-  t.same(schemaErrors('query-result.schema.json', rec), []);
+  t.equal(r.records[0].ProbeData.Stratum, 8);
+  t.equal(typeof r.records[0].ProbeData.ClockOffsetMs, 'number');
+  t.same(schemaErrors('query-result.schema.json', r.records[0]), []);
 });
 
-const krb5kdc = which('krb5kdc');
-const kdb5util = which('kdb5_util');
-t.test('kerberos over UDP and TCP: MIT krb5kdc', { skip: (!krb5kdc || !kdb5util) && 'krb5-kdc is not installed' }, async (t) => {
-  const dir = tempDir('krb5-cli');
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const port = await freePort('tcp');
-  fs.writeFileSync(path.join(dir, 'kdc.conf'), ['[kdcdefaults]', ` kdc_listen = 127.0.0.1:${port}`, ` kdc_tcp_listen = 127.0.0.1:${port}`, '[realms]', ' PUDP.TEST = {', `  database_name = ${dir}/principal`, `  key_stash_file = ${dir}/stash`, ' }', '[logging]', ' kdc = STDERR', ''].join('\n'));
-  fs.writeFileSync(path.join(dir, 'krb5.conf'), '[libdefaults]\n default_realm = PUDP.TEST\n');
-  const env = { KRB5_CONFIG: path.join(dir, 'krb5.conf'), KRB5_KDC_PROFILE: path.join(dir, 'kdc.conf') };
-  run(kdb5util!, ['create', '-s', '-r', 'PUDP.TEST', '-P', 'pudp-master-password', '-W'], { env });
-  const daemon = startDaemon(krb5kdc!, ['-n', '-r', 'PUDP.TEST', '-P', path.join(dir, 'kdc.pid')], { env });
-  t.teardown(() => daemon.stop());
-  const { encodeAsRequest } = await import('../../src/query/probes/kerberos');
-  await waitForReply(daemon, () => udpExchange('127.0.0.1', port, encodeAsRequest('PUDP.TEST'), 300));
-
-  const both = await query(['-p', 'udp', '-e', String(port), '--probe', 'kerberos', '--json']);
-  t.equal(both.code, 0, both.stderr);
-  const [u] = both.records as Record<string, any>[];
+t.test('kerberos over UDP and TCP: MIT krb5kdc', { skip: unavailable('krb5kdc', 'krb5-kdc') }, async (t) => {
+  const { port } = await startKdc(t, kerberos.encode(ctx));
+  const udp = await query('127.0.0.1', ['-p', 'udp', '-e', String(port), '--probe', 'kerberos', '--json']);
+  t.equal(udp.code, 0, udp.stderr);
+  const [u] = udp.records;
   t.equal(u.State, 'LISTENING');
   t.equal(u.ProbeData.MessageType, 'KRB-ERROR');
   t.equal(u.ProbeData.RequestedRealm, 'PORTQRY-TS.INVALID', 'an address gives no realm to ask for');
-  const tcp = await query(['-p', 'tcp', '-e', String(port), '--probe', 'kerberos-tcp', '--format', 'text']);
+  const tcp = await query('127.0.0.1', ['-p', 'tcp', '-e', String(port), '--probe', 'kerberos-tcp', '--format', 'text']);
   t.equal(tcp.code, 0, tcp.stderr);
   t.match(tcp.stdout, /KDC response: KDC_ERR_\w+ \(\d+\)\nRealm: /);
+});
+
+t.test('l2tp: xl2tpd', { skip: unavailable('xl2tpd', 'xl2tpd') }, async (t) => {
+  const { port } = await startXl2tpd(t, l2tp.encode(ctx));
+  const r = await query('127.0.0.1', ['-p', 'udp', '-e', String(port), '--probe', 'l2tp', '--format', 'text']);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, `Sending L2TP query to UDP port ${port}...\n\nL2TP response: SCCRP\nHost name: pudp-lns\nVendor: xelerance.com\n`);
+});
+
+t.test('netbios-ns on UDP 137 picks its probe by port: nmbd in a namespace', { skip: unavailable('nmbd', 'samba (nmbd)', true) }, async (t) => {
+  const server = await startNmbd(t, netbiosNs.encode(ctx), (reply) => Boolean(decodeNodeStatusResponse(reply).MachineName));
+  const r = await query(server.address, ['-p', 'udp', '-e', '137', '--json']);
+  t.equal(r.code, 0, r.stderr);
+  const [rec] = r.records;
+  t.equal(rec.Service, 'netbios-ns');
+  t.equal(rec.Probe, 'netbios-ns');
+  t.equal(rec.State, 'LISTENING');
+  t.equal(rec.ProbeData.MachineName, 'PUDPTEST');
+  const text = await query(server.address, ['-p', 'udp', '-e', '137', '--format', 'text']);
+  t.match(text.stdout, /Server's response: MAC address [0-9a-f]{12}\n/);
+});
+
+t.test('ike on UDP 500 picks its probe by port: charon in a namespace', { skip: unavailable('charon', 'strongswan-charon', true) }, async (t) => {
+  const server = await startCharon(t, ike.encode(ctx));
+  const r = await query(server.address, ['-p', 'udp', '-e', '500', '--json']);
+  t.equal(r.code, 0, r.stderr);
+  const [rec] = r.records;
+  t.equal(rec.Probe, 'ike');
+  t.equal(rec.State, 'LISTENING');
+  t.equal(rec.ProbeData.Exchange, 'IKE_SA_INIT');
+  t.same(rec.ProbeData.Notifications, [{ Type: 14, Name: 'NO_PROPOSAL_CHOSEN' }]);
 });

@@ -2,7 +2,7 @@ import t from 'tap';
 import { encodeHeader, encodeName } from '../../src/query/probes/codec/dns';
 import dns, { decodeDnsReply, encodeDnsQuery } from '../../src/query/probes/dns';
 import dnsTcp from '../../src/query/probes/dns-tcp';
-import { freePort, startDaemon, udpExchange, waitForReply, which } from '../helpers/daemon';
+import { startDnsmasq, unavailable } from '../helpers/udp-servers';
 import { connectProbeStream } from '../helpers/probe-stream';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
@@ -74,21 +74,15 @@ t.test('truncated and mutated replies: ProbeDecodeError or fields, never a crash
   t.same(acceptedPrefixes(decodeDnsReply, fixtureReply()), [], 'no proper prefix decodes');
 });
 
-const dnsmasq = which('dnsmasq');
-t.test('real server: dnsmasq on loopback answers over UDP and TCP', { skip: !dnsmasq && 'dnsmasq is not installed (.ci/apt-packages.txt)' }, async (t) => {
-  const port = await freePort('tcp');
-  const daemon = startDaemon(dnsmasq!, [
-    '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--user=root', '--pid-file=',
-    '--bind-interfaces', '--listen-address=127.0.0.1', `--port=${port}`, '--host-record=portqry.microsoft.com,192.0.2.53',
-  ]);
-  t.teardown(() => daemon.stop());
-  const reply = await waitForReply(daemon, () => udpExchange('127.0.0.1', port, dns.encode(ctx), 500));
+t.test('real server: dnsmasq on loopback answers over UDP and TCP', { skip: unavailable('dnsmasq', 'dnsmasq') }, async (t) => {
+  const server = await startDnsmasq(t, dns.encode(ctx));
+  const reply = server.firstReply;
   const fields = dns.decode(reply, ctx);
   t.equal(fields.ResponseCode, 'NOERROR');
   t.same(fields.Answers, [{ Name: 'portqry.microsoft.com', Type: 'A', Ttl: 0, Data: '192.0.2.53' }]);
   t.same(decoderFailures(decodeDnsReply, reply), [], 'the real reply survives truncation and mutation');
 
-  const stream = await connectProbeStream('127.0.0.1', port);
+  const stream = await connectProbeStream(server.address, server.port);
   t.teardown(() => stream.close());
   const overTcp = await dnsTcp.converse(stream, ctx);
   t.same(overTcp, fields, 'the TCP variant decodes the same answer');

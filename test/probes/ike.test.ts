@@ -1,8 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import t from 'tap';
 import ike, { decodeIkeReply, encodeSaInit } from '../../src/query/probes/ike';
-import { canCreateNetns, createNetns, startDaemon, tempDir, udpExchange, waitForReply, which } from '../helpers/daemon';
+import { startCharon, unavailable } from '../helpers/udp-servers';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
 const ctx = { host: '127.0.0.1', address: '127.0.0.1', port: 500, community: 'public', timeoutMs: 1000 };
@@ -62,21 +60,9 @@ t.test('truncated and mutated replies: ProbeDecodeError or fields', async (t) =>
   }
 });
 
-const charon = which('charon');
-t.test('real responder: strongSwan charon in a network namespace answers IKE_SA_INIT on port 500', { skip: (!charon && 'strongswan-charon is not installed (.ci/apt-packages.txt)') || (!canCreateNetns() && 'needs root for a network namespace') }, async (t) => {
-  // charon treats datagrams to and from ports other than 500 as NAT-T (non-ESP marker) or ESP, so it
-  // gets the real port 500 in a namespace of its own.
-  const ns = createNetns('ike', 50);
-  t.teardown(() => ns.destroy());
-  const dir = tempDir('charon');
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const conf = path.join(dir, 'strongswan.conf');
-  // Only the plugins an IKE_SA_INIT needs, no routes, no configured peers.
-  fs.writeFileSync(conf, 'charon {\n load_modular = no\n load = random nonce aes sha1 sha2 hmac gmp kernel-netlink socket-default\n install_routes = no\n install_virtual_ip = no\n filelog {\n  stderr {\n   default = 1\n  }\n }\n}\n');
-  const [cmd, args] = ns.exec(charon!, []);
-  const daemon = startDaemon(cmd, args, { env: { STRONGSWAN_CONF: conf } });
-  t.teardown(() => daemon.stop());
-  const reply = await waitForReply(daemon, () => udpExchange(ns.address, 500, ike.encode(ctx), 500), 15_000);
+t.test('real responder: strongSwan charon in a network namespace answers IKE_SA_INIT on port 500', { skip: unavailable('charon', 'strongswan-charon', true) }, async (t) => {
+  const server = await startCharon(t, ike.encode(ctx));
+  const reply = server.firstReply;
   const fields = ike.decode(reply, ctx);
   t.equal(fields.Version, '2.0');
   t.equal(fields.Exchange, 'IKE_SA_INIT');

@@ -1,8 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import t from 'tap';
 import l2tp, { decodeL2tpReply, encodeSccrq } from '../../src/query/probes/l2tp';
-import { freePort, startDaemon, tempDir, udpExchange, waitForReply, which } from '../helpers/daemon';
+import { startXl2tpd, unavailable } from '../helpers/udp-servers';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
 const ctx = { host: '127.0.0.1', address: '127.0.0.1', port: 1701, community: 'public', timeoutMs: 1000 };
@@ -28,6 +26,7 @@ t.test('the request is an SCCRQ with the mandatory AVPs (RFC 2661 §6.1)', async
   t.equal(req.readUInt16BE(2), req.length);
   t.equal(req.subarray(12, 20).toString('hex'), '8008000000000001', 'first AVP: Message Type SCCRQ');
   t.ok(req.includes(Buffer.from('portqry-ts')), 'host name AVP');
+  t.ok(encodeSccrq(0x1234).includes(Buffer.from('80080000000912340', 'hex').subarray(0, 8)), 'Assigned Tunnel ID AVP');
 });
 
 t.test('a StopCCN decodes to its result code and message', async (t) => {
@@ -47,17 +46,9 @@ t.test('data messages, other versions and cut replies are ProbeDecodeError', asy
   t.same(decoderFailures(decodeL2tpReply, encodeSccrq()), []);
 });
 
-const xl2tpd = which('xl2tpd');
-t.test('real LNS: xl2tpd on loopback answers SCCRP with its host name and vendor', { skip: !xl2tpd && 'xl2tpd is not installed (.ci/apt-packages.txt)' }, async (t) => {
-  const dir = tempDir('xl2tpd');
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const port = await freePort();
-  const conf = path.join(dir, 'xl2tpd.conf');
-  // access control = no: accept tunnels from any peer (the default refuses silently).
-  fs.writeFileSync(conf, ['[global]', `port = ${port}`, 'listen-addr = 127.0.0.1', 'access control = no', '[lns default]', 'ip range = 10.213.200.2-10.213.200.10', 'local ip = 10.213.200.1', 'hostname = pudp-lns', ''].join('\n'));
-  const daemon = startDaemon(xl2tpd!, ['-D', '-c', conf, '-p', path.join(dir, 'xl2tpd.pid'), '-C', path.join(dir, 'control')]);
-  t.teardown(() => daemon.stop());
-  const reply = await waitForReply(daemon, () => udpExchange('127.0.0.1', port, l2tp.encode(ctx), 500));
+t.test('real LNS: xl2tpd on loopback answers SCCRP with its host name and vendor', { skip: unavailable('xl2tpd', 'xl2tpd') }, async (t) => {
+  const server = await startXl2tpd(t, encodeSccrq(0x5051));
+  const reply = server.firstReply;
   const fields = l2tp.decode(reply, ctx);
   t.equal(fields.MessageType, 'SCCRP');
   t.equal(fields.HostName, 'pudp-lns');

@@ -1,9 +1,7 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import t from 'tap';
 import { encodeHeader } from '../../src/query/probes/codec/dns';
 import netbiosNs, { decodeNodeStatusResponse, encodeNodeStatusRequest } from '../../src/query/probes/netbios-ns';
-import { canCreateNetns, createNetns, startDaemon, tempDir, udpExchange, waitForReply, which } from '../helpers/daemon';
+import { startNmbd, unavailable } from '../helpers/udp-servers';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
 const ctx = { host: 'dc01', address: '127.0.0.1', port: 137, community: 'public', timeoutMs: 1000 };
@@ -64,30 +62,14 @@ t.test('truncated and mutated responses: ProbeDecodeError or fields, never a cra
   t.ok(acceptedPrefixes(decodeNodeStatusResponse, fixtureResponse()).every((n) => n >= fixtureResponse().length - 40));
 });
 
-const nmbd = which('nmbd');
-t.test('real server: Samba nmbd in a network namespace answers the node status query', { skip: (!nmbd && 'samba (nmbd) is not installed (.ci/apt-packages.txt)') || (!canCreateNetns() && 'needs root for a network namespace') }, async (t) => {
-  // nmbd serves only non-loopback interfaces on UDP 137, so it gets a namespace with a veth pair.
-  const ns = createNetns('nb', 137);
-  t.teardown(() => ns.destroy());
-  const dir = tempDir('nmbd');
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const conf = path.join(dir, 'smb.conf');
-  const dirs = ['lock directory', 'state directory', 'cache directory', 'private dir', 'pid directory', 'ncalrpc dir'].map((k) => `${k} = ${dir}`);
-  fs.writeFileSync(conf, ['[global]', 'netbios name = PUDPTEST', 'workgroup = PUDPGROUP', `interfaces = ${ns.inner}`, 'bind interfaces only = yes', ...dirs, `log file = ${dir}/log.%m`, ''].join('\n'));
-  const [cmd, args] = ns.exec(nmbd!, ['--foreground', '--debug-stdout', '--debuglevel=1', `--configfile=${conf}`]);
-  const daemon = startDaemon(cmd, args);
-  t.teardown(() => daemon.stop());
-  // nmbd registers its names during the first seconds; ask until the table has them.
-  let fields: Record<string, unknown> = {};
-  await waitForReply(daemon, async () => {
-    const reply = await udpExchange(ns.address, 137, netbiosNs.encode(ctx), 500);
-    if (!reply) return undefined;
-    fields = netbiosNs.decode(reply, ctx);
-    t.same(decoderFailures(decodeNodeStatusResponse, reply), []);
-    return fields.MachineName ? reply : undefined;
-  }, 20_000);
+t.test('real server: Samba nmbd in a network namespace answers the node status query', { skip: unavailable('nmbd', 'samba (nmbd)', true) }, async (t) => {
+  const request = netbiosNs.encode(ctx);
+  const server = await startNmbd(t, request, (reply) => Boolean(decodeNodeStatusResponse(reply).MachineName));
+  const reply = server.firstReply;
+  const fields = netbiosNs.decode(reply, ctx);
   t.equal(fields.MachineName, 'PUDPTEST');
   t.equal(fields.Workgroup, 'PUDPGROUP');
   t.match(fields.MacAddress, /^([0-9A-F]{2}-){5}[0-9A-F]{2}$/);
   t.ok((fields.Names as { Suffix: string }[]).some((n) => n.Suffix === '20'), 'the file server name <20> is registered');
+  t.same(decoderFailures(decodeNodeStatusResponse, reply), []);
 });

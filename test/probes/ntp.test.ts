@@ -1,8 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import t from 'tap';
 import ntp, { decodeNtpReply, encodeNtpRequest } from '../../src/query/probes/ntp';
-import { freePort, startDaemon, tempDir, udpExchange, waitForReply, which } from '../helpers/daemon';
+import { startChronyd, unavailable } from '../helpers/udp-servers';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
 const ctx = { host: '127.0.0.1', address: '127.0.0.1', port: 123, community: 'public', timeoutMs: 1000 };
@@ -59,17 +57,9 @@ t.test('client packets, short and mutated replies: ProbeDecodeError or fields', 
   t.same(acceptedPrefixes((b) => decodeNtpReply(b), fixtureReply(Date.now())), []);
 });
 
-const chronyd = which('chronyd');
-t.test('real server: chronyd on loopback (local stratum 8) answers with its time', { skip: !chronyd && 'chrony is not installed (.ci/apt-packages.txt)' }, async (t) => {
-  const dir = tempDir('chrony');
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const port = await freePort();
-  const conf = path.join(dir, 'chrony.conf');
-  // -x: never touch the system clock; cmdport 0: no control socket; local stratum 8: serve time without sources.
-  fs.writeFileSync(conf, [`port ${port}`, 'bindaddress 127.0.0.1', 'allow all', 'local stratum 8', 'cmdport 0', `pidfile ${dir}/chronyd.pid`, ''].join('\n'));
-  const daemon = startDaemon(chronyd!, ['-d', '-x', '-u', 'root', '-f', conf]);
-  t.teardown(() => daemon.stop());
-  const reply = await waitForReply(daemon, () => udpExchange('127.0.0.1', port, ntp.encode(ctx), 500));
+t.test('real server: chronyd on loopback (local stratum 8) answers with its time', { skip: unavailable('chronyd', 'chrony') }, async (t) => {
+  const server = await startChronyd(t, ntp.encode(ctx));
+  const reply = server.firstReply;
   const fields = ntp.decode(reply, ctx);
   t.equal(fields.Mode, 'server');
   t.equal(fields.Stratum, 8);

@@ -1,9 +1,8 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import t from 'tap';
 import { integer, nullValue, octetString, oid, sequence, tlv } from '../../src/query/probes/codec/ber';
 import snmp, { decodeGetResponse, encodeGetRequest } from '../../src/query/probes/snmp';
-import { freePort, startDaemon, tempDir, udpExchange, waitForReply, which } from '../helpers/daemon';
+import { udpExchange } from '../helpers/daemon';
+import { startSnmpd, unavailable } from '../helpers/udp-servers';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
 const ctx = { host: '127.0.0.1', address: '127.0.0.1', port: 161, community: 'public', timeoutMs: 1000 };
@@ -61,22 +60,14 @@ t.test('truncated and mutated responses: ProbeDecodeError or fields, never a cra
   t.same(acceptedPrefixes(decodeGetResponse, fixtureResponse()), []);
 });
 
-const snmpd = which('snmpd');
-t.test('real agent: net-snmp snmpd on loopback answers the community and ignores others', { skip: !snmpd && 'snmpd is not installed (.ci/apt-packages.txt)' }, async (t) => {
-  const dir = tempDir('snmpd');
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const conf = path.join(dir, 'snmpd.conf');
-  fs.writeFileSync(conf, 'rocommunity pudp-community 127.0.0.1\nsysName pudp-agent\nsysDescr portqry-ts probe test agent\n');
-  const port = await freePort();
-  // -C: only our config; MIBS empty: the agent needs no MIB files to answer numeric OIDs.
-  const daemon = startDaemon(snmpd!, ['-f', '-Lo', '-C', '-c', conf, `udp:127.0.0.1:${port}`], { env: { SNMP_PERSISTENT_DIR: dir, MIBS: '', MIBDIRS: dir } });
-  t.teardown(() => daemon.stop());
+t.test('real agent: net-snmp snmpd on loopback answers the community and ignores others', { skip: unavailable('snmpd', 'snmpd') }, async (t) => {
   const ours = { ...ctx, community: 'pudp-community' };
-  const reply = await waitForReply(daemon, () => udpExchange('127.0.0.1', port, snmp.encode(ours), 500));
+  const server = await startSnmpd(t, 'pudp-community', snmp.encode(ours));
+  const reply = server.firstReply;
   const fields = snmp.decode(reply, ours);
   t.equal(fields.Version, 'v1');
   t.equal(fields.SysName, 'pudp-agent');
   t.equal(fields.SysDescr, 'portqry-ts probe test agent');
   t.same(decoderFailures(decodeGetResponse, reply), []);
-  t.equal(await udpExchange('127.0.0.1', port, snmp.encode(ctx), 700), undefined, 'a wrong community gets silence, as PortQry documents');
+  t.equal(await udpExchange(server.address, server.port, snmp.encode(ctx), 700), undefined, 'a wrong community gets silence, as PortQry documents');
 });

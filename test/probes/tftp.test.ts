@@ -1,7 +1,6 @@
-import * as fs from 'node:fs';
 import t from 'tap';
 import tftp, { decodeTftpReply, encodeReadRequest, PROBE_FILE } from '../../src/query/probes/tftp';
-import { freePort, startDaemon, tempDir, udpExchange, waitForReply, which } from '../helpers/daemon';
+import { startTftpd, unavailable } from '../helpers/udp-servers';
 import { decoderFailures } from '../helpers/truncation';
 
 const ctx = { host: '127.0.0.1', address: '127.0.0.1', port: 69, community: 'public', timeoutMs: 1000 };
@@ -21,15 +20,9 @@ t.test('ERROR and DATA replies decode; anything else is ProbeDecodeError', async
   t.same(decoderFailures(decodeTftpReply, Buffer.from('\0\x05\0\x01File not found\0', 'latin1')), []);
 });
 
-const tftpd = which('in.tftpd');
-t.test('real server: tftpd-hpa on loopback answers with an ERROR from its own transfer port', { skip: !tftpd && 'tftpd-hpa is not installed (.ci/apt-packages.txt)' }, async (t) => {
-  const dir = tempDir('tftp');
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const port = await freePort();
-  // -L: stay in the foreground; -s: chroot to an empty directory; -u root: no tftp user needed.
-  const daemon = startDaemon(tftpd!, ['-L', '-a', `127.0.0.1:${port}`, '-s', '-u', 'root', dir]);
-  t.teardown(() => daemon.stop());
-  const reply = await waitForReply(daemon, () => udpExchange('127.0.0.1', port, tftp.encode(ctx), 500));
+t.test('real server: tftpd-hpa on loopback answers with an ERROR from its own transfer port', { skip: unavailable('in.tftpd', 'tftpd-hpa') }, async (t) => {
+  const server = await startTftpd(t, tftp.encode(ctx));
+  const reply = server.firstReply;
   const fields = tftp.decode(reply, ctx);
   t.equal(fields.Opcode, 'ERROR');
   t.equal(fields.ErrorCode, 1);

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { sanitizeLine } from '../../output/sanitize';
 import { type DatagramProbe, ProbeDecodeError, type ProbeFields } from './types';
 
@@ -11,7 +12,6 @@ const MESSAGE_TYPES: Record<number, string> = {
   14: 'CDN', 15: 'WEN', 16: 'SLI',
 };
 const STOP_RESULTS = ['Reserved', 'General request to clear control connection', 'General error', 'Control channel already exists', 'Requester is not authorized', 'The protocol version of the requester is not supported', 'Requester is being shut down', 'Finite State Machine error'];
-const PROBE_TUNNEL_ID = 0x5051;
 const PROBE_HOST_NAME = 'portqry-ts';
 
 function avp(type: number, value: Buffer, mandatory = true): Buffer {
@@ -25,13 +25,17 @@ function avp(type: number, value: Buffer, mandatory = true): Buffer {
 const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
 const u32 = (n: number) => Buffer.from([n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
 
-export function encodeSccrq(): Buffer {
+/**
+ * `tunnelId` is ours for this attempt: an LNS keys tunnels by peer address and assigned id, and answers
+ * a repeated SCCRQ for a tunnel it already has with a bare ZLB ack, so each probe picks a new one.
+ */
+export function encodeSccrq(tunnelId: number = randomInt(1, 0x10000)): Buffer {
   const avps = Buffer.concat([
     avp(0, u16(1)), // Message Type: SCCRQ
     avp(2, Buffer.from([1, 0])), // Protocol Version 1.0
     avp(3, u32(3)), // Framing Capabilities: sync + async
     avp(7, Buffer.from(PROBE_HOST_NAME, 'ascii')), // Host Name
-    avp(9, u16(PROBE_TUNNEL_ID)), // Assigned Tunnel ID
+    avp(9, u16(tunnelId)), // Assigned Tunnel ID
     avp(10, u16(4), false), // Receive Window Size
   ]);
   const header = Buffer.alloc(12);
