@@ -173,6 +173,10 @@ t.test('usage errors: CSV of several statistics, unknown statistic, bad --top', 
   t.match(csv.stderr, /--statistic NAME/);
   const bad = await runCli([...BASE, '--statistic', 'process-usage,nope']);
   t.match(bad.stderr, /'nope'/);
+  const html = await runCli([...BASE, '--html', path.join(ROOT, 'no-such-dir', 'report.html')]);
+  t.equal(html.code, 73, 'an HTML file that cannot be created');
+  t.equal(html.stdout, '');
+  t.match(html.stderr, /^portqry-ts: .*no-such-dir.*report\.html\n$/);
 });
 
 t.test('text output: one heading per statistic, sanitized lines', async (t) => {
