@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DataError } from '../errors';
 import { readProcessDetails, type LogReadOptions } from './read-log';
 import type { ProcessDetail } from './read-process';
 import type { PortReporterRecord } from './record';
@@ -97,7 +98,11 @@ export function createProcessIndexLoader(options: LogReadOptions): (dir: string,
         { name: file, path: file, explicit: false, open: () => fs.createReadStream(file, { highWaterMark: 1 << 20 }) },
         // Report a PIDS file's bad lines only the first time it is read.
         { ...options, onSkip: first ? options.onSkip : () => {} },
-      ).catch(() => undefined);
+      ).catch((err: unknown) => {
+        // A PR-PIDS file that cannot be read only costs the detail; --strict's error about a bad line stands.
+        if (err instanceof DataError && !err.message.startsWith('not a Port Reporter log')) throw err;
+        return undefined;
+      });
       if (!result || (result.kind !== 'pids' && result.kind !== 'initial')) continue;
       computerName = result.computerName ?? computerName;
       details.push(...result.details);
