@@ -118,10 +118,25 @@ export function recordToJson(kind: RecordKind, record: OutputRecord): string {
   return keys.length === 0 ? '{}' : `${out}}`;
 }
 
+// Strings that need escaping repeat a lot in logs (every DOMAIN\user has a backslash): a bounded cache.
+const escaped = new Map<string, string>();
+
+function escapedString(value: string): string {
+  let json = escaped.get(value);
+  if (json === undefined) {
+    json = toAsciiJson(value);
+    if (value.length <= 256) {
+      if (escaped.size >= 4096) escaped.clear();
+      escaped.set(value, json);
+    }
+  }
+  return json;
+}
+
 function valueToJson(value: unknown): string {
   switch (typeof value) {
     case 'string':
-      return NEEDS_ESCAPE.test(value) ? toAsciiJson(value) : `"${value}"`;
+      return NEEDS_ESCAPE.test(value) ? escapedString(value) : `"${value}"`;
     case 'number':
       return Number.isFinite(value) ? String(value) : 'null';
     case 'boolean':

@@ -1,0 +1,38 @@
+import t from 'tap';
+import { toAsciiJson } from '../../src/output/json';
+import { defineRecordKind, normalizeRecord, recordToJson, type RecordSchema } from '../../src/output/record-kind';
+
+const schema: RecordSchema = {
+  $id: 'test',
+  title: 'Test',
+  properties: { A: {}, B: {}, C: {}, D: {}, E: {}, F: {}, G: {} },
+};
+const kind = defineRecordKind(schema);
+
+t.test('recordToJson is byte for byte toAsciiJson(normalizeRecord(...))', async (t) => {
+  const values: unknown[] = [
+    null, undefined, '', 'plain', 'NT AUTHORITY\\SYSTEM', 'quote " here', 'tab\there', 'é中😀', '\u2028', '\ud800', '\x7f\x1b[31m',
+    0, -0, 1.5, -7, 1e21, Number.NaN, Number.POSITIVE_INFINITY, true, false, 12345678901234567890n,
+    new Date('2026-11-25T22:34:17.123Z'), new Date('invalid'), [], ['a', 'b\\c', null, 3, undefined], [['nested'], { x: undefined }],
+    { Name: 'x', When: new Date(0), Missing: undefined, Deep: { n: Number.NaN } },
+  ];
+  let seed = 7;
+  const pick = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return values[seed % values.length];
+  };
+  const mismatches: string[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const record: Record<string, unknown> = {};
+    for (const key of ['A', 'B', 'C', 'D', 'E', 'F', 'G']) if (i % 5 !== 0 || key !== 'C') record[key] = pick();
+    const fast = recordToJson(kind, record);
+    const reference = toAsciiJson(normalizeRecord(kind, record));
+    if (fast !== reference) mismatches.push(`${i}: ${fast} != ${reference}`);
+  }
+  t.same(mismatches, [], '2000 random records');
+});
+
+t.test('recordToJson rejects a key its schema does not have', async (t) => {
+  const fresh = defineRecordKind({ ...schema, $id: 'fresh' });
+  t.throws(() => recordToJson(fresh, { A: 1, Z: 2 }), /key Z is not in schema/);
+});
