@@ -123,6 +123,11 @@ t.test('--resolve fills RemoteHostName from the hosts file (loopback only)', asy
   t.same(parseJsonl(r.stdout).map((x) => x.RemoteHostName), ['localhost', null]);
   const host = await runCli(['parse', file, '--host', 'local*'], { env: ENV });
   t.same(parseJsonl(host.stdout).map((x) => x.SourceLine), [8]);
+  // Host-name criteria turn resolution on by themselves.
+  const criteria = path.join(dir, 'names.json');
+  fs.writeFileSync(criteria, JSON.stringify({ HostNames: ['localhost'] }));
+  const flagged = await runCli(['parse', file, '--criteria', criteria], { env: ENV });
+  t.same(parseJsonl(flagged.stdout).map((x) => x.FlagReasons), [['host localhost'], []]);
 });
 
 t.test('stdin with -, and --computer', async (t) => {
