@@ -74,6 +74,9 @@ t.test('ldap (slapd): rootDSE with all values, PortQry layout in text', { skip: 
   t.match(text.stdout, `Sending LDAP query to TCP port ${port}...\n\nLDAP query response:\n\n`);
   t.match(text.stdout, '\nnamingContexts: dc=ptcp,dc=test\n');
   t.match(text.stdout, '\n\n======== End of LDAP query response ========\n');
+  const v6 = await probeRecord(t, ['-e', String(port), '--probe', 'ldap'], 'ldap', '::1');
+  t.equal(v6.RemoteAddress, '::1');
+  t.same(v6.ProbeData, r.ProbeData, 'the same rootDSE over IPv6');
 });
 
 t.test('tls (openssl s_server) through --tls: certificate and negotiated protocol', { skip: skipOpenssl }, async (t) => {

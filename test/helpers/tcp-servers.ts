@@ -96,7 +96,7 @@ service pop3-login {
   return { pop3, imap };
 }
 
-/** slapd with one mdb database (dc=ptcp,dc=test); its rootDSE is what the LDAP probe reads. */
+/** slapd with one mdb database (dc=ptcp,dc=test) on 127.0.0.1 and ::1; its rootDSE is what the LDAP probe reads. */
 export async function startSlapd(t: TestLike): Promise<number> {
   const dir = tempDir(t, 'slapd');
   const port = await freePort();
@@ -109,7 +109,7 @@ export async function startSlapd(t: TestLike): Promise<number> {
       'database mdb', 'maxsize 10485760', 'suffix "dc=ptcp,dc=test"', 'rootdn "cn=admin,dc=ptcp,dc=test"', `directory ${dir}/db`, '',
     ].join('\n'),
   );
-  await startServer(t, 'slapd', ['-d', '0', '-h', `ldap://127.0.0.1:${port}/`, '-f', conf], { port });
+  await startServer(t, 'slapd', ['-d', '0', '-h', `ldap://127.0.0.1:${port}/ ldap://[::1]:${port}/`, '-f', conf], { port });
   return port;
 }
 

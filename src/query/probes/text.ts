@@ -21,7 +21,7 @@ export function textLines(text: string): string[] {
   return lines.map(sanitizeLine);
 }
 
-/** Counts complete lines (ending in LF) at the start of a buffer. */
+/** The complete lines (each ended by LF, CR dropped) at the start of a buffer; a partial last line is left out. */
 export function completeLines(buffered: Buffer): string[] {
   const end = buffered.lastIndexOf(0x0a);
   if (end < 0) return [];
