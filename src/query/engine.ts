@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { PortqryError } from '../errors';
 import { ExitCode } from '../exit-codes';
 import type { PortSpec } from './plan';
-import { queryPort, type QuerySettings } from './query-port';
+import { queryPortCb, type QuerySettings } from './query-port';
 import { exitCodeForState, type QueryResult } from './query-result';
 import { resolveTarget, type ResolvedTarget } from './resolve';
 import { LocalResourceError } from './tcp-connect';
@@ -131,47 +131,62 @@ export async function runQueries(targets: readonly string[], ports: readonly Por
     }
   };
 
-  const query = (target: ResolvedTarget | PortqryError, i: number): Outcome | Promise<Outcome> =>
-    target instanceof PortqryError ? target : queryPort(target, ports[i % perTarget]!, options);
-  const runOne = (i: number): Promise<Outcome> => {
-    if (events.stopped?.()) return Promise.resolve(null);
-    const t = Math.floor(i / perTarget);
-    const known = resolved.get(t);
-    if (known) return Promise.resolve(query(known, i));
-    return resolution(t).then((target) => query(target, i));
+  let pumping = false;
+  const complete = (i: number, err: unknown, outcome?: Outcome) => {
+    inflight--;
+    if (failure !== undefined) return;
+    if (err !== null && err !== undefined) {
+      const tries = (retries.get(i) ?? 0) + 1;
+      retries.set(i, tries);
+      if (err instanceof LocalResourceError && tries <= MAX_RESOURCE_RETRIES) {
+        // Out of descriptors or ports: fewer at once for the rest of the run, and this query again shortly.
+        limit = Math.max(4, Math.min(limit, inflight) - 8);
+        retry.push(i);
+        setTimeout(pump, 50);
+        return;
+      }
+      failure = err instanceof LocalResourceError ? new PortqryError(`${err.code}: the system keeps refusing new sockets; lower --concurrency`, ExitCode.OsError) : err;
+      rejectRun(failure);
+      return;
+    }
+    if (retries.size > 0) retries.delete(i);
+    done.set(i, outcome ?? null);
+    completed++;
+    if ((completed & 63) === 0 || completed === total) events.progress?.(completed, total);
+    emit();
+    if (emitNext >= total) resolveRun();
+    else pump();
   };
 
+  const start = (target: ResolvedTarget | PortqryError, i: number) => {
+    if (target instanceof PortqryError) return complete(i, null, target);
+    queryPortCb(target, ports[i % perTarget]!, options, (err, record) => complete(i, err, record));
+  };
+
+  const runOne = (i: number) => {
+    if (events.stopped?.()) return complete(i, null, null);
+    const t = Math.floor(i / perTarget);
+    const known = resolved.get(t);
+    if (known) return start(known, i);
+    resolution(t).then(
+      (target) => start(target, i),
+      (err: unknown) => complete(i, err),
+    );
+  };
+
+  // Completions can arrive synchronously (a connect that fails at once); the guard keeps pump() from
+  // re-entering itself, and the running loop picks up the freed slot.
   const pump = () => {
-    if (failure !== undefined) return;
-    while (inflight < limit && (retry.length > 0 || (next < total && next < emitNext + window))) {
-      const i = retry.length > 0 ? retry.shift()! : next++;
-      inflight++;
-      runOne(i).then(
-        (outcome) => {
-          inflight--;
-          retries.delete(i);
-          done.set(i, outcome);
-          completed++;
-          events.progress?.(completed, total);
-          emit();
-          if (emitNext >= total) resolveRun();
-          else pump();
-        },
-        (err: unknown) => {
-          inflight--;
-          const tries = (retries.get(i) ?? 0) + 1;
-          retries.set(i, tries);
-          if (err instanceof LocalResourceError && tries <= MAX_RESOURCE_RETRIES) {
-            // Out of descriptors or ports: fewer at once for the rest of the run, and this query again shortly.
-            limit = Math.max(4, Math.min(limit, inflight) - 8);
-            retry.push(i);
-            setTimeout(pump, 50);
-            return;
-          }
-          failure = err instanceof LocalResourceError ? new PortqryError(`${err.code}: the system keeps refusing new sockets; lower --concurrency`, ExitCode.OsError) : err;
-          rejectRun(failure);
-        },
-      );
+    if (pumping || failure !== undefined) return;
+    pumping = true;
+    try {
+      while (failure === undefined && inflight < limit && (retry.length > 0 || (next < total && next < emitNext + window))) {
+        const i = retry.length > 0 ? retry.shift()! : next++;
+        inflight++;
+        runOne(i);
+      }
+    } finally {
+      pumping = false;
     }
   };
 

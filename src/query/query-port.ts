@@ -6,7 +6,7 @@ import type { PortSpec } from './plan';
 import type { QueryResult } from './query-result';
 import type { ResolvedTarget } from './resolve';
 import { serviceName } from './services';
-import { type PortState, type TcpAttemptResult, tcpConnect } from './tcp-connect';
+import { type PortState, type TcpAttemptResult, type TcpConnectOptions, tcpConnectCb } from './tcp-connect';
 import { udpExchange, type UdpExchangeResult } from './udp-exchange';
 
 /** How each port is queried; built once per run from the options. */
@@ -94,24 +94,42 @@ export function probeErrorText(err: unknown): string {
 
 /** One target × protocol × port: PortQry's verdict, and the probe's fields when one ran. */
 export function queryPort(target: ResolvedTarget, spec: PortSpec, settings: QuerySettings): Promise<QueryResult> {
-  return spec.protocol === 'TCP' ? queryTcp(target, spec, settings) : queryUdp(target, spec, settings);
+  return new Promise((resolve, reject) => queryPortCb(target, spec, settings, (err, record) => (err ? reject(err) : resolve(record!))));
 }
 
-function queryTcp(target: ResolvedTarget, spec: PortSpec, settings: QuerySettings): Promise<QueryResult> {
-  const probe = selectProbe(spec, settings) as StreamProbe | undefined;
-  const connected = tcpConnect(target.address, spec.port, { timeoutMs: settings.timeoutMs, attempts: settings.tcpAttempts, sourcePort: settings.sourcePort, keepOpen: Boolean(probe) });
-  if (!probe) {
-    // Without a probe, no async function frames: this is the hot path of a wide scan.
-    return connected.then((r) => {
-      const record = makeRecord(target, spec, r);
-      record.TimeUtc = new Date().toISOString();
-      return record;
-    });
+const connectOptionsCache = new WeakMap<QuerySettings, TcpConnectOptions & { attempts: number }>();
+function connectOptions(settings: QuerySettings): TcpConnectOptions & { attempts: number } {
+  let options = connectOptionsCache.get(settings);
+  if (!options) {
+    options = { timeoutMs: settings.timeoutMs, attempts: settings.tcpAttempts, sourcePort: settings.sourcePort };
+    connectOptionsCache.set(settings, options);
   }
-  return connected.then((r) => probeTcp(target, spec, settings, probe, r));
+  return options;
 }
 
-async function probeTcp(target: ResolvedTarget, spec: PortSpec, settings: QuerySettings, probe: StreamProbe, r: TcpAttemptResult & { attempts: number }): Promise<QueryResult> {
+/**
+ * queryPort in callback form. A TCP port without a probe, the whole of a wide scan, goes through
+ * callbacks only: promise frames there cost as much CPU as the connects themselves.
+ */
+export function queryPortCb(target: ResolvedTarget, spec: PortSpec, settings: QuerySettings, cb: (err: Error | null, record?: QueryResult) => void): void {
+  if (spec.protocol === 'UDP') {
+    queryUdp(target, spec, settings).then((r) => cb(null, r), cb);
+    return;
+  }
+  const probe = selectProbe(spec, settings) as StreamProbe | undefined;
+  tcpConnectCb(target.address, spec.port, probe ? { ...connectOptions(settings), keepOpen: true } : connectOptions(settings), (err, r) => {
+    if (err) return cb(err);
+    if (probe && r!.socket) {
+      probeTcp(target, spec, settings, probe, r!).then((record) => cb(null, record), cb);
+      return;
+    }
+    const record = makeRecord(target, spec, r!);
+    record.TimeUtc = new Date().toISOString();
+    cb(null, record);
+  });
+}
+
+async function probeTcp(target: ResolvedTarget, spec: PortSpec, settings: QuerySettings, probe: StreamProbe, r: TcpAttemptResult): Promise<QueryResult> {
   const record = makeRecord(target, spec, r);
   if (r.socket) {
     record.Probe = probe.name;

@@ -124,6 +124,7 @@ export async function executeQuery(request: QueryRequest, output: Output | undef
         io.clearProgress();
         io.stderr.write(`${errorStyle.bad('portqry-ts:')} ${sanitizeLine(error.message)}\n`);
       },
+      // Called every 64 answers.
       progress(done, total) {
         const now = Date.now();
         if (total < 50 || (now - lastProgress < 100 && done < total)) return;

@@ -46,16 +46,22 @@ function loadSystemTable(): Map<string, string> {
   return systemTable;
 }
 
-const memo = new Map<number, string | null>();
+/** Port-indexed names per protocol, built once: a full-range scan asks 65535 times. */
+let byPort: { TCP: (string | undefined)[]; UDP: (string | undefined)[] } | undefined;
 
-/** The service name for a port, or null ("unknown service"). The built-in table wins, as on Windows. */
-export function serviceName(protocol: 'TCP' | 'UDP', port: number): string | null {
-  const memoKey = protocol === 'TCP' ? port : -port;
-  let name = memo.get(memoKey);
-  if (name === undefined) {
-    const key = `${protocol.toLowerCase()}/${port}`;
-    name = BUILTIN[key] ?? loadSystemTable().get(key) ?? null;
-    memo.set(memoKey, name);
+function portTables(): NonNullable<typeof byPort> {
+  if (byPort) return byPort;
+  const tables = { TCP: new Array<string | undefined>(65536), UDP: new Array<string | undefined>(65536) };
+  // System entries first, then the built-in ones over them: the built-in table wins, as on Windows.
+  for (const [key, name] of [...loadSystemTable(), ...Object.entries(BUILTIN)]) {
+    const [proto, port] = key.split('/');
+    tables[proto === 'udp' ? 'UDP' : 'TCP'][Number(port)] = name;
   }
-  return name;
+  byPort = tables;
+  return tables;
+}
+
+/** The service name for a port, or null ("unknown service"). */
+export function serviceName(protocol: 'TCP' | 'UDP', port: number): string | null {
+  return portTables()[protocol][port] ?? null;
 }

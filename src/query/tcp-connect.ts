@@ -10,6 +10,8 @@ export interface TcpAttemptResult {
   elapsedMs: number;
   localAddress: string | null;
   localPort: number | null;
+  /** Connect attempts made (set by tcpConnect; 1 for a single attempt). */
+  attempts: number;
   /** The open connection, only when asked for (keepOpen) and the port is LISTENING: a stream probe runs on it. */
   socket?: net.Socket;
 }
@@ -73,14 +75,23 @@ function since(started: bigint): number {
  * silence until the timeout or another ICMP unreachable → FILTERED.
  */
 export function tcpConnectOnce(address: string, port: number, options: TcpConnectOptions): Promise<TcpAttemptResult> {
-  if (!options.keepOpen && fastTcp) return fastConnectOnce(fastTcp, address, port, options);
-  return socketConnectOnce(address, port, options);
+  return new Promise((resolve, reject) => connectAttempt(address, port, options, (err, r) => (err ? reject(err) : resolve(r!))));
+}
+
+/** Node-style callback: a verdict, or a LocalResourceError / SourcePortInUseError. */
+export type ConnectCallback = (err: Error | null, result?: TcpAttemptResult) => void;
+
+function connectAttempt(address: string, port: number, options: TcpConnectOptions, cb: ConnectCallback): void {
+  if (!options.keepOpen && fastTcp) fastConnect(fastTcp, address, port, options, cb);
+  else socketConnect(address, port, options, cb);
 }
 
 /** The portable path through net.Socket; used when the socket is needed afterwards (probes). */
-function socketConnectOnce(address: string, port: number, options: TcpConnectOptions): Promise<TcpAttemptResult> {
+function socketConnect(address: string, port: number, options: TcpConnectOptions, cb: ConnectCallback): void {
   const started = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
+  const resolve = (r: TcpAttemptResult) => cb(null, r);
+  const reject = (err: Error) => cb(err);
+  {
     const socket = new net.Socket();
     let settled = false;
     const finish = (state: PortState, reason: string) => {
@@ -95,7 +106,7 @@ function socketConnectOnce(address: string, port: number, options: TcpConnectOpt
         if (state === 'LISTENING' && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
         else socket.destroy();
       }
-      resolve({ state, reason, elapsedMs: since(started), localAddress, localPort, socket: keep ? socket : undefined });
+      resolve({ state, reason, elapsedMs: since(started), localAddress, localPort, attempts: 1, socket: keep ? socket : undefined });
     };
     const timer = setTimeout(() => finish('FILTERED', 'timeout'), options.timeoutMs);
     socket.once('connect', () => {
@@ -111,11 +122,11 @@ function socketConnectOnce(address: string, port: number, options: TcpConnectOpt
         settled = true;
         clearTimeout(timer);
         socket.destroy();
-        reject(local);
+        reject(local as Error);
       }
     });
     socket.connect({ host: address, port, localPort: options.sourcePort, localAddress: options.sourceAddress ?? (options.sourcePort ? anyAddress(address) : undefined) });
-  });
+  }
 }
 
 function anyAddress(address: string): string {
@@ -165,9 +176,9 @@ function loadFastTcp(): TcpWrapBinding | undefined {
   }
 }
 
-function fastConnectOnce(binding: TcpWrapBinding, address: string, port: number, options: TcpConnectOptions): Promise<TcpAttemptResult> {
+function fastConnect(binding: TcpWrapBinding, address: string, port: number, options: TcpConnectOptions, cb: ConnectCallback): void {
   const started = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
+  {
     const handle = new binding.TCP(binding.constants.SOCKET);
     const v6 = address.includes(':'); // an IP literal; net.isIPv6's regex costs more than a connect here
     let settled = false;
@@ -178,7 +189,7 @@ function fastConnectOnce(binding: TcpWrapBinding, address: string, port: number,
       clearTimeout(timer);
       if (reset && typeof handle.reset === 'function') handle.reset();
       else handle.close();
-      resolve({ state, reason, elapsedMs: since(started), localAddress: local.address ?? null, localPort: local.port ?? null });
+      cb(null, { state, reason, elapsedMs: since(started), localAddress: local.address ?? null, localPort: local.port ?? null, attempts: 1 });
     };
     const failWith = (status: number) => {
       try {
@@ -188,7 +199,7 @@ function fastConnectOnce(binding: TcpWrapBinding, address: string, port: number,
         settled = true;
         clearTimeout(timer);
         handle.close();
-        reject(err);
+        cb(err as Error);
       }
     };
     const timer = setTimeout(() => done('FILTERED', 'timeout'), options.timeoutMs);
@@ -209,17 +220,29 @@ function fastConnectOnce(binding: TcpWrapBinding, address: string, port: number,
     };
     const status = v6 ? handle.connect6(req, address, port) : handle.connect(req, address, port);
     if (status) failWith(status);
-  });
+  }
 }
 
 /**
  * PortQry's rule: a TCP port is tried up to `attempts` times before it is called FILTERED; a definite
- * answer (connected, reset, an ICMP unreachable) ends the attempts at once.
+ * answer (connected, reset, an ICMP unreachable) ends the attempts at once. Callback form: this is
+ * the hot path of a 65535-port scan, where promise frames cost as much as the connects.
  */
-export function tcpConnect(address: string, port: number, options: TcpConnectOptions & { attempts: number }): Promise<TcpAttemptResult & { attempts: number }> {
+export function tcpConnectCb(address: string, port: number, options: TcpConnectOptions & { attempts: number }, cb: ConnectCallback): void {
   const max = Math.max(1, options.attempts);
-  // Promise chaining rather than an async loop: this is the hot path of a 65535-port scan.
-  const attempt = (n: number): Promise<TcpAttemptResult & { attempts: number }> =>
-    tcpConnectOnce(address, port, options).then((r) => (r.reason === 'timeout' && n < max ? attempt(n + 1) : Object.assign(r, { attempts: n })));
-  return attempt(1);
+  let n = 0;
+  const attempt = () => {
+    n++;
+    connectAttempt(address, port, options, (err, r) => {
+      if (err) return cb(err);
+      if (r!.reason === 'timeout' && n < max) return attempt();
+      r!.attempts = n;
+      cb(null, r);
+    });
+  };
+  attempt();
+}
+
+export function tcpConnect(address: string, port: number, options: TcpConnectOptions & { attempts: number }): Promise<TcpAttemptResult> {
+  return new Promise((resolve, reject) => tcpConnectCb(address, port, options, (err, r) => (err ? reject(err) : resolve(r!))));
 }
