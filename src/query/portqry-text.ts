@@ -67,7 +67,8 @@ export function resultLines(record: QueryResult, style: Style): string[] {
   const decidedByProbe = record.Protocol === 'UDP' && (record.Reason ?? '').startsWith('probe-');
   const lines = [portqryStatusLine(decidedByProbe ? { ...record, State: 'LISTENING or FILTERED' } : record, style), ''];
   if (record.Probe) {
-    lines.push(`Sending ${sanitizeLine(label)} query to ${record.Protocol} port ${record.RemotePort}...`, '');
+    const announcement = probe?.kind === 'datagram' && probe.announce ? probe.announce(record.RemotePort) : [`Sending ${sanitizeLine(label)} query to ${record.Protocol} port ${record.RemotePort}...`];
+    for (const line of announcement) lines.push(line, '');
     lines.push(...probeLines(probe, record));
   }
   if (decidedByProbe) lines.push(`${record.Protocol} port ${record.RemotePort} is ${styleState(record.State, style)}`, '');

@@ -109,7 +109,7 @@ t.test('netbios-ns on UDP 137 picks its probe by port: nmbd in a namespace', { s
   t.equal(rec.State, 'LISTENING');
   t.equal(rec.ProbeData.MachineName, 'PUDPTEST');
   const text = await query(server.address, ['-p', 'udp', '-e', '137', '--format', 'text']);
-  t.match(text.stdout, /Server's response: MAC address [0-9a-f]{12}\n/);
+  t.match(text.stdout, /UDP port 137 \(netbios-ns service\): LISTENING or FILTERED\n\nUsing ephemeral source port\n\nAttempting NETBIOS adapter status query to UDP port 137\.\.\.\n\nServer's response: MAC address [0-9a-f]{12}\n/);
 });
 
 t.test('ike on UDP 500 picks its probe by port: charon in a namespace', { skip: unavailable('charon', 'strongswan-charon', true) }, async (t) => {

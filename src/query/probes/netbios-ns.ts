@@ -94,6 +94,8 @@ const netbiosNs: DatagramProbe = {
   kind: 'datagram',
   name: 'netbios-ns',
   label: 'NETBIOS adapter status',
+  // PortQry's words (portqry.md §4): the query always goes from an ephemeral port.
+  announce: (port) => ['Using ephemeral source port', `Attempting NETBIOS adapter status query to UDP port ${port}...`],
   ports: [137],
   encode: () => encodeNodeStatusRequest(),
   decode: (reply) => decodeNodeStatusResponse(reply),

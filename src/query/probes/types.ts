@@ -31,6 +31,8 @@ export interface DatagramProbe {
   name: string;
   /** PortQry's announcement, e.g. "Sending DNS query to UDP port 53..." is built from this: "DNS". */
   label: string;
+  /** PortQry's messages before the query when they are not "Sending <label> query to UDP port N..." (NetBIOS). */
+  announce?(port: number): string[];
   /** UDP ports this probe is tried on by default. */
   ports: readonly number[];
   /**
