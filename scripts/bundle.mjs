@@ -12,6 +12,8 @@ await build({
   format: 'cjs',
   external: ['koffi'],
   logLevel: 'warning',
+  // src/platform/koffi.ts reads import.meta.url only when __filename is absent (ESM under tsx).
+  logOverride: { 'empty-import-meta': 'silent' },
   legalComments: 'none',
   // Code shared with the ESM test run uses import.meta.url (e.g. createRequire); in CommonJS it is
   // the bundle's own file URL.

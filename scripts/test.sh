@@ -16,8 +16,14 @@ fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+
+# The type check counts as one test: a type error fails the run like a failing assertion.
+typecheck_failed=0
+if npx tsc --noEmit -p . >"$log" 2>&1; then echo "# typecheck: ok"; else cat "$log"; echo "# typecheck: FAILED"; typecheck_failed=1; fi
+
 npx tap --reporter=tap "${files[@]}" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
+[ "$typecheck_failed" = 0 ] || rc=1
 
 # tap's TAP stream ends each top-level file with "ok N - file" / "not ok N - file"; count the assertions
 # inside instead, which is what "passed" means to a reader.
@@ -26,6 +32,7 @@ node -e '
   // A file that failed without a failing assertion (a crash, a timeout) counts as one failure.
   const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n");
   let pass = 0, fail = 0, skip = 0, failsInFile = 0;
+  if (process.argv[2] === "1") fail++; else pass++; // the type check
   for (const l of lines) {
     const top = /^(not ok|ok) \d+/.exec(l);
     if (top) { if (top[1] === "not ok" && failsInFile === 0) fail++; failsInFile = 0; continue; }
@@ -35,5 +42,5 @@ node -e '
     if (m[1] === "ok") pass++; else { fail++; failsInFile++; }
   }
   console.log(`${pass} passed, ${fail} failed` + (skip ? `, ${skip} skipped` : ""));
-' "$log"
+' "$log" "$typecheck_failed"
 exit $rc

@@ -71,8 +71,9 @@ export function openOutput(io: IOStreams, options: OutputOptions): Output {
     sink = fileStream;
   }
   const toTerminal = !options.outFile && io.stdoutIsTTY;
+  // io.colorStdout already weighs the terminal, NO_COLOR and FORCE_COLOR; a file gets colour only with --color.
   const color = options.color ?? (options.outFile ? false : io.colorStdout);
-  const style = createStyle(toTerminal || options.color ? color : false);
+  const style = createStyle(color);
   const isClosed = () => (!options.outFile && io.stdoutClosed);
   const writer = makeWriter(format, { sink, style, delimiter, toFile: Boolean(options.outFile), asciiBorders: !toTerminal, columns: toTerminal ? io.columns : 0 });
   return {

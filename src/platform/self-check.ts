@@ -1,0 +1,57 @@
+import schema from '../../schemas/self-check.schema.json';
+import { defineRecordKind, type RecordSchema } from '../output/record-kind';
+import { VERSION } from '../version';
+import { loadKoffi, seaModule } from './koffi';
+
+export interface SelfCheck {
+  Version: string;
+  NodeVersion: string;
+  Platform: string;
+  Arch: string;
+  Standalone: boolean;
+  ExecutablePath: string;
+  KoffiVersion: string | null;
+  ProcessId: number;
+  FfiProcessId: number | null;
+  FfiError: string | null;
+}
+
+export const SelfCheckKind = defineRecordKind(schema as RecordSchema);
+
+/**
+ * Describes the running executable and proves its FFI path: loads koffi the way the platform backends
+ * do and asks the OS for our process id through it (getpid from libc, GetCurrentProcessId from
+ * kernel32). Equal ids mean the native module inside the executable matches its platform, loads, and
+ * can call a system library.
+ */
+export function selfCheck(): SelfCheck {
+  const check: SelfCheck = {
+    Version: VERSION,
+    NodeVersion: process.version,
+    Platform: process.platform,
+    Arch: process.arch,
+    Standalone: seaModule()?.isSea() ?? false,
+    ExecutablePath: process.execPath,
+    KoffiVersion: null,
+    ProcessId: process.pid,
+    FfiProcessId: null,
+    FfiError: null,
+  };
+  try {
+    const koffi = loadKoffi();
+    check.KoffiVersion = koffi.version;
+    if (process.platform === 'win32') {
+      check.FfiProcessId = koffi.load('kernel32.dll').func('uint32_t __stdcall GetCurrentProcessId(void)')() as number;
+    } else if (process.platform === 'linux') {
+      check.FfiProcessId = koffi.load('libc.so.6').func('int getpid(void)')() as number;
+    } else {
+      check.FfiError = `no FFI check for platform ${process.platform}`;
+    }
+    if (check.FfiProcessId !== null && check.FfiProcessId !== process.pid) {
+      check.FfiError = `the OS reported process id ${check.FfiProcessId}, Node ${process.pid}`;
+    }
+  } catch (err) {
+    check.FfiError = err instanceof Error ? err.message : String(err);
+  }
+  return check;
+}

@@ -1,0 +1,121 @@
+import { spawn, spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ROOT } from './cli';
+
+/**
+ * Runs Windows executables under Debian's Wine, the way the Windows build is tested here.
+ *
+ * - The prefix is set to Windows 10 (node.exe 22 refuses older versions) and kept between runs (creating
+ *   one takes ~8 s and ~700 MB). It lives in the temp directory, one per checkout, so worktrees that test
+ *   at the same time never share a wineserver; PORTQRY_WINEPREFIX overrides it.
+ * - stdout and stderr go to files, never pipes: node.exe under Wine dies with EBADF on a pipe.
+ * - Each run has a timeout; `wineserver -k` ends every process of the prefix after the run (or at the
+ *   end of a session, see keepServer), so nothing is left running.
+ */
+
+export const EXE = path.join(ROOT, 'dist', 'portqry-ts.exe');
+
+export interface WineResult {
+  stdout: string;
+  stderr: string;
+  /** The Windows exit code, or null when the run was killed at the timeout. */
+  code: number | null;
+  timedOut: boolean;
+}
+
+export interface WineRunOptions {
+  /** Extra environment for the Windows process (Wine passes the Unix environment through). */
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  timeoutMs?: number;
+  /** Leave wineserver running for the next run; call stopWine() in a teardown. Saves ~0.5 s per run. */
+  keepServer?: boolean;
+}
+
+/** Why Wine cannot be used here, or null when it can. Tests skip (with this reason) only when it is not installed. */
+export function wineMissing(): string | null {
+  const found = spawnSync('sh', ['-c', 'command -v wine && command -v wineserver'], { encoding: 'utf8' });
+  return found.status === 0 ? null : 'wine is not installed (.ci/apt-packages.txt lists wine and wine64)';
+}
+
+export function winePrefix(): string {
+  if (process.env.PORTQRY_WINEPREFIX) return process.env.PORTQRY_WINEPREFIX;
+  const checkout = crypto.createHash('sha256').update(ROOT).digest('hex').slice(0, 8);
+  return path.join(os.tmpdir(), `portqry-ts-wine-${checkout}`);
+}
+
+function wineEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    WINEPREFIX: winePrefix(),
+    WINEDEBUG: '-all',
+    // No Mono or Gecko install prompts while the prefix is created: there is no display to answer them.
+    WINEDLLOVERRIDES: 'mscoree,mshtml=',
+    // Host settings that mean nothing to a Windows node.exe (and would make it warn on stderr).
+    NODE_EXTRA_CA_CERTS: undefined,
+    NODE_OPTIONS: undefined,
+    DISPLAY: undefined,
+    ...extra,
+  };
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  return env as NodeJS.ProcessEnv;
+}
+
+/** Creates the Windows 10 prefix once (marker file written only after success). */
+export function ensureWinePrefix(): string {
+  const prefix = winePrefix();
+  const marker = path.join(prefix, '.portqry-win10');
+  if (fs.existsSync(marker)) return prefix;
+  const r = spawnSync('wine', ['winecfg', '-v', 'win10'], { env: wineEnv(), stdio: 'ignore', timeout: 180_000 });
+  if (r.status !== 0) throw new Error(`creating the Wine prefix ${prefix} failed (winecfg exit ${r.status}${r.signal ? `, ${r.signal}` : ''})`);
+  fs.writeFileSync(marker, new Date().toISOString());
+  return prefix;
+}
+
+/** Ends every process of the prefix, wineserver included. */
+export function stopWine(): void {
+  spawnSync('wineserver', ['-k'], { env: wineEnv(), stdio: 'ignore', timeout: 30_000 });
+}
+
+/** Runs a Windows executable with arguments; stdout/stderr are captured through temp files. */
+export async function runWine(exe: string, args: readonly string[], options: WineRunOptions = {}): Promise<WineResult> {
+  ensureWinePrefix();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portqry-ts-wine-run-'));
+  const outFile = path.join(dir, 'stdout');
+  const errFile = path.join(dir, 'stderr');
+  const out = fs.openSync(outFile, 'w');
+  const err = fs.openSync(errFile, 'w');
+  try {
+    const { code, timedOut } = await new Promise<{ code: number | null; timedOut: boolean }>((resolve, reject) => {
+      const child = spawn('wine', [exe, ...args], { cwd: options.cwd ?? ROOT, env: wineEnv(options.env), stdio: ['ignore', out, err] });
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        stopWine(); // kills the Windows process; wine then exits
+        child.kill('SIGKILL');
+      }, options.timeoutMs ?? 60_000);
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      child.on('close', (c) => {
+        clearTimeout(timer);
+        resolve({ code: timedOut ? null : c, timedOut });
+      });
+    });
+    return { stdout: fs.readFileSync(outFile, 'utf8'), stderr: fs.readFileSync(errFile, 'utf8'), code, timedOut };
+  } finally {
+    fs.closeSync(out);
+    fs.closeSync(err);
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (!options.keepServer) stopWine();
+  }
+}
+
+/** Runs dist/portqry-ts.exe (the standalone Windows build) under Wine. */
+export function runExe(args: readonly string[], options: WineRunOptions = {}): Promise<WineResult> {
+  return runWine(EXE, args, options);
+}
