@@ -71,7 +71,15 @@ JSON
     return 0
   fi
   local log
-  log=$("$NODE22" --experimental-sea-config "build/sea-$t.json" 2>&1) || { echo "$log" >&2; exit 1; }
+  if ! log=$("$NODE22" --experimental-sea-config "build/sea-$t.json" 2>&1); then
+    echo "$log" >&2
+    if [ "$snapshot" = true ]; then
+      echo "build: the startup snapshot of dist/main.cjs failed. Usually a Node built-in that cannot be in a V8" >&2
+      echo "build: snapshot is now loaded by the bundle: add it to SNAPSHOT_UNSAFE_BUILTINS in scripts/bundle.mjs." >&2
+      echo "build: PORTQRY_SNAPSHOT=0 builds without the snapshot meanwhile." >&2
+    fi
+    exit 1
+  fi
   rm -f "build/$t.stamp" "$out.tmp"
   if [ "$t" = win ]; then
     # node.exe carries the OpenJS Authenticode signature, which injection would leave invalid.

@@ -1,7 +1,38 @@
 // Bundles src/main.ts and everything it imports into one CommonJS file, dist/main.cjs, which both
 // `node dist/main.cjs` and the standalone executables run. koffi stays external: its native part is
 // loaded at run time (from node_modules, or from the executable's embedded asset).
+import { createRequire } from 'node:module';
 import { build } from 'esbuild';
+
+// The Linux executable starts from a V8 startup snapshot of this bundle after its modules have loaded
+// (scripts/build.sh, src/main.ts). A few Node built-ins cannot be in a snapshot (loading node:tls
+// aborts the snapshot build with "Unknown external reference"), so they are bound lazily: the bundle
+// gets an object with the module's export names as getters, and the real module loads on first use.
+const SNAPSHOT_UNSAFE_BUILTINS = ['tls'];
+const require = createRequire(import.meta.url);
+
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const filter = new RegExp(`^(node:)?(${SNAPSHOT_UNSAFE_BUILTINS.join('|')})$`);
+    b.onResolve({ filter }, (args) =>
+      args.namespace === 'lazy-builtin'
+        ? { path: `node:${args.path.replace(/^node:/, '')}`, external: true }
+        : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
+      const names = Object.keys(require(`node:${args.path}`));
+      return {
+        loader: 'js',
+        contents: [
+          'let loaded;',
+          `const load = () => (loaded ??= require('node:${args.path}'));`,
+          `for (const name of ${JSON.stringify(names)}) Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });`,
+        ].join('\n'),
+      };
+    });
+  },
+};
 
 await build({
   entryPoints: ['src/main.ts'],
@@ -11,6 +42,7 @@ await build({
   target: 'node20',
   format: 'cjs',
   external: ['koffi'],
+  plugins: [lazyBuiltins],
   logLevel: 'warning',
   // src/platform/koffi.ts reads import.meta.url only when __filename is absent (ESM under tsx).
   logOverride: { 'empty-import-meta': 'silent' },

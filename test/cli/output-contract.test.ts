@@ -7,9 +7,7 @@ import t from 'tap';
 import { BUNDLE, parseJsonl, ROOT, runCli } from '../helpers/cli';
 
 // The output contract where it meets the OS: pipes that fill up, readers that go away, terminals.
-// Commands run as built (node dist/main.cjs, or PORTQRY_BIN); volume tests use test/fixtures/emit-records.ts,
-// the same output path driven to print megabytes, because no command prints that much yet.
-const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'emit-records.ts');
+// Commands run as built: node dist/main.cjs, or the executable named by PORTQRY_BIN.
 const CLI = process.env.PORTQRY_BIN ? [process.env.PORTQRY_BIN] : [process.execPath, BUNDLE];
 const ESC = '\x1b[';
 
@@ -35,9 +33,11 @@ async function listeningPort(t: { teardown(fn: () => void): void }): Promise<num
 }
 
 t.test('output through a slow pipe is complete (far beyond the 64 KiB pipe buffer)', async (t) => {
-  const count = 6000;
+  // 3000 loopback ports: closed ones answer with a reset at once, so this is quick and ~1 MB of JSON.
+  const count = 3000;
   for (const format of ['jsonl', 'csv'] as const) {
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, String(count), format], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, ...args] = [...CLI, 'query', '-n', '127.0.0.1', '-r', `1:${count}`, '--no-reverse-lookup', '--format', format];
+    const child = spawn(cmd!, args, { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b));
@@ -51,39 +51,34 @@ t.test('output through a slow pipe is complete (far beyond the 64 KiB pipe buffe
     });
     const code = await new Promise<number | null>((r) => child.on('close', r));
     const stdout = Buffer.concat(chunks).toString('utf8');
-    t.ok(stdout.length > 500_000, `${format}: ${stdout.length} bytes`);
-    t.equal(code, 0, `${format}: exit 0`);
+    t.ok(stdout.length > 200_000, `${format}: ${stdout.length} bytes`);
+    t.ok(code !== null && code <= 2, `${format}: a verdict exit code (${code}), not a crash`);
     t.equal(stderr, '', `${format}: nothing on stderr`);
     if (format === 'jsonl') {
       const records = parseJsonl(stdout);
       t.equal(records.length, count, 'every record arrived');
-      t.equal(records.at(-1)!.ComputerName, `host-${count - 1}.example`, 'the last one intact');
+      t.same(records.map((r) => r.RemotePort), Array.from({ length: count }, (_, i) => i + 1), 'in port order, none missing');
     } else {
       const rows = stdout.split('\r\n');
       t.equal(rows.at(-1), '', 'ends with CRLF');
       t.equal(rows.length - 2, count, 'header + every row');
-      t.match(rows.at(-2)!, new RegExp(`^host-${count - 1}\\.example,`));
     }
   }
 });
 
-t.test('a reader that goes away (| head -1) ends the writer quietly', async (t) => {
+t.test('a reader that goes away (| head -1) ends portqry-ts quietly', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portqry-ts-epipe-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const errFile = path.join(dir, 'stderr');
-  // 500k records would take minutes to print in full: the writer must notice and stop.
-  const writer = sh([process.execPath, '--import', 'tsx', FIXTURE, '500000', 'jsonl']);
-  const r = spawnSync('bash', ['-c', `${writer} 2>${sh([errFile])} | head -1; echo "writer=\${PIPESTATUS[0]}"`], { cwd: ROOT, env: cleanEnv(), encoding: 'utf8', timeout: 60_000 });
-  const [first, status] = r.stdout.trim().split('\n');
-  t.match(JSON.parse(first!), { ComputerName: 'host-0.example' }, 'head got the first record');
-  t.equal(status, 'writer=0', 'the writer exited 0 (no SIGPIPE death, no error code)');
-  t.equal(fs.readFileSync(errFile, 'utf8'), '', 'no EPIPE message or stack trace on stderr');
-
-  // The real executable, in text format (several lines), read by head -1.
-  const port = await listeningPort(t);
-  const real = spawnSync('bash', ['-c', `${sh([...CLI, 'query', '-n', '127.0.0.1', '-e', String(port), '--format', 'text'])} 2>${sh([errFile])} | head -1`], { cwd: ROOT, env: cleanEnv(), encoding: 'utf8', timeout: 30_000 });
-  t.equal(real.stdout, 'Querying target system called:\n');
-  t.equal(fs.readFileSync(errFile, 'utf8'), '', 'no stderr from portqry-ts | head -1');
+  for (const format of ['jsonl', 'text', 'csv']) {
+    // Every TCP port of loopback: the writer must notice the closed pipe and stop, quietly.
+    const writer = sh([...CLI, 'query', '-n', '127.0.0.1', '-r', '1:65535', '--no-reverse-lookup', '--format', format]);
+    const r = spawnSync('bash', ['-c', `${writer} 2>${sh([errFile])} | head -1; echo "writer=\${PIPESTATUS[0]}"`], { cwd: ROOT, env: cleanEnv(), encoding: 'utf8', timeout: 60_000 });
+    const [first, status] = r.stdout.trim().split('\n');
+    t.ok(first, `${format}: head got a first line`);
+    t.match(status, /^writer=[012]$/, `${format}: the writer ended with a verdict code, not a signal or an error (${status})`);
+    t.equal(fs.readFileSync(errFile, 'utf8'), '', `${format}: no EPIPE message or stack trace on stderr`);
+  }
 });
 
 t.test('colour and format follow the terminal, NO_COLOR and FORCE_COLOR', async (t) => {

@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tls from 'node:tls';
 import t from 'tap';
 import pkg from '../../package.json';
 import { parseJsonl, ROOT, runCli } from '../helpers/cli';
@@ -53,6 +55,23 @@ t.test('dist/portqry-ts', async (t) => {
     t.same(schemaErrors('query-result.schema.json', rec), []);
     t.same(Object.keys(rec!), schemaKeys('query-result.schema.json'));
     t.equal(rec!.State, 'LISTENING');
+  });
+
+  t.test('a probe that needs node:tls (bound lazily, outside the startup snapshot) works', async (t) => {
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '2', '-subj', '/CN=standalone.portqry-ts.test'], { cwd, stdio: 'ignore' });
+    if (made.status !== 0) return t.fail('openssl could not make a certificate (openssl is in .ci/apt-packages.txt)');
+    const server = tls.createServer({ key: fs.readFileSync(path.join(cwd, 'k.pem')), cert: fs.readFileSync(path.join(cwd, 'c.pem')) }, (s) => s.end());
+    server.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    t.teardown(() => server.close());
+    const port = String((server.address() as net.AddressInfo).port);
+    const r = await run(['query', '-n', '127.0.0.1', '-e', port, '--tls', port, '--json']);
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.stderr, '');
+    const [rec] = parseJsonl(r.stdout);
+    t.same(schemaErrors('query-result.schema.json', rec), []);
+    t.equal(rec!.Probe, 'tls');
+    t.match(rec!.ProbeData, { Subject: 'CN=standalone.portqry-ts.test', Protocol: /^TLSv1\.[23]$/ });
   });
 
   t.test('koffi inside the executable loads from its embedded asset and calls libc', async (t) => {
