@@ -65,6 +65,7 @@ export class LogParser {
   readonly details: ProcessDetail[] = [];
   private index: ProcessIndex | undefined;
   private awaitingComputer = false;
+  private readonly foreignBody = { count: 0, line: 0 };
   private readonly block = new ProcessBlockParser();
   private readonly rowCtx: RowContext;
   private readonly fallbackComputer: string | null;
@@ -181,7 +182,9 @@ export class LogParser {
           return;
         }
         if (!this.block.inBlock) {
-          this.skip(lineNo, 'line outside a process block', last);
+          // Not our block layout: Microsoft's own PR-PIDS/PR-INITIAL body is undocumented. One warning
+          // per file (at its first such line, with the count) instead of one per line.
+          if (this.foreignBody.count++ === 0) this.foreignBody.line = lineNo;
           return;
         }
         {
@@ -201,6 +204,10 @@ export class LogParser {
   /** End of input: a block without its closing blank line still counts. */
   end(out: PortReporterRecord[]): void {
     if (this.block.inBlock) this.endBlock(out);
+    if (this.foreignBody.count > 0) {
+      const n = this.foreignBody.count;
+      this.skip(this.foreignBody.line, `${n} line${n === 1 ? '' : 's'} of process detail in an unknown layout (not portqry-ts's blocks; Microsoft's PR-PIDS body is undocumented)`, false);
+    }
     if (this.mode === 'start' || this.mode === 'title') {
       if (this.kind === undefined) throw this.notALog();
     }

@@ -250,3 +250,14 @@ t.test('round trip with the recorder: what write-format.ts writes, the reader re
   t.match(initial[0], { RemoteAddress: '203.0.113.7', RemotePort: 443, State: 'Established', TimeUtc: started.toISOString() });
   t.match(initial[1], { LocalAddress: '::', State: 'Listen' });
 });
+
+t.test('a PR-PIDS body in an unknown layout (the original) is one warning for the file, not one per line', async (t) => {
+  const dir = tmpdir(t);
+  fs.writeFileSync(path.join(dir, 'PR-PORTS-05-07-6-13-44-4.log'), ORIGINAL_PORTS);
+  fs.writeFileSync(path.join(dir, 'PR-PIDS-05-07-6-13-44-4.log'), `${ORIGINAL_PIDS.toString('utf8')}PID: 4\r\nModule: ntoskrnl.exe\r\n\r\nPID: 1020\r\n`);
+  const { records, skipped } = await read([path.join(dir, 'PR-PORTS-05-07-6-13-44-4.log')]);
+  t.equal(records.length, 5);
+  t.equal(records[0]!.ComputerName, 'TEST');
+  t.match(skipped, [{ line: 14, reason: /^3 lines of process detail in an unknown layout/ }]);
+  t.equal(skipped.length, 1);
+});
