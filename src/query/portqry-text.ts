@@ -67,7 +67,7 @@ export function resultLines(record: QueryResult, style: Style): string[] {
   const decidedByProbe = record.Protocol === 'UDP' && (record.Reason ?? '').startsWith('probe-');
   const lines = [portqryStatusLine(decidedByProbe ? { ...record, State: 'LISTENING or FILTERED' } : record, style), ''];
   if (record.Probe) {
-    const announcement = probe?.kind === 'datagram' && probe.announce ? probe.announce(record.RemotePort) : [`Sending ${sanitizeLine(label)} query to ${record.Protocol} port ${record.RemotePort}...`];
+    const announcement = probe?.announce ? probe.announce(record.RemotePort) : [`Sending ${sanitizeLine(label)} query to ${record.Protocol} port ${record.RemotePort}...`];
     for (const line of announcement) lines.push(line, '');
     lines.push(...probeLines(probe, record));
   }

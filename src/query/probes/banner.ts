@@ -59,6 +59,7 @@ export function greetingProbe(options: { name: string; label: string; ports: rea
       const reply = decodeReply(await readReply(stream, options.style, ctx, `${options.label} greeting`), options.style);
       return { Banner: reply.Text, Status: reply.Status, Truncated: reply.Truncated };
     },
+    announce: () => [], // PortQry reads a banner without announcing a query
     describe: describeBanner,
   };
 }

@@ -11,6 +11,7 @@ const ftp: StreamProbe = {
   name: 'ftp',
   label: 'FTP',
   ports: [21],
+  announce: () => [], // PortQry shows the greeting right after the status line
   async converse(stream, ctx) {
     const greeting = decodeReply(await readReply(stream, 'numeric', ctx, 'FTP greeting'), 'numeric');
     const fields: ProbeFields = { Banner: greeting.Text, Status: greeting.Status, Truncated: greeting.Truncated, AnonymousReply: null, AnonymousStatus: null };

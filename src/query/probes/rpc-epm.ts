@@ -206,12 +206,14 @@ const rpcEpm: StreamProbe = {
   name: 'rpc-epm',
   label: 'RPC Endpoint Mapper',
   ports: [135],
+  // PortQry over TCP (reference §4.2): "Using ephemeral source port", "Querying Endpoint Mapper Database...".
+  announce: () => ['Using ephemeral source port', 'Querying Endpoint Mapper Database...'],
   async converse(stream, ctx) {
     const entries = await dumpEndpoints(stream, ctx.timeoutMs);
     return { EntryCount: entries.length, Entries: entries };
   },
   describe(f) {
-    const lines = ['Querying Endpoint Mapper Database...', "Server's response:", ''];
+    const lines = ["Server's response:", ''];
     for (const e of (f.Entries ?? []) as EpmEntry[]) {
       lines.push(sanitizeLine(`UUID: ${e.Uuid ?? e.ObjectUuid ?? NIL_UUID}${e.Annotation ? ` ${e.Annotation}` : ''}`));
       if (e.Binding) lines.push(sanitizeLine(e.Binding));

@@ -60,6 +60,8 @@ export interface StreamProbe {
   kind: 'stream';
   name: string;
   label: string;
+  /** PortQry's messages before the answer when they are not "Sending <label> query to TCP port N..." (RPC, banners). */
+  announce?(port: number): string[];
   /** TCP ports this probe runs on by default after LISTENING. */
   ports: readonly number[];
   converse(stream: ProbeStream, ctx: ProbeContext): Promise<ProbeFields>;
