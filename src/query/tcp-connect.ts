@@ -1,5 +1,7 @@
 import * as net from 'node:net';
 import * as util from 'node:util';
+import { PortqryError } from '../errors';
+import { ExitCode } from '../exit-codes';
 
 export type PortState = 'LISTENING' | 'NOT LISTENING' | 'FILTERED' | 'LISTENING or FILTERED';
 
@@ -35,11 +37,10 @@ export class LocalResourceError extends Error {
   }
 }
 
-/** The source port given with -sp is taken: PortQry's message, and a fatal error for the run. */
-export class SourcePortInUseError extends Error {
+/** The source port given with -sp is taken: PortQry's message, and the end of the run (exit 64). */
+export class SourcePortInUseError extends PortqryError {
   constructor(readonly port: number) {
-    super('Cannot use specified source port. Port is already in use. Specify a port that is not in use and run the command again.');
-    this.name = 'SourcePortInUseError';
+    super(`Cannot use specified source port ${port}. Port is already in use. Specify a port that is not in use and run the command again.`, ExitCode.Usage);
   }
 }
 

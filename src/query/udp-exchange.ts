@@ -39,7 +39,7 @@ export function udpExchange(address: string, port: number, payload: Buffer, opti
   return new Promise((resolve, reject) => {
     let socket: dgram.Socket;
     try {
-      socket = dgram.createSocket({ type: net.isIPv6(address) ? 'udp6' : 'udp4', reuseAddr: Boolean(options.sourcePort) });
+      socket = dgram.createSocket({ type: net.isIPv6(address) ? 'udp6' : 'udp4', reuseAddr: false });
     } catch (err) {
       reject(asLocalError(err));
       return;

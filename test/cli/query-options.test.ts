@@ -95,3 +95,21 @@ t.test('usage errors name the bad value and exit 64', async (t) => {
   const missing = await runCli(['query', '--targets-file', '/nonexistent/qcore-targets']);
   t.equal(missing.code, 66);
 });
+
+t.test('-sp: queries leave from that source port; a port in use is a usage error', async (t) => {
+  const port = await listener(t);
+  const free = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const r = await runCli(['query', '-n', '127.0.0.1', '-o', `${port},1`, '-sp', String(free), '-nr', '--json']);
+  const records = parseJsonl(r.stdout);
+  t.equal(records[0]!.State, 'LISTENING');
+  t.equal(records[0]!.LocalPort, free, 'connected from the -sp port');
+  t.equal(r.code, 1);
+  const busy = await runCli(['query', '-n', '127.0.0.1', '-e', '1', '-sp', String(port), '-nr', '--json']);
+  t.equal(busy.code, 64, 'a listener holds the port');
+  t.match(busy.stderr, new RegExp(`Cannot use specified source port ${port}`));
+});

@@ -5,6 +5,7 @@ import { combineExitCodes } from '../../src/query/engine';
 import { commandLineText, ctimeDate } from '../../src/query/log-file';
 import { buildPortSpecs, expandCidr, parseCommunity, parsePortList, parseRange, parseTargets } from '../../src/query/plan';
 import { PRESETS } from '../../src/query/presets';
+import { selectProbe } from '../../src/query/query-port';
 import { buildQueryRequest, type QueryOptionsText } from '../../src/query/run';
 
 const base: QueryOptionsText = { host: 'h', slowLink: false, noReverse: false, noProbe: false };
@@ -125,4 +126,17 @@ t.test('exit code of several answers is the highest', async (t) => {
   t.equal([0, 1, 0].reduce(combineExitCodes, 0), 1);
   t.equal([1, 2, 0].reduce(combineExitCodes, 0), 2);
   t.equal([2, 68].reduce(combineExitCodes, 0), 68);
+});
+
+t.test('probe selection: registry by port, --tls ports, --probe, --no-probe, -r', async (t) => {
+  const request = (o: Partial<QueryOptionsText>) => buildQueryRequest({ ...base, ...o }, () => '').engine;
+  t.equal(selectProbe({ protocol: 'UDP', port: 53 }, request({}))?.name, 'dns');
+  t.equal(selectProbe({ protocol: 'TCP', port: 53 }, request({}))?.name, 'dns-tcp');
+  t.equal(selectProbe({ protocol: 'TCP', port: 9443 }, request({})), undefined);
+  t.equal(selectProbe({ protocol: 'TCP', port: 9443 }, request({ tls: '9443,10443' }))?.name, 'tls', '--tls');
+  t.equal(selectProbe({ protocol: 'TCP', port: 389 }, request({ noProbe: true })), undefined, '--no-probe');
+  t.equal(selectProbe({ protocol: 'UDP', port: 5353 }, request({ probe: 'dns' }))?.name, 'dns', '--probe on any port');
+  t.equal(selectProbe({ protocol: 'TCP', port: 5353 }, request({ probe: 'dns' })), undefined, 'a datagram probe is not run over TCP');
+  t.equal(selectProbe({ protocol: 'TCP', port: 135 }, request({ range: '130:140' })), undefined, '-r: no endpoint mapper');
+  throwsUsage(t, () => request({ tls: '99999' }), '99999');
 });
