@@ -67,19 +67,78 @@ export class Usage {
 }
 
 /**
+ * Approximate counts of keys that a BoundedTable does not hold (a count-min sketch with one row, as in
+ * TinyLFU): a key seen once or twice among millions of distinct endpoints never gets an entry, so a
+ * full table is not churned by keys that would be pruned again at once. Counters halve periodically so
+ * the estimate follows the recent stream. One sketch can serve many tables (each salts its keys).
+ */
+export class AdmissionSketch {
+  private readonly counters: Uint8Array;
+  private increments = 0;
+  private tables = 0;
+
+  constructor(size = 1 << 18) {
+    this.counters = new Uint8Array(size);
+  }
+
+  /** A salt for one more table sharing this sketch. */
+  newSalt(): number {
+    return Math.imul(++this.tables, 0x9e3779b1);
+  }
+
+  /** Counts one more sighting of the key and returns its estimated count. */
+  touch(key: string | number, salt: number): number {
+    const i = (hashKey(key) ^ salt) & (this.counters.length - 1);
+    const count = this.counters[i]! + 1;
+    if (count <= 255) this.counters[i] = count;
+    if (++this.increments >= this.counters.length * 8) {
+      for (let j = 0; j < this.counters.length; j++) this.counters[j]! >>= 1;
+      this.increments = 0;
+    }
+    return count;
+  }
+}
+
+/** FNV-1a over UTF-16 code units, finished with a multiply so low bits depend on the whole key. */
+function hashKey(key: string | number): number {
+  if (typeof key === 'number') return Math.imul(key ^ (key >>> 16), 0x45d9f3b) >>> 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
+  return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
+}
+
+/**
  * A map from key to counted entry that stays bounded: past twice its capacity, the entries with the
- * fewest records are dropped down to capacity (and the table remembers that it pruned). The heavy
- * keys, the ones a "top N" shows, stay exact unless the traffic is spread evenly over more keys than
- * the capacity; memory stays flat however many distinct remote endpoints or ports a log holds.
+ * fewest records are dropped down to capacity. After that first prune, a new key enters only once
+ * the admission sketch has seen it as often as the weakest entry kept (with that estimated count).
+ * The heavy keys, the ones a "top N" shows, stay right; counts beyond capacity are estimates; memory
+ * and time stay flat however many distinct remote endpoints or ports a log holds.
  */
 export class BoundedTable<V extends { records: number }> {
   readonly entries = new Map<string | number, V>();
   pruned = false;
+  private threshold = 1;
+  private readonly salt: number;
 
-  constructor(readonly capacity: number) {}
+  constructor(
+    readonly capacity: number,
+    private readonly sketch: AdmissionSketch = new AdmissionSketch(1 << 16),
+  ) {
+    this.salt = sketch.newSalt();
+  }
 
   get(key: string | number): V | undefined {
     return this.entries.get(key);
+  }
+
+  /**
+   * For a key that is not in the table: 0 when it should not enter yet, otherwise the number of
+   * records it enters with (1, or the sketch's estimate once the table has been pruned).
+   */
+  admit(key: string | number): number {
+    if (!this.pruned) return 1;
+    const seen = this.sketch.touch(key, this.salt);
+    return seen >= this.threshold ? seen : 0;
   }
 
   /** Adds a new key (pruning first when full) and returns its entry. */
@@ -93,6 +152,7 @@ export class BoundedTable<V extends { records: number }> {
     const kept = [...this.entries].sort((a, b) => b[1].records - a[1].records).slice(0, this.capacity);
     this.entries.clear();
     for (const [k, v] of kept) this.entries.set(k, v);
+    this.threshold = Math.max(2, kept[kept.length - 1]?.[1].records ?? 1);
     this.pruned = true;
   }
 }

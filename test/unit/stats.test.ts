@@ -237,6 +237,10 @@ t.test('bounded memory: a top-N table prunes its least used keys past twice its 
   t.ok(table.entries.size <= 20, `at most twice the capacity (${table.entries.size})`);
   t.equal(table.entries.get('heavy')?.records, 5000, 'the heavy key survives, exact');
   t.ok(table.pruned);
+  t.equal(table.admit('once-more'), 0, 'after pruning, a key seen once does not get an entry');
+  let admitted = 0;
+  for (let i = 0; i < 10 && admitted === 0; i++) admitted = table.admit('rising');
+  t.ok(admitted >= 2, `a key seen as often as the weakest kept one is admitted, with its count (${admitted})`);
   const tally = new Tally<number>();
   for (let port = 49152; port < 65536; port++) tally.add(port);
   for (let i = 0; i < 100; i++) tally.add(443);

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-process-by-user.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { BoundedTable, compareNullable, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { AdmissionSketch, BoundedTable, compareNullable, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
 
 class EndpointUsage extends Usage {
   hostName: string | null = null;
@@ -27,12 +27,18 @@ export const processByUser: StatisticDefinition = {
     tableColumns: ['ComputerName', 'ProcessName', 'UserName', 'RemoteAddress', 'RemotePort', 'RemoteHostName', 'Connections'],
   }),
   create(options) {
-    const endpoints = new BoundedTable<EndpointUsage>(PROCESS_BY_USER_CAPACITY);
+    const endpoints = new BoundedTable<EndpointUsage>(PROCESS_BY_USER_CAPACITY, new AdmissionSketch());
     return {
       add(record, facts) {
         if (!facts.connection || !options.isReportedProcess(record.ProcessName)) return;
         const key = `${processKey(record.ProcessName)}\u0000${record.UserName ?? ''}\u0000${record.RemoteAddress}\u0000${record.RemotePort ?? ''}`;
-        const usage = endpoints.get(key) ?? endpoints.add(key, new EndpointUsage(record.ProcessName, record.UserName, record.RemoteAddress!, record.RemotePort));
+        let usage = endpoints.get(key);
+        if (!usage) {
+          const admitted = endpoints.admit(key);
+          if (admitted === 0) return;
+          usage = endpoints.add(key, new EndpointUsage(record.ProcessName, record.UserName, record.RemoteAddress!, record.RemotePort));
+          usage.records = admitted - 1;
+        }
         usage.count(record, facts);
         usage.hostName ??= record.RemoteHostName;
       },

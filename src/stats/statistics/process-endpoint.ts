@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-process-endpoint.schema.json';
 import { defineRecordKind, type OutputRecord, type RecordSchema } from '../../output/record-kind';
-import { BoundedTable, byRecordsThenKey, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { AdmissionSketch, BoundedTable, byRecordsThenKey, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
 import { percent } from '../time';
 
 class EndpointUsage extends Usage {
@@ -28,22 +28,29 @@ export const processEndpoint: StatisticDefinition = {
   name: 'process-endpoint',
   title: 'Top remote endpoints per process',
   definition:
-    'For each process (most connections first), its remote address and port pairs ranked by connection records: the top 10, or --top N. ConnectionPercent is the share of that process\'s connections. Per process, up to 2,000 distinct endpoints are counted at once; beyond that the least used are dropped, which leaves the top ones right.',
+    'For each process (most connections first), its remote address and port pairs ranked by connection records: the top 10, or --top N. ConnectionPercent is the share of that process\'s connections. Per process, up to 2,000 distinct endpoints are counted at once; beyond that the least used are dropped and new ones counted approximately until frequent enough to be kept, which leaves the top ones right.',
   kind: defineRecordKind(schema as RecordSchema, {
     ...textRendering('Top remote endpoints per process', (r) => `${show(r.ProcessName).padEnd(20)} #${String(r.Rank).padEnd(3)} ${show(r.RemoteAddress)}:${show(r.RemotePort)}${r.RemoteHostName ? ` (${show(r.RemoteHostName)})` : ''}  ${counted(r.Connections, 'connection', r.ConnectionPercent)}`),
     tableColumns: ['ComputerName', 'ProcessName', 'Rank', 'RemoteAddress', 'RemotePort', 'RemoteHostName', 'Connections', 'ConnectionPercent'],
   }),
   create(options) {
     const processes = new Map<string, ProcessEndpoints>();
+    const sketch = new AdmissionSketch();
     return {
       add(record, facts) {
         if (!facts.connection) return;
         const pkey = processKey(record.ProcessName);
         let process = processes.get(pkey);
-        if (!process) processes.set(pkey, (process = { name: record.ProcessName, connections: 0, endpoints: new BoundedTable(ENDPOINTS_PER_PROCESS_CAPACITY) }));
+        if (!process) processes.set(pkey, (process = { name: record.ProcessName, connections: 0, endpoints: new BoundedTable(ENDPOINTS_PER_PROCESS_CAPACITY, sketch) }));
         process.connections++;
         const ekey = `${record.RemoteAddress}\u0000${record.RemotePort ?? ''}`;
-        const usage = process.endpoints.get(ekey) ?? process.endpoints.add(ekey, new EndpointUsage(record.RemoteAddress!, record.RemotePort));
+        let usage = process.endpoints.get(ekey);
+        if (!usage) {
+          const admitted = process.endpoints.admit(ekey);
+          if (admitted === 0) return;
+          usage = process.endpoints.add(ekey, new EndpointUsage(record.RemoteAddress!, record.RemotePort));
+          usage.records = admitted - 1;
+        }
         usage.count(record, facts);
         usage.hostName ??= record.RemoteHostName;
       },

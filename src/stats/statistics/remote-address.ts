@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-remote-address.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { BoundedTable, byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { AdmissionSketch, BoundedTable, byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
 import { percent } from '../time';
 
 class AddressUsage extends Usage {
@@ -16,18 +16,24 @@ export const remoteAddress: StatisticDefinition = {
   name: 'remote-address',
   title: 'Remote IP address usage',
   definition:
-    'One row per remote IP address of TCP connections (listeners and UDP endpoints have none). Connections counts the connection records with that address, ConnectionPercent their share of all connection records, and PercentOfTime the share of observed hours with a connection to it. Beyond 40,000 distinct addresses the least used are dropped to keep memory flat, so the top of the list stays right but its tail is incomplete.',
+    'One row per remote IP address of TCP connections (listeners and UDP endpoints have none). Connections counts the connection records with that address, ConnectionPercent their share of all connection records, and PercentOfTime the share of observed hours with a connection to it. Beyond 40,000 distinct addresses the least used are dropped and new ones counted approximately until they are frequent enough to be kept, so memory stays flat, the top of the list stays right and its tail is incomplete.',
   kind: defineRecordKind(schema as RecordSchema, {
     ...textRendering('Remote IP address usage', (r) => `${show(r.RemoteAddress).padEnd(15)}${r.RemoteHostName ? ` (${show(r.RemoteHostName)})` : ''}  ${counted(r.Connections, 'connection', r.ConnectionPercent)}, ${r.PercentOfTime}% of time  ports ${show(r.RemotePorts)}  by ${show(r.ProcessNames)}`),
     tableColumns: ['ComputerName', 'RemoteAddress', 'RemoteHostName', 'Connections', 'ConnectionPercent', 'ActiveHours', 'PercentOfTime', 'RemotePorts', 'ProcessNames'],
   }),
   create(options) {
-    const addresses = new BoundedTable<AddressUsage>(REMOTE_ADDRESS_CAPACITY);
+    const addresses = new BoundedTable<AddressUsage>(REMOTE_ADDRESS_CAPACITY, new AdmissionSketch());
     return {
       add(record, facts) {
         if (!facts.connection) return;
         const address = record.RemoteAddress!;
-        const usage = addresses.get(address) ?? addresses.add(address, new AddressUsage());
+        let usage = addresses.get(address);
+        if (!usage) {
+          const admitted = addresses.admit(address);
+          if (admitted === 0) return;
+          usage = addresses.add(address, new AddressUsage());
+          usage.records = admitted - 1;
+        }
         usage.count(record, facts);
         usage.hostName ??= record.RemoteHostName;
         usage.ports.add(record.RemotePort);
