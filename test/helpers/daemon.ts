@@ -120,29 +120,32 @@ export function canCreateNetns(): boolean {
 
 /**
  * A network namespace joined to ours by a veth pair on a /30 of its own, for daemons that need a
- * well-known port or a non-loopback interface. `id` (0-255) picks the subnet 10.213.<id>.0/30.
+ * well-known port or a non-loopback interface. Names and the subnet (10.213.<id>.x/30) carry this
+ * process's id, so two test runs at the same time (a developer's and CI's) do not collide.
  */
 export function createNetns(suffix: string, id: number): Netns {
-  const name = `pudp-${suffix}`;
-  const outer = `pudp-${suffix}0`.slice(0, 15);
-  const inner = `pudp-${suffix}1`.slice(0, 15);
+  const tag = String(process.pid % 1000).padStart(3, '0');
+  const name = `pudp-${suffix}${tag}`;
+  const outer = `${name}a`.slice(0, 15);
+  const inner = `${name}b`.slice(0, 15);
+  const base = 4 * (process.pid % 64);
   const ip = (...args: string[]) => run('ip', args);
   const destroy = () => {
     spawnSync('ip', ['netns', 'del', name]);
     spawnSync('ip', ['link', 'del', outer]);
   };
-  destroy(); // left over from an interrupted run
+  destroy(); // left over from an interrupted run of a process with the same id
   try {
     ip('netns', 'add', name);
     ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner, 'netns', name);
-    ip('addr', 'add', `10.213.${id}.1/30`, 'dev', outer);
+    ip('addr', 'add', `10.213.${id}.${base + 1}/30`, 'dev', outer);
     ip('link', 'set', outer, 'up');
-    ip('-n', name, 'addr', 'add', `10.213.${id}.2/30`, 'dev', inner);
+    ip('-n', name, 'addr', 'add', `10.213.${id}.${base + 2}/30`, 'dev', inner);
     ip('-n', name, 'link', 'set', inner, 'up');
     ip('-n', name, 'link', 'set', 'lo', 'up');
   } catch (e) {
     destroy();
     throw e;
   }
-  return { name, address: `10.213.${id}.2`, inner, exec: (cmd, args) => ['ip', ['netns', 'exec', name, cmd, ...args]], destroy };
+  return { name, address: `10.213.${id}.${base + 2}`, inner, exec: (cmd, args) => ['ip', ['netns', 'exec', name, cmd, ...args]], destroy };
 }
