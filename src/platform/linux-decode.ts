@@ -67,42 +67,98 @@ function isUnspecified(address: string): boolean {
  * snapshot, so a row can repeat when the table changes mid-read) are returned once.
  */
 export function parseProcNet(text: string, protocol: 'TCP' | 'UDP', family: 4 | 6, littleEndian?: boolean): ProcNetRow[] {
-  const rows: ProcNetRow[] = [];
-  const seen = new Set<string>();
-  let start = text.indexOf('\n') + 1; // skip the header line
-  while (start > 0 && start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    const line = text.slice(start, end);
-    start = end + 1;
-    const f = line.trim().split(/\s+/);
-    if (f.length < 10) continue;
-    const [local, remote, st, uid, inode] = [f[1]!, f[2]!, f[3]!, f[7]!, f[9]!];
-    const key = `${local} ${remote} ${inode}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+  return new ProcNetDecoder(protocol, family, littleEndian).decode(text);
+}
+
+/**
+ * A decoder for one /proc/net file that is read again and again (the recorder's polls): a socket's
+ * row is decoded once and the same ProcNetRow object is returned for as long as the socket stays in
+ * the table with the same state, so an unchanged table costs one scan of the text and a map lookup
+ * per line, and no garbage. Lines are cut at spaces by hand rather than by a regex split, which
+ * would allocate a dozen strings per line. Rows are never mutated, so sharing them is safe.
+ */
+export class ProcNetDecoder {
+  /** Rows of the last decode by identity (local, remote, inode); state is compared separately. */
+  private rows = new Map<string, ProcNetRow>();
+  private readonly addresses = new Map<string, string>();
+  private readonly littleEndian: boolean;
+
+  constructor(
+    readonly protocol: 'TCP' | 'UDP',
+    readonly family: 4 | 6,
+    littleEndian = os.endianness() === 'LE',
+  ) {
+    this.littleEndian = littleEndian;
+  }
+
+  decode(text: string): ProcNetRow[] {
+    const result: ProcNetRow[] = [];
+    const next = new Map<string, ProcNetRow>();
+    // Start and end of the whitespace-separated fields 1 (local), 2 (remote), 3 (state), 7 (uid), 9 (inode).
+    const starts = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    const ends = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let pos = text.indexOf('\n') + 1; // skip the header line
+    while (pos > 0 && pos < text.length) {
+      let end = text.indexOf('\n', pos);
+      if (end < 0) end = text.length;
+      let field = 0;
+      let i = pos;
+      while (field < 10) {
+        while (i < end && text.charCodeAt(i) <= 32) i++;
+        if (i >= end) break;
+        starts[field] = i;
+        while (i < end && text.charCodeAt(i) > 32) i++;
+        ends[field++] = i;
+      }
+      pos = end + 1;
+      if (field < 10) continue;
+      const inodeText = text.slice(starts[9]!, ends[9]!);
+      const key = `${text.slice(starts[1]!, ends[2]!)} ${inodeText}`;
+      if (next.has(key)) continue; // printed twice while the table changed
+      const stateCode = parseInt(text.slice(starts[3]!, ends[3]!), 16);
+      const state = this.protocol === 'TCP' ? linuxTcpState(stateCode) : null;
+      let row = this.rows.get(key);
+      if (!row || row.state !== state) {
+        row = this.newRow(text.slice(starts[1]!, ends[1]!), text.slice(starts[2]!, ends[2]!), state, Number(text.slice(starts[7]!, ends[7]!)), Number(inodeText));
+      }
+      next.set(key, row);
+      result.push(row);
+    }
+    this.rows = next;
+    return result;
+  }
+
+  private newRow(local: string, remote: string, state: TcpState | null, uid: number, inode: number): ProcNetRow {
     const lc = local.indexOf(':');
     const rc = remote.indexOf(':');
-    const stateCode = parseInt(st, 16);
-    const state = protocol === 'TCP' ? linuxTcpState(stateCode) : null;
-    const remoteAddress = decodeProcNetAddress(remote.slice(0, rc), littleEndian);
+    const remoteAddress = this.address(remote.slice(0, rc));
     const remotePort = parseInt(remote.slice(rc + 1), 16);
     // A listener's remote side is all zeros; UDP endpoints carry no remote side in the shared shape
     // (Windows' UDP tables have none), so both are null.
-    const noRemote = protocol === 'UDP' || state === 'Listen' || (remotePort === 0 && isUnspecified(remoteAddress));
-    rows.push({
-      protocol,
-      family,
-      localAddress: decodeProcNetAddress(local.slice(0, lc), littleEndian),
+    const noRemote = this.protocol === 'UDP' || state === 'Listen' || (remotePort === 0 && isUnspecified(remoteAddress));
+    return {
+      protocol: this.protocol,
+      family: this.family,
+      localAddress: this.address(local.slice(0, lc)),
       localPort: parseInt(local.slice(lc + 1), 16),
       remoteAddress: noRemote ? null : remoteAddress,
       remotePort: noRemote ? null : remotePort,
       state,
-      uid: Number(uid),
-      inode: Number(inode),
-    });
+      uid,
+      inode,
+    };
   }
-  return rows;
+
+  /** Addresses repeat (127.0.0.1, ::1, the host's own): decoded once each while they are in use. */
+  private address(hex: string): string {
+    let text = this.addresses.get(hex);
+    if (text === undefined) {
+      if (this.addresses.size >= 4096) this.addresses.clear();
+      text = decodeProcNetAddress(hex, this.littleEndian);
+      this.addresses.set(hex, text);
+    }
+    return text;
+  }
 }
 
 /** Fields of /proc/PID/stat that identify and name a process. */

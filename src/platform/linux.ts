@@ -1,6 +1,7 @@
 /**
  * Linux backend: sockets from /proc/net/{tcp,tcp6,udp,udp6}, owners by matching socket inodes with
- * /proc/PID/fd links (what `ss -p` and `netstat -p` do), process details from /proc/PID/*.
+ * /proc/PID/fd links (what `ss -p` and `netstat -p` do; remembered between snapshots of one backend,
+ * see linux-owners.ts), process details from /proc/PID/*.
  * Decoding lives in linux-decode.ts; this file only reads. Synchronous reads on purpose: thousands of
  * tiny procfs reads are several times faster sync than through the libuv thread pool, and a snapshot
  * is one burst of them.
@@ -14,13 +15,13 @@ import {
   parseCmdline,
   parseMapsModules,
   parsePasswd,
-  parseProcNet,
+  ProcNetDecoder,
   parseProcStat,
   parseStatusEffectiveUid,
   processStartTime,
-  socketInode,
   type ProcNetRow,
 } from './linux-decode';
+import { SocketOwnerIndex, type SocketOwnerIndexOptions } from './linux-owners';
 import type { Endpoint, PlatformBackend, ProcessInfo, Snapshot, SnapshotOptions } from './types';
 
 const PROC_NET_FILES = [
@@ -30,22 +31,34 @@ const PROC_NET_FILES = [
   ['udp6', 'UDP', 6],
 ] as const;
 
+class ProcNetFile extends ProcNetDecoder {
+  constructor(readonly file: string, protocol: 'TCP' | 'UDP', family: 4 | 6) {
+    super(protocol, family);
+  }
+}
+
 export interface LinuxBackendOptions {
   /** procfs mount point; tests point it elsewhere. */
   procRoot?: string;
   /** The user database; tests inject one. */
   users?: UserDirectory;
+  /** How socket owners are remembered between snapshots (linux-owners.ts); tests tune it. */
+  owners?: SocketOwnerIndexOptions;
 }
 
 export class LinuxBackend implements PlatformBackend {
   readonly name = 'linux' as const;
   private readonly proc: string;
   private readonly users: UserDirectory;
+  private readonly owners: SocketOwnerIndex;
+  private readonly decoders = PROC_NET_FILES.map(([file, protocol, family]) => new ProcNetFile(file, protocol, family));
+  private readonly endpointOf = new WeakMap<ProcNetRow, Endpoint>();
   private bootTime: number | undefined;
 
   constructor(options: LinuxBackendOptions = {}) {
     this.proc = options.procRoot ?? '/proc';
     this.users = options.users ?? new SystemUserDirectory();
+    this.owners = new SocketOwnerIndex(this.proc, options.owners);
   }
 
   async snapshot(options: SnapshotOptions = {}): Promise<Snapshot> {
@@ -53,23 +66,33 @@ export class LinuxBackend implements PlatformBackend {
     const rows = this.readSocketTables();
     const wanted = new Set<number>();
     for (const row of rows) if (row.inode !== 0) wanted.add(row.inode);
-    const { owners, alive } = this.findSocketOwners(wanted);
+    const { owners, alive } = this.owners.lookup(wanted);
 
-    const endpoints: Endpoint[] = rows.map((row) => ({
-      protocol: row.protocol,
-      family: row.family,
-      localAddress: row.localAddress,
-      localPort: row.localPort,
-      remoteAddress: row.remoteAddress,
-      remotePort: row.remotePort,
-      state: row.state,
-      pid: owners.get(row.inode) ?? null,
-      // /proc/net/* does not say when a socket was created.
-      creationTime: null,
-    }));
+    const endpoints: Endpoint[] = [];
+    for (const row of rows) {
+      const pid = owners.get(row.inode) ?? null;
+      // An unchanged socket with the same owner is the same (immutable) object as in the last snapshot.
+      let endpoint = this.endpointOf.get(row);
+      if (!endpoint || endpoint.pid !== pid) {
+        endpoint = {
+          protocol: row.protocol,
+          family: row.family,
+          localAddress: row.localAddress,
+          localPort: row.localPort,
+          remoteAddress: row.remoteAddress,
+          remotePort: row.remotePort,
+          state: row.state,
+          pid,
+          // /proc/net/* does not say when a socket was created.
+          creationTime: null,
+        };
+        this.endpointOf.set(row, endpoint);
+      }
+      endpoints.push(endpoint);
+    }
 
     const cache = options.processCache;
-    if (cache) {
+    if (cache && alive) {
       for (const key of cache.keys()) if (!alive.has(Number(key.slice(0, key.indexOf(':'))))) cache.delete(key);
     }
     const processes = new Map<number, ProcessInfo>();
@@ -88,56 +111,18 @@ export class LinuxBackend implements PlatformBackend {
 
   private readSocketTables(): ProcNetRow[] {
     const rows: ProcNetRow[] = [];
-    for (const [file, protocol, family] of PROC_NET_FILES) {
+    for (const decoder of this.decoders) {
       let text: string;
       try {
-        text = fs.readFileSync(`${this.proc}/net/${file}`, 'latin1');
+        text = fs.readFileSync(`${this.proc}/net/${decoder.file}`, 'latin1');
       } catch (err) {
         // No tcp6/udp6 when IPv6 is disabled (ipv6.disable=1): that family simply has no sockets.
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw err;
       }
-      for (const row of parseProcNet(text, protocol, family)) rows.push(row);
+      for (const row of decoder.decode(text)) rows.push(row);
     }
     return rows;
-  }
-
-  /**
-   * inode → owning PID for the wanted socket inodes, by reading every /proc/PID/fd link. A socket
-   * shared after fork is held by several processes; the lowest PID (normally the parent that opened
-   * it) is named, as the walk visits PIDs in ascending order. Processes whose fd table we may not read
-   * (another user's, without root) or that exit mid-walk are skipped: their sockets keep pid null.
-   */
-  private findSocketOwners(wanted: Set<number>): { owners: Map<number, number>; alive: Set<number> } {
-    const owners = new Map<number, number>();
-    const alive = new Set<number>();
-    const pids = fs
-      .readdirSync(this.proc)
-      .filter((name) => name.charCodeAt(0) >= 48 && name.charCodeAt(0) <= 57)
-      .map(Number)
-      .sort((a, b) => a - b);
-    for (const pid of pids) {
-      alive.add(pid);
-      if (owners.size === wanted.size) continue; // every socket found: skip the rest of the fd walk
-      const dir = `${this.proc}/${pid}/fd`;
-      let fds: string[];
-      try {
-        fds = fs.readdirSync(dir);
-      } catch {
-        continue; // EACCES (another user's process) or ENOENT (exited)
-      }
-      for (const fd of fds) {
-        let link: string;
-        try {
-          link = fs.readlinkSync(`${dir}/${fd}`);
-        } catch {
-          continue; // closed meanwhile
-        }
-        const inode = socketInode(link);
-        if (inode !== null && wanted.has(inode) && !owners.has(inode)) owners.set(inode, pid);
-      }
-    }
-    return { owners, alive };
   }
 
   private readProcess(pid: number, withModules: boolean, cache?: Map<string, ProcessInfo>): { info: ProcessInfo; uid: number | null } {

@@ -25,11 +25,25 @@ export function endpointKey(e: Endpoint, process: ProcessInfo | null): string {
   return `${e.protocol}|${e.localAddress}|${e.localPort}|${e.remoteAddress ?? ''}|${e.remotePort ?? ''}|${e.pid ?? ''}|${start}`;
 }
 
+/**
+ * The last OwnedEndpoint made for each endpoint object. Backends hand out the same (immutable)
+ * Endpoint object for a socket that did not change between snapshots, so a poll of an unchanged
+ * table builds no keys and no objects.
+ */
+const ownedMemo = new WeakMap<Endpoint, OwnedEndpoint>();
+
+function owned(snapshot: Snapshot, endpoint: Endpoint): OwnedEndpoint {
+  const process = endpoint.pid === null ? null : snapshot.processes.get(endpoint.pid) ?? null;
+  let result = ownedMemo.get(endpoint);
+  if (result?.process !== process) {
+    result = { endpoint, process, key: endpointKey(endpoint, process) };
+    ownedMemo.set(endpoint, result);
+  }
+  return result;
+}
+
 export function ownedEndpoints(snapshot: Snapshot): OwnedEndpoint[] {
-  return snapshot.endpoints.map((endpoint) => {
-    const process = endpoint.pid === null ? null : snapshot.processes.get(endpoint.pid) ?? null;
-    return { endpoint, process, key: endpointKey(endpoint, process) };
-  });
+  return snapshot.endpoints.map((endpoint) => owned(snapshot, endpoint));
 }
 
 /** Protocol, then local port, then address: the order PortQry and netstat list ports in. */
@@ -67,10 +81,11 @@ export class EndpointTracker {
   start(snapshot: Snapshot): TrackedEndpoint[] {
     this.known.clear();
     const initial: TrackedEndpoint[] = [];
-    for (const owned of ownedEndpoints(snapshot)) {
-      if (!this.include(owned) || this.known.has(owned.key)) continue;
-      const tracked = { ...owned, firstSeen: snapshot.takenAt };
-      this.known.set(owned.key, tracked);
+    for (const endpoint of snapshot.endpoints) {
+      const o = owned(snapshot, endpoint);
+      if (!this.include(o) || this.known.has(o.key)) continue;
+      const tracked = { ...o, firstSeen: snapshot.takenAt };
+      this.known.set(o.key, tracked);
       initial.push(tracked);
     }
     return initial;
@@ -79,17 +94,26 @@ export class EndpointTracker {
   update(snapshot: Snapshot): Changes {
     const next = new Map<string, TrackedEndpoint>();
     const changes: Changes = { opened: [], closed: [], changed: [] };
-    for (const owned of ownedEndpoints(snapshot)) {
-      if (!this.include(owned) || next.has(owned.key)) continue;
-      const before = this.known.get(owned.key);
-      const tracked: TrackedEndpoint = { ...owned, firstSeen: before?.firstSeen ?? snapshot.takenAt };
+    for (const endpoint of snapshot.endpoints) {
+      const o = owned(snapshot, endpoint);
+      if (next.has(o.key)) continue;
+      const before = this.known.get(o.key);
+      // Unchanged since the last poll (same endpoint and process objects): carry the entry over as is.
+      if (before && before.endpoint === endpoint && (before.process === o.process || !o.process)) {
+        next.set(o.key, before);
+        continue;
+      }
+      if (!this.include(o)) continue;
+      const tracked: TrackedEndpoint = { ...o, firstSeen: before?.firstSeen ?? snapshot.takenAt };
       // A process seen before keeps the details first recorded (an exited owner reads as null later).
-      if (before && !owned.process && before.process) tracked.process = before.process;
-      next.set(owned.key, tracked);
+      if (before && !o.process && before.process) tracked.process = before.process;
+      next.set(o.key, tracked);
       if (!before) changes.opened.push(tracked);
-      else if (before.endpoint.state !== owned.endpoint.state) changes.changed.push({ current: tracked, previousState: before.endpoint.state });
+      else if (before.endpoint.state !== endpoint.state) changes.changed.push({ current: tracked, previousState: before.endpoint.state });
     }
-    for (const [key, before] of this.known) if (!next.has(key)) changes.closed.push(before);
+    if (next.size !== this.known.size || changes.opened.length > 0) {
+      for (const [key, before] of this.known) if (!next.has(key)) changes.closed.push(before);
+    }
     this.known = next;
     return changes;
   }

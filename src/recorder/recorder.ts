@@ -86,9 +86,10 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
     summary.polls++;
     pruneCache(processCache, snapshot);
     const changes = tracker.update(snapshot);
-    const byPid = endpointsByPid(snapshot);
+    // Built only when something opened: a quiet poll costs no pass over the endpoints.
+    const byPid = changes.opened.length > 0 ? endpointsByPid(snapshot) : null;
     for (const t of changes.opened) {
-      writer.port(t.endpoint, t.process, snapshot.takenAt, t.endpoint.pid === null ? [t.endpoint] : byPid.get(t.endpoint.pid) ?? [t.endpoint]);
+      writer.port(t.endpoint, t.process, snapshot.takenAt, t.endpoint.pid === null ? [t.endpoint] : byPid!.get(t.endpoint.pid) ?? [t.endpoint]);
       event('Opened', t, snapshot);
     }
     for (const t of changes.closed) event('Closed', t, snapshot);

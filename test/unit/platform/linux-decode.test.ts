@@ -9,6 +9,7 @@ import {
   parseMapsModules,
   parsePasswd,
   parseProcNet,
+  ProcNetDecoder,
   parseProcStat,
   parseStatusEffectiveUid,
   processStartTime,
@@ -66,6 +67,30 @@ t.test('TIME_WAIT rows have inode 0; a row read twice is returned once; every Li
   t.throws(() => parseProcNet(`${header}   0: 0100007F:0050 0200007F:1F90 0F 0:0 0:0 0 0 0 1 1\n`, 'TCP', 4, true), /unknown Linux TCP state 0xf/);
   t.same(parseProcNet(header, 'TCP', 4, true), [], 'header only');
   t.same(parseProcNet('', 'TCP', 4, true), [], 'empty file');
+});
+
+t.test('ProcNetDecoder: an unchanged socket is the same row object at the next read; a changed one is new', async (t) => {
+  const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+  const line = (sl: number, port: string, st: string, inode: number, queue = '00000000') =>
+    `${String(sl).padStart(4)}: 0100007F:${port} 0100007F:1F90 ${st} ${queue}:00000000 00:00000000 00000000  1000        0 ${inode} 1 0000000000000000 20 4 30 10 -1\n`;
+  const decoder = new ProcNetDecoder('TCP', 4, true);
+  const first = decoder.decode(header + line(0, 'A000', '01', 11) + line(1, 'A001', '01', 12) + line(2, 'A002', '01', 13));
+  t.same(first.map((r) => [r.localPort, r.remotePort, r.state, r.uid, r.inode]), [
+    [0xa000, 0x1f90, 'Established', 1000, 11],
+    [0xa001, 0x1f90, 'Established', 1000, 12],
+    [0xa002, 0x1f90, 'Established', 1000, 13],
+  ]);
+  // Next read: row 11 gone, 12 moved up a line with other queue counters, 13 changed state, 14 new.
+  const second = decoder.decode(header + line(0, 'A001', '01', 12, '0000FFFF') + line(1, 'A002', '08', 13) + line(2, 'A003', '01', 14));
+  t.equal(second[0], first[1], 'same socket, same object (queue counters are not part of a row)');
+  t.not(second[1], first[2], 'state changed: a new row');
+  t.equal(second[1]!.state, 'CloseWait');
+  t.same(second.map((r) => r.inode), [12, 13, 14]);
+  t.same(second, parseProcNet(header + line(0, 'A001', '01', 12) + line(1, 'A002', '08', 13) + line(2, 'A003', '01', 14), 'TCP', 4, true), 'same rows as a fresh parse');
+  // The same local/remote pair under a new inode is another socket.
+  const third = decoder.decode(header + line(0, 'A001', '01', 99));
+  t.not(third[0], second[0]);
+  t.equal(third[0]!.inode, 99);
 });
 
 t.test('addresses on a big-endian machine are printed unreversed', async (t) => {

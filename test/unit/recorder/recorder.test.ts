@@ -74,6 +74,30 @@ t.test('tracker: identity includes the owning process; state changes are not new
   t.equal(c3.closed.length, 2);
 });
 
+t.test('tracker: endpoint objects shared between snapshots (as the Linux backend hands them out) diff like fresh ones', async (t) => {
+  const tracker = new EndpointTracker();
+  const p = proc(10);
+  const q = proc(20);
+  const snap = (endpoints: ReturnType<typeof tcp>[], processes = [p, q]) => ({ takenAt: new Date(), computerName: 'H', endpoints, processes: new Map(processes.map((x) => [x.pid, x])) });
+  const listener = tcp(80, 10);
+  const conn = tcp(80, 10, { localAddress: '127.0.0.1', remoteAddress: '127.0.0.1', remotePort: 5000, state: 'Established' });
+  const other = udp(53, 20);
+  t.equal(tracker.start(snap([listener, conn, other])).length, 3);
+  const quiet = tracker.update(snap([listener, conn, other]));
+  t.same([quiet.opened.length, quiet.closed.length, quiet.changed.length], [0, 0, 0], 'the same objects: nothing happened');
+  const first = tracker.current().find((x) => x.endpoint === conn)!.firstSeen;
+  // The connection changes state (a new object with the same identity), the UDP socket closes.
+  const c1 = tracker.update(snap([listener, { ...conn, state: 'CloseWait' }]));
+  t.same([c1.opened.length, c1.closed.length, c1.changed.length], [0, 1, 1]);
+  t.equal(c1.closed[0]!.endpoint, other);
+  t.equal(c1.changed[0]!.current.firstSeen, first, 'first-seen time kept across the state change');
+  // Same endpoint object, but PID 10 is now another process (new start time): closed and opened.
+  const reused = proc(10, { startTime: new Date(Date.UTC(2027, 0, 1)) });
+  const c2 = tracker.update(snap([listener], [reused, q]));
+  t.same([c2.opened.length, c2.closed.length], [1, 2]);
+  t.equal(c2.opened[0]!.process, reused);
+});
+
 t.test('recorder: initial, opened once, closed with lifetime; PIDS once per process; files in the documented layout', async (t) => {
   const dir = tmpDir(t);
   const a = proc(100);
