@@ -48,6 +48,7 @@ export interface ProcessInfo {
 export interface Snapshot {
   takenAt: Date;
   computerName: string;
+  /** Read-only: a backend may hand out the same object for a socket that did not change between its snapshots. */
   endpoints: Endpoint[];
   /** Owners of the endpoints, by PID. */
   processes: Map<number, ProcessInfo>;
