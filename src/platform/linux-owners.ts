@@ -21,7 +21,10 @@
  *   index is rebuilt every `fullWalkMs` (default 60 s), which bounds how long such a change can hide.
  *
  * A socket shared by several processes (after fork, or passed over a UNIX socket) is named by the
- * lowest PID holding it, as a fresh walk in PID order would (normally the parent that opened it).
+ * lowest PID among the holders whose tables are known: when it is first found that is the lowest PID
+ * holding it, as a fresh walk in PID order (and `ss`) would say, normally the parent that opened it.
+ * A process that receives it later is not looked at until its table is read again (a walk, the
+ * rebuild), so the owner does not flip when a worker inherits a listener.
  */
 import * as fs from 'node:fs';
 import { socketInode } from './linux-decode';
