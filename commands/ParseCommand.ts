@@ -11,7 +11,7 @@ export class ParseCommand extends PortReporterInputCommand {
     details: `
       Reads PR-PORTS, PR-INITIAL and PR-PIDS logs of Microsoft's Port Reporter 1.01 and of \`portqry-ts record\`, and our JSON Lines event log (PR-EVENTS-*.jsonl). The kind of each file is read from its header, not its name. UTF-8, UTF-16LE (with BOM) and ANSI (Windows-1252) files, CRLF or LF, a cut-off last line and headers repeated inside concatenated files are all fine.
 
-      Inputs are files, folders (read recursively, natural order: PR-PORTS-05-7-6-… before PR-PORTS-05-7-10-…), wildcards (expanded by portqry-ts, since cmd.exe and PowerShell pass them on unexpanded; \`**\` spans folders) and \`-\` for stdin. A file named on the command line must be a Port Reporter log (exit 65 otherwise); other files in a folder or matching a wildcard are passed over.
+      Inputs are files, folders (read recursively, natural order: PR-PORTS-05-07-9-… before PR-PORTS-05-07-10-…), wildcards (expanded by portqry-ts, since cmd.exe and PowerShell pass them on unexpanded; \`**\` spans folders) and \`-\` for stdin. A file named on the command line must be a Port Reporter log (exit 65 otherwise); other files in a folder or matching a wildcard are passed over.
 
       Each PR-PORTS row becomes one PortReporterRecord (schemas/port-reporter-record.schema.json), joined with the process detail (path, command line, services, modules, start time) of the PR-PIDS file its header names, when that file is beside it. PR-INITIAL gives one record per endpoint at service start (Event Initial); PR-PIDS files are only process detail and yield no records of their own. ComputerName comes from the PR-PIDS header, else --computer, else the folder's name.
 
