@@ -44,33 +44,29 @@ export async function* readLineBatches(source: AsyncIterable<Buffer | string>, o
       // Sniff on the first bytes: need at least 4 (or the end of input) to tell UTF-16 by its zeros.
       head = head ? Buffer.concat([head, chunk]) : chunk;
       if (head.length < 4) continue;
-      chunk = head;
+      chunk = begin(head);
       head = undefined;
-      encoding = sniffEncoding(chunk);
-      if (encoding === 'utf16le') {
-        decoder = new TextDecoder('utf-16le');
-        if (chunk[0] === 0xff && chunk[1] === 0xfe) chunk = chunk.subarray(2);
-      } else if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
-        chunk = chunk.subarray(3);
-      }
     }
-    const batch = encoding === 'utf16le' ? fromText(decoder!.decode(chunk, { stream: true }), false) : fromBytes(chunk, false);
+    const batch = decoder ? fromText(decoder.decode(chunk, { stream: true }), false) : fromBytes(chunk, false);
     if (batch) yield batch;
   }
   if (encoding === undefined && head) {
-    encoding = sniffEncoding(head);
+    const chunk = begin(head);
+    const batch = decoder ? fromText(decoder.decode(chunk, { stream: true }), false) : fromBytes(chunk, false);
+    if (batch) yield batch;
+  }
+  const last = decoder ? fromText(decoder.decode(), true) : fromBytes(Buffer.alloc(0), true);
+  if (last) yield last;
+
+  /** Decides the encoding from the first bytes; returns them without their BOM. */
+  function begin(first: Buffer): Buffer {
+    encoding = sniffEncoding(first);
     if (encoding === 'utf16le') {
       decoder = new TextDecoder('utf-16le');
-      const text = decoder.decode(head[0] === 0xff && head[1] === 0xfe ? head.subarray(2) : head, { stream: true });
-      const batch = fromText(text, false);
-      if (batch) yield batch;
-    } else {
-      const batch = fromBytes(head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? head.subarray(3) : head, false);
-      if (batch) yield batch;
+      return first[0] === 0xff && first[1] === 0xfe ? first.subarray(2) : first;
     }
+    return first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf ? first.subarray(3) : first;
   }
-  const last = encoding === 'utf16le' ? fromText(decoder!.decode(), true) : fromBytes(Buffer.alloc(0), true);
-  if (last) yield last;
 
   function fromBytes(chunk: Buffer, end: boolean): LineBatch | undefined {
     let buf = carry && carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
