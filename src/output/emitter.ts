@@ -4,7 +4,7 @@ import { type CsvFormatterStream, format as csvFormat } from '@fast-csv/format';
 import { getBorderCharacters, table } from 'table';
 import { fileError, UsageError } from '../errors';
 import type { IOStreams } from './iostreams';
-import { normalizeRecord, type OutputRecord, recordToJson, type RecordKind } from './record-kind';
+import { JsonBytes, normalizeRecord, type OutputRecord, type RecordKind, writeRecordJson } from './record-kind';
 import { neutralizeCsvCell, sanitizeLine } from './sanitize';
 import { createStyle, type Style } from './style';
 
@@ -158,7 +158,11 @@ function makeWriter(format: Format, ctx: WriterContext): Writer {
     case 'jsonl': {
       const out = batchedSink(ctx.sink);
       return {
-        write: (kind, record) => out.write(`${recordToJson(kind, record)}\n`),
+        write: (kind, record) => {
+          writeRecordJson(kind, record, out.bytes);
+          out.bytes.ascii('\n');
+          out.written();
+        },
         raw: () => {},
         end: async () => out.flush(),
       };
@@ -168,11 +172,13 @@ function makeWriter(format: Format, ctx: WriterContext): Writer {
       let count = 0;
       return {
         write: (kind, record) => {
-          out.write(`${count++ === 0 ? '[\n' : ',\n'}${recordToJson(kind, record)}`);
+          out.bytes.ascii(count++ === 0 ? '[\n' : ',\n');
+          writeRecordJson(kind, record, out.bytes);
+          out.written();
         },
         raw: () => {},
         end: async () => {
-          out.write(count === 0 ? '[]\n' : '\n]\n');
+          out.bytes.ascii(count === 0 ? '[]\n' : '\n]\n');
           out.flush();
         },
       };
@@ -192,25 +198,23 @@ function normalizing(writer: Writer): Writer {
 }
 
 /**
- * ASCII lines written in one synchronous run (a batch of records) reach the stream as one write, at the end
- * of that run (a microtask): the same moment as before for a command that writes one record at a
- * time, and a thousand times fewer stream writes for one that writes thousands.
+ * JSON written in one synchronous run (a batch of records) reaches the stream as one write, at the end
+ * of that run (a microtask), or sooner when a megabyte has piled up: the same moment as before for a
+ * command that writes one record at a time, and a thousand times fewer stream writes for one that
+ * writes thousands.
  */
-function batchedSink(sink: Writable): { write(text: string): void; flush(): void } {
-  let pending: string[] = [];
+function batchedSink(sink: Writable): { bytes: JsonBytes; written(): void; flush(): void } {
+  const bytes = new JsonBytes();
   let scheduled = false;
   const flush = () => {
     scheduled = false;
-    if (pending.length === 0) return;
-    const text = pending.length === 1 ? pending[0]! : pending.join('');
-    pending = [];
-    // JSON output is ASCII by construction (toAsciiJson), so latin1 encodes it byte for byte, and faster.
-    sink.write(text, 'latin1');
+    if (bytes.pos > 0) sink.write(bytes.take());
   };
   return {
-    write(text) {
-      pending.push(text);
-      if (!scheduled) {
+    bytes,
+    written() {
+      if (bytes.pos >= 1 << 20) flush();
+      else if (!scheduled) {
         scheduled = true;
         queueMicrotask(flush);
       }

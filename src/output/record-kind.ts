@@ -86,23 +86,78 @@ function normalizeValue(value: unknown): unknown {
   return value;
 }
 
-// Characters that JSON.stringify would escape, or that toAsciiJson turns into \uXXXX.
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
 // A record's keys are checked against the schema for each of the first records of a kind, then for
 // one in CHECK_EVERY: the check is for programming errors, and doing it on every record of a
 // multi-gigabyte parse would cost more than the serialization itself.
 const CHECK_FIRST = 256;
 const CHECK_EVERY = 256;
-const jsonState = new WeakMap<RecordKind, { prefixes: string[]; count: number }>();
+const jsonState = new WeakMap<RecordKind, { prefixes: Buffer[]; count: number }>();
 
 /**
- * One record as one line of ASCII JSON: exactly toAsciiJson(normalizeRecord(kind, record)), in one
- * pass without the intermediate object (the hot path of jsonl/json output: parse writes millions).
+ * A growable byte buffer for ASCII JSON. Records are written into it directly (no intermediate strings
+ * to build, join and encode again), and take() hands the bytes so far to a stream.
  */
-export function recordToJson(kind: RecordKind, record: OutputRecord): string {
+export class JsonBytes {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(private readonly chunkSize = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(chunkSize);
+  }
+
+  /** Room for n more bytes. */
+  reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.chunkSize, (this.pos + n) * 2));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** An ASCII string (no character above 0x7F). */
+  ascii(text: string): void {
+    const n = text.length;
+    this.reserve(n);
+    if (n > 32) {
+      this.pos += this.buf.write(text, this.pos, 'latin1');
+      return;
+    }
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < n; i++) buf[pos++] = text.charCodeAt(i);
+    this.pos = pos;
+  }
+
+  bytes(b: Uint8Array): void {
+    const n = b.length;
+    this.reserve(n);
+    // Short runs (key prefixes) are faster copied by hand than through a native copy.
+    if (n > 32) this.buf.set(b, this.pos);
+    else {
+      const buf = this.buf;
+      const pos = this.pos;
+      for (let i = 0; i < n; i++) buf[pos + i] = b[i]!;
+    }
+    this.pos += n;
+  }
+
+  /** The bytes written so far, as their own buffer; writing starts over in a fresh one. */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(this.chunkSize);
+    this.pos = 0;
+    return out;
+  }
+}
+
+/**
+ * One record as ASCII JSON appended to out: exactly the bytes of toAsciiJson(normalizeRecord(kind,
+ * record)), in one pass without the intermediate object or strings (the hot path of jsonl/json
+ * output: parse writes millions of records).
+ */
+export function writeRecordJson(kind: RecordKind, record: OutputRecord, out: JsonBytes): void {
   let state = jsonState.get(kind);
   if (!state) {
-    state = { prefixes: kind.keys.map((k, i) => `${i === 0 ? '{' : ','}${toAsciiJson(k)}:`), count: 0 };
+    state = { prefixes: kind.keys.map((k, i) => Buffer.from(`${i === 0 ? '{' : ','}${toAsciiJson(k)}:`, 'latin1')), count: 0 };
     jsonState.set(kind, state);
   }
   const n = state.count++;
@@ -112,10 +167,23 @@ export function recordToJson(kind: RecordKind, record: OutputRecord): string {
     }
   }
   const keys = kind.keys;
+  if (keys.length === 0) {
+    out.ascii('{}');
+    return;
+  }
   const prefixes = state.prefixes;
-  let out = '';
-  for (let i = 0; i < keys.length; i++) out += prefixes[i] + valueToJson(record[keys[i]!]);
-  return keys.length === 0 ? '{}' : `${out}}`;
+  for (let i = 0; i < keys.length; i++) {
+    out.bytes(prefixes[i]!);
+    writeValue(record[keys[i]!], out);
+  }
+  out.ascii('}');
+}
+
+/** toAsciiJson(normalizeRecord(kind, record)) as a string (tests, small outputs). */
+export function recordToJson(kind: RecordKind, record: OutputRecord): string {
+  const out = new JsonBytes(1024);
+  writeRecordJson(kind, record, out);
+  return out.buf.toString('latin1', 0, out.pos);
 }
 
 // Strings that need escaping repeat a lot in logs (every DOMAIN\user has a backslash): a bounded cache.
@@ -133,30 +201,63 @@ function escapedString(value: string): string {
   return json;
 }
 
-function valueToJson(value: unknown): string {
+/** A JSON string: copied byte by byte while it needs no escaping, else its escaped form. */
+function writeString(value: string, out: JsonBytes): void {
+  const n = value.length;
+  out.reserve(n + 2);
+  const buf = out.buf;
+  const start = out.pos;
+  let pos = start;
+  buf[pos++] = 34;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    // Printable ASCII other than " and \ is written as is; anything else takes the escaping path.
+    if (c < 0x20 || c > 0x7e || c === 34 || c === 92) {
+      out.pos = start;
+      out.ascii(escapedString(value));
+      return;
+    }
+    buf[pos++] = c;
+  }
+  buf[pos++] = 34;
+  out.pos = pos;
+}
+
+function writeValue(value: unknown, out: JsonBytes): void {
   switch (typeof value) {
     case 'string':
-      return NEEDS_ESCAPE.test(value) ? escapedString(value) : `"${value}"`;
+      writeString(value, out);
+      return;
     case 'number':
-      return Number.isFinite(value) ? String(value) : 'null';
+      out.ascii(Number.isFinite(value) ? String(value) : 'null');
+      return;
     case 'boolean':
-      return value ? 'true' : 'false';
+      out.ascii(value ? 'true' : 'false');
+      return;
     case 'undefined':
-      return 'null';
+      out.ascii('null');
+      return;
     case 'bigint':
-      return `"${value.toString()}"`;
+      out.ascii(`"${value.toString()}"`);
+      return;
     default:
-      if (value === null) return 'null';
+      if (value === null) {
+        out.ascii('null');
+        return;
+      }
       if (Array.isArray(value)) {
-        let out = '[';
+        out.ascii('[');
         for (let i = 0; i < value.length; i++) {
+          if (i > 0) out.ascii(',');
           const v = value[i];
           const t = typeof v;
           // Nested objects and arrays take the general path, which normalizes them first.
-          out += (i === 0 ? '' : ',') + (v !== null && (t === 'object' || t === 'function' || t === 'symbol') ? toAsciiJson(normalizeValue(v)) : valueToJson(v));
+          if (v !== null && (t === 'object' || t === 'function' || t === 'symbol')) out.ascii(toAsciiJson(normalizeValue(v)));
+          else writeValue(v, out);
         }
-        return `${out}]`;
+        out.ascii(']');
+        return;
       }
-      return toAsciiJson(normalizeValue(value));
+      out.ascii(toAsciiJson(normalizeValue(value)));
   }
 }
