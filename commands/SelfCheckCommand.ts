@@ -7,6 +7,7 @@ import { BaseCommand } from './BaseCommand';
 export class SelfCheckCommand extends BaseCommand {
   static paths = [['self-check']];
   static usage = Command.Usage({
+    category: 'Support',
     description: 'Check this executable: runtime, and whether FFI (koffi) loads and calls the OS',
     details: 'Prints one SelfCheck record (schemas/self-check.schema.json). Exit code 0 when the FFI check passed, 71 when it did not (FfiError says why).',
     examples: [['Check that FFI works on this server', '$0 self-check --format text']],

@@ -2,6 +2,7 @@
 # `npm run build`: the bundle dist/main.cjs, then the standalone executables
 #   dist/portqry-ts      linux-x64 ELF   (Node 22 + the bundle + koffi's linux .node)
 #   dist/portqry-ts.exe  win-x64 PE32+   (Node 22 + the bundle + koffi's win32 .node)
+#   dist/PortQryTs/      the PowerShell module (powershell/PortQryTs)
 # as plain Node single executable applications (SEA blob injected with postject). Why not
 # @yao-pkg/pkg: README "Build". Only the npm registry is needed; every download is pinned by its
 # sha512 integrity and kept in .toolchain/ (git-ignored), so a rebuild downloads nothing, and an
@@ -37,6 +38,8 @@ fetch() {
 
 mkdir -p "$TOOLCHAIN" build dist
 node scripts/bundle.mjs
+# The PowerShell module ships beside the executables (it finds them in its parent folder).
+rm -rf dist/PortQryTs && cp -R powershell/PortQryTs dist/PortQryTs
 
 installed_koffi=$(node -p 'JSON.parse(require("fs").readFileSync("node_modules/koffi/package.json", "utf8")).version')
 if [ "$installed_koffi" != "$KOFFI_VERSION" ]; then

@@ -1,5 +1,6 @@
 import { Builtins, Cli, Command, type CommandClass } from 'clipanion';
 import type { PortqryContext } from '../commands/BaseCommand';
+import { CompleteCommand } from '../commands/CompleteCommand';
 import { ParseCommand } from '../commands/ParseCommand';
 import { QueryCommand } from '../commands/QueryCommand';
 import { QueryLocalCommand, QueryWatchPidCommand, QueryWatchPortCommand } from '../commands/QueryLocalCommand';
@@ -16,7 +17,7 @@ import { VERSION } from './version';
 /** Every subcommand, in the order `--help` lists them. Adding a command is adding it here. */
 export const COMMANDS: CommandClass<PortqryContext>[] = [QueryCommand, QueryLocalCommand, QueryWatchPortCommand, QueryWatchPidCommand, RecordCommand, ParseCommand, StatsCommand];
 /** Support commands: they work and have their own --help, but the top-level help does not list them. */
-export const HIDDEN_COMMANDS: CommandClass<PortqryContext>[] = [SelfCheckCommand];
+export const HIDDEN_COMMANDS: CommandClass<PortqryContext>[] = [SelfCheckCommand, CompleteCommand];
 
 /**
  * `portqry-ts`, `-h`, `--help`: one line per command. clipanion's own listing repeats every option
