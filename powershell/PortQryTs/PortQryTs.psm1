@@ -109,6 +109,20 @@ function Invoke-PortQryTsCore {
     }
 }
 
+function ConvertTo-PortList([int[]]$Port) {
+    # -o takes ranges (1000-1024): runs of consecutive ports become ranges, in the order given, so that
+    # -Port (1..65535) stays a short command line.
+    $parts = New-Object System.Collections.Generic.List[string]
+    $i = 0
+    while ($i -lt $Port.Count) {
+        $j = $i
+        while ($j + 1 -lt $Port.Count -and $Port[$j + 1] -eq $Port[$j] + 1) { $j++ }
+        if ($j -gt $i) { $parts.Add("$($Port[$i])-$($Port[$j])") } else { $parts.Add([string]$Port[$i]) }
+        $i = $j + 1
+    }
+    $parts.ToArray() -join ','
+}
+
 function Add-FilterArguments {
     # The filters parse and stats share, as executable options.
     param([System.Collections.Generic.List[string]]$To, [hashtable]$Bound)
@@ -172,7 +186,7 @@ function Invoke-PortQuery {
             $arguments.Add('-n'); $arguments.Add(($targets.ToArray() -join ','))
         }
         if ($PSCmdlet.ParameterSetName -eq 'Preset') { $arguments.Add('--preset'); $arguments.Add(($Preset -join ',')) }
-        else { $arguments.Add('-o'); $arguments.Add(($Port -join ',')) }
+        else { $arguments.Add('-o'); $arguments.Add((ConvertTo-PortList $Port)) }
         if ($PSBoundParameters.ContainsKey('Protocol') -or $PSCmdlet.ParameterSetName -eq 'Port') { $arguments.Add('-p'); $arguments.Add($Protocol.ToLowerInvariant()) }
         if ($PSBoundParameters.ContainsKey('TimeoutMs')) { $arguments.Add('--timeout'); $arguments.Add([string]$TimeoutMs) }
         if ($NoReverseLookup) { $arguments.Add('--no-reverse-lookup') }
@@ -215,8 +229,8 @@ function Test-PortQuery {
     begin { $targets = New-Object System.Collections.Generic.List[string] }
     process { foreach ($c in $ComputerName) { $targets.Add($c) } }
     end {
-        $forward = @{} + $PSBoundParameters
-        [void]$forward.Remove('Quiet')
+        $forward = @{}
+        foreach ($key in $PSBoundParameters.Keys) { if ($key -ne 'Quiet') { $forward[$key] = $PSBoundParameters[$key] } }
         $forward['ComputerName'] = $targets.ToArray()
         if (-not $Quiet) { Invoke-PortQuery @forward; return }
         $results = @(Invoke-PortQuery @forward)
