@@ -51,7 +51,7 @@ t.test('query verdicts against a namespace peer', { skip }, async (t) => {
   for (const address of [lab.peerAddress, lab.peerAddress6]) {
     await t.test(`TCP via ${address}`, async (t) => {
       const ports = Object.values(TCP).join(',');
-      const r = await cliInLab(lab, ['query', '-n', address, '-o', ports, '-nr', '--timeout', '400', '--retries', '2', '--json']);
+      const r = await cliInLab(lab, ['query', '-n', address, '-o', ports, '-nr', '--timeout', '1000', '--retries', '2', '--json']);
       const records = parseJsonl(r.stdout);
       t.equal(records.length, 7);
       for (const rec of records) t.same(schemaErrors('query-result.schema.json', rec), [], `schema ${String(rec.RemotePort)}`);
@@ -78,7 +78,7 @@ t.test('query verdicts against a namespace peer', { skip }, async (t) => {
 
     await t.test(`UDP via ${address}`, async (t) => {
       const ports = Object.values(UDP).join(',');
-      const r = await cliInLab(lab, ['query', '-n', address, '-p', 'udp', '-o', ports, '-nr', '--timeout', '400', '--json']);
+      const r = await cliInLab(lab, ['query', '-n', address, '-p', 'udp', '-o', ports, '-nr', '--timeout', '1000', '--json']);
       const records = parseJsonl(r.stdout);
       t.equal(records.length, 6);
       const by = (port: number) => records.find((x) => x.RemotePort === port)!;
@@ -92,7 +92,7 @@ t.test('query verdicts against a namespace peer', { skip }, async (t) => {
     });
 
     await t.test(`UDP step 2 via ${address}: a probe's silence makes it FILTERED`, async (t) => {
-      const r = await cliInLab(lab, ['query', '-n', address, '-p', 'udp', '-o', `${UDP.drop},${UDP.echo}`, '--probe', 'dns', '-nr', '--timeout', '400', '--json']);
+      const r = await cliInLab(lab, ['query', '-n', address, '-p', 'udp', '-o', `${UDP.drop},${UDP.echo}`, '--probe', 'dns', '-nr', '--timeout', '1000', '--json']);
       const [dropped, echo] = parseJsonl(r.stdout);
       t.match(dropped, { State: 'FILTERED', Reason: 'probe-no-reply', Probe: 'dns', ProbeData: null });
       t.match(dropped!.ProbeError, /no reply/);
@@ -110,17 +110,17 @@ t.test('query verdicts against a namespace peer', { skip }, async (t) => {
       [UDP.silent, 'udp', 2, 'LISTENING or FILTERED'],
     ];
     for (const [port, protocol, code, state] of cases) {
-      const r = await cliInLab(lab, ['query', '-n', lab.peerAddress, '-e', String(port), '-p', protocol, '-nr', '--timeout', '400', '--format', 'text']);
+      const r = await cliInLab(lab, ['query', '-n', lab.peerAddress, '-e', String(port), '-p', protocol, '-nr', '--timeout', '1000', '--format', 'text']);
       t.equal(r.code, code, `${protocol} ${port}`);
       t.match(r.stdout, new RegExp(`^${protocol.toUpperCase()} port ${port} \\(.*\\): ${state}$`, 'm'));
-      const quiet = await cliInLab(lab, ['query', '-n', lab.peerAddress, '-e', String(port), '-p', protocol, '-nr', '--timeout', '400', '-q']);
+      const quiet = await cliInLab(lab, ['query', '-n', lab.peerAddress, '-e', String(port), '-p', protocol, '-nr', '--timeout', '1000', '-q']);
       t.equal(quiet.code, code, `-q ${protocol} ${port}`);
       t.equal(quiet.stdout, '');
     }
   });
 
   await t.test('a CIDR block scans every host in order', async (t) => {
-    const r = await cliInLab(lab, ['query', '-n', `${lab.peerAddress.replace(/\.2$/, '.0')}/30`, '-e', String(TCP.listening), '-nr', '--timeout', '400', '--json']);
+    const r = await cliInLab(lab, ['query', '-n', `${lab.peerAddress.replace(/\.2$/, '.0')}/30`, '-e', String(TCP.listening), '-nr', '--timeout', '1000', '--json']);
     const records = parseJsonl(r.stdout);
     t.same(records.map((x) => x.RemoteAddress), [lab.clientAddress, lab.peerAddress]);
     t.same(records.map((x) => x.State), ['NOT LISTENING', 'LISTENING']);

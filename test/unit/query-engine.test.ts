@@ -19,7 +19,7 @@ interface TestLike {
 const loopback: ResolvedTarget = { target: '127.0.0.1', address: '127.0.0.1', hostName: null, notes: [] };
 
 function settings(extra: Partial<QuerySettings> = {}): QuerySettings {
-  return { timeoutMs: 300, tcpAttempts: 1, udpAttempts: 1, community: 'public', probes: true, tlsPorts: new Set(), skippedProbes: new Set(), ...extra };
+  return { timeoutMs: 1000, tcpAttempts: 1, udpAttempts: 1, community: 'public', probes: true, tlsPorts: new Set(), skippedProbes: new Set(), ...extra };
 }
 
 async function udpServer(t: TestLike, reply: (msg: Buffer) => Buffer | null): Promise<number> {
