@@ -18,6 +18,8 @@ export interface QueryEvents {
   progress?(done: number, total: number): void;
   /** True when nobody reads the results any more: stop starting queries. */
   stopped?(): boolean;
+  /** A promise while the reader is behind (backpressure): no new queries start until it settles. */
+  hold?(): Promise<void> | undefined;
 }
 
 export interface EngineOptions extends QuerySettings {
@@ -176,8 +178,24 @@ export async function runQueries(targets: readonly string[], ports: readonly Por
 
   // Completions can arrive synchronously (a connect that fails at once); the guard keeps pump() from
   // re-entering itself, and the running loop picks up the freed slot.
+  let holding = false;
   const pump = () => {
-    if (pumping || failure !== undefined) return;
+    if (pumping || holding || failure !== undefined) return;
+    const hold = events.hold?.();
+    if (hold) {
+      holding = true;
+      hold.then(
+        () => {
+          holding = false;
+          pump();
+        },
+        () => {
+          holding = false;
+          pump();
+        },
+      );
+      return;
+    }
     pumping = true;
     try {
       while (failure === undefined && inflight < limit && (retry.length > 0 || (next < total && next < emitNext + window))) {

@@ -108,6 +108,10 @@ export async function executeQuery(request: QueryRequest, output: Output | undef
   const plain = createStyle(false);
   const errorStyle = createStyle(io.colorStderr);
   let lastProgress = 0;
+  // Backpressure: every 256 records, ask the output whether the reader keeps up; while it does not,
+  // the engine starts no new queries, so a slow consumer cannot make the process buffer a whole scan.
+  let written = 0;
+  let behind: Promise<void> | undefined;
   try {
     return await runQueries(request.targets, request.ports, request.engine, {
       target(target) {
@@ -117,7 +121,13 @@ export async function executeQuery(request: QueryRequest, output: Output | undef
       result(record) {
         output?.write(QueryResultKind, { ...record });
         log?.write(resultLines(record, plain));
+        if (output && ++written % 256 === 0 && !behind) {
+          behind = output.ready().finally(() => {
+            behind = undefined;
+          });
+        }
       },
+      hold: () => behind,
       unresolved(target, error) {
         output?.note(unresolvedPreamble(target));
         log?.write(unresolvedPreamble(target));
