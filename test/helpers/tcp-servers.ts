@@ -1,7 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { freePort, haveCommand, netnsHost, startServer, tempDir, waitForTcp } from './real-server';
+import { freePort, netnsHost, run, startServer, tempDir, waitForTcp, unavailable, type TestLike } from './real-server';
 
 /*
  * Real servers for the TCP probe tests (probe unit tests and CLI end-to-end tests share them): each
@@ -9,21 +8,16 @@ import { freePort, haveCommand, netnsHost, startServer, tempDir, waitForTcp } fr
  * configuration, and stops when the test ends. `skip*` says why a test cannot run here, or false.
  */
 
-interface TestLike {
-  teardown(fn: () => void | Promise<void>): void;
-}
-
 const DCERPCD = '/usr/libexec/samba/samba-dcerpcd';
-const missing = (cmd: string, pkg: string) => !haveCommand(cmd) && `${cmd} is not installed (Debian package ${pkg})`;
-export const skipVsftpd = missing('vsftpd', 'vsftpd');
-export const skipExim = missing('exim', 'exim4-daemon-light');
-export const skipDovecot = missing('dovecot', 'dovecot-imapd, dovecot-pop3d');
-export const skipSlapd = missing('slapd', 'slapd');
-export const skipNginx = missing('nginx', 'nginx-light');
-export const skipOpenssl = missing('openssl', 'openssl');
-export const skipXrdp = missing('xrdp', 'xrdp') || missing('openssl', 'openssl');
-export const skipSmbd = missing('smbd', 'samba');
-export const skipEndpointMapper = missing(DCERPCD, 'samba') || (process.getuid?.() !== 0 && 'a network namespace needs root');
+export const skipVsftpd = unavailable('vsftpd', 'vsftpd');
+export const skipExim = unavailable('exim', 'exim4-daemon-light');
+export const skipDovecot = unavailable('dovecot', 'dovecot-imapd, dovecot-pop3d');
+export const skipSlapd = unavailable('slapd', 'slapd');
+export const skipNginx = unavailable('nginx', 'nginx-light');
+export const skipOpenssl = unavailable('openssl', 'openssl');
+export const skipXrdp = unavailable('xrdp', 'xrdp') || unavailable('openssl', 'openssl');
+export const skipSmbd = unavailable('smbd', 'samba');
+export const skipEndpointMapper = unavailable(DCERPCD, 'samba', true);
 
 /** vsftpd with anonymous logins on; `banner` is its greeting after "220 " (default "ptcp FTP ready"). */
 export async function startVsftpd(t: TestLike, banner = 'ptcp FTP ready'): Promise<number> {
@@ -146,8 +140,7 @@ http {
 }
 
 function openssl(args: string[], cwd: string): void {
-  const r = spawnSync('openssl', args, { cwd, encoding: 'utf8', timeout: 30_000 });
-  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+  run('openssl', args, { cwd });
 }
 
 /**
@@ -218,7 +211,7 @@ function sambaConf(dir: string, lines: string[]): string {
 
 /**
  * Samba's endpoint mapper (samba-dcerpcd with its rpcd_* helpers) on port 135, which it cannot move,
- * inside a ptcp- network namespace reached over a veth pair; returns the namespace and its address.
+ * inside a network namespace reached over a veth pair; returns the namespace and its address.
  */
 export async function startEndpointMapper(t: TestLike): Promise<{ netns: string; address: string }> {
   const { netns, address } = netnsHost(t, 'epm');

@@ -2,7 +2,7 @@ import t from 'tap';
 import { applicationTag, children, contextTag, decodeInteger, decodeString, expectElement, generalizedTime, integer, octetString, readElement, sequence, Tag, taggedFields, tlv } from '../../src/query/probes/codec/ber';
 import kerberos, { decodeKdcReply, encodeAsRequest, guessRealm, PROBE_PRINCIPAL } from '../../src/query/probes/kerberos';
 import kerberosTcp from '../../src/query/probes/kerberos-tcp';
-import { udpExchange } from '../helpers/daemon';
+import { udpExchange } from '../helpers/real-server';
 import { startKdc, unavailable } from '../helpers/udp-servers';
 import { connectProbeStream } from '../helpers/probe-stream';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { integer, nullValue, octetString, oid, sequence, tlv } from '../../src/query/probes/codec/ber';
 import snmp, { decodeGetResponse, encodeGetRequest } from '../../src/query/probes/snmp';
-import { udpExchange } from '../helpers/daemon';
+import { udpExchange } from '../helpers/real-server';
 import { startSnmpd, unavailable } from '../helpers/udp-servers';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
