@@ -70,16 +70,44 @@ export function parseProcNet(text: string, protocol: 'TCP' | 'UDP', family: 4 | 
   return new ProcNetDecoder(protocol, family, littleEndian).decode(text);
 }
 
+/** The hexadecimal number text[start, end) without making a string of it. */
+function hexField(text: string, start: number, end: number): number {
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i) | 0x20; // ASCII lower case
+    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (digit < 0) return NaN;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+/** A row of the last decode with the text that identifies it, so the next decode can match it in place. */
+interface KnownRow {
+  row: ProcNetRow;
+  /** Fields 1 and 2 (local and remote `ADDR:PORT`) as printed, with the blank between them. */
+  ends: string;
+  inode: string;
+  /** Position in the last decode's result; -1 once matched in the current one. */
+  index: number;
+  /** The decode that last returned it. */
+  generation: number;
+}
+
 /**
  * A decoder for one /proc/net file that is read again and again (the recorder's polls): a socket's
  * row is decoded once and the same ProcNetRow object is returned for as long as the socket stays in
- * the table with the same state, so an unchanged table costs one scan of the text and a map lookup
- * per line, and no garbage. Lines are cut at spaces by hand rather than by a regex split, which
- * would allocate a dozen strings per line. Rows are never mutated, so sharing them is safe.
+ * the table with the same state. The kernel prints the table in hash order, which changes little
+ * between two reads, so each line is first compared in place (startsWith, no new strings) with the
+ * row that followed the last match; only a line that is not the expected one builds a key and looks
+ * it up. Lines are cut at blanks by hand rather than by a regex split, which would allocate a dozen
+ * strings per line. Rows are never mutated, so sharing them is safe.
  */
 export class ProcNetDecoder {
-  /** Rows of the last decode by identity (local, remote, inode); state is compared separately. */
-  private rows = new Map<string, ProcNetRow>();
+  /** Rows of the last decode by identity (local, remote, inode); the state is compared separately. */
+  private known = new Map<string, KnownRow>();
+  private order: KnownRow[] = [];
+  private generation = 0;
   private readonly addresses = new Map<string, string>();
   private readonly littleEndian: boolean;
 
@@ -92,9 +120,12 @@ export class ProcNetDecoder {
   }
 
   decode(text: string): ProcNetRow[] {
+    const generation = ++this.generation;
     const result: ProcNetRow[] = [];
-    const next = new Map<string, ProcNetRow>();
-    // Start and end of the whitespace-separated fields 1 (local), 2 (remote), 3 (state), 7 (uid), 9 (inode).
+    const order: KnownRow[] = [];
+    const previous = this.order;
+    let cursor = 0;
+    // Start and end of the blank-separated fields; 1 local, 2 remote, 3 state, 7 uid, 9 inode are used.
     const starts = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
     const ends = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
     let pos = text.indexOf('\n') + 1; // skip the header line
@@ -112,19 +143,39 @@ export class ProcNetDecoder {
       }
       pos = end + 1;
       if (field < 10) continue;
-      const inodeText = text.slice(starts[9]!, ends[9]!);
-      const key = `${text.slice(starts[1]!, ends[2]!)} ${inodeText}`;
-      if (next.has(key)) continue; // printed twice while the table changed
-      const stateCode = parseInt(text.slice(starts[3]!, ends[3]!), 16);
-      const state = this.protocol === 'TCP' ? linuxTcpState(stateCode) : null;
-      let row = this.rows.get(key);
-      if (!row || row.state !== state) {
-        row = this.newRow(text.slice(starts[1]!, ends[1]!), text.slice(starts[2]!, ends[2]!), state, Number(text.slice(starts[7]!, ends[7]!)), Number(inodeText));
+
+      let known: KnownRow | undefined = previous[cursor];
+      if (
+        !known ||
+        known.ends.length !== ends[2]! - starts[1]! ||
+        known.inode.length !== ends[9]! - starts[9]! ||
+        !text.startsWith(known.ends, starts[1]) ||
+        !text.startsWith(known.inode, starts[9])
+      ) {
+        known = this.known.get(`${text.slice(starts[1]!, ends[2]!)} ${text.slice(starts[9]!, ends[9]!)}`);
       }
-      next.set(key, row);
-      result.push(row);
+      if (known?.generation === generation) continue; // printed twice while the table changed
+      if (known) cursor = known.index + 1;
+
+      const state = this.protocol === 'TCP' ? linuxTcpState(hexField(text, starts[3]!, ends[3]!)) : null;
+      if (!known || known.row.state !== state) {
+        const row = this.newRow(text.slice(starts[1]!, ends[1]!), text.slice(starts[2]!, ends[2]!), state, Number(text.slice(starts[7]!, ends[7]!)), Number(text.slice(starts[9]!, ends[9]!)));
+        if (known) {
+          known.row = row;
+        } else {
+          known = { row, ends: text.slice(starts[1]!, ends[2]!), inode: text.slice(starts[9]!, ends[9]!), index: 0, generation };
+          this.known.set(`${known.ends} ${known.inode}`, known);
+        }
+      }
+      known.generation = generation;
+      order.push(known);
+      result.push(known.row);
     }
-    this.rows = next;
+    for (let index = 0; index < order.length; index++) order[index]!.index = index;
+    if (this.known.size > order.length) {
+      for (const [key, known] of this.known) if (known.generation !== generation) this.known.delete(key);
+    }
+    this.order = order;
     return result;
   }
 
