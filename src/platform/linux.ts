@@ -21,7 +21,9 @@ import {
   processStartTime,
   type ProcNetRow,
 } from './linux-decode';
+import { SockDiagReader } from './linux-netlink';
 import { SocketOwnerIndex, type SocketOwnerIndexOptions } from './linux-owners';
+import { InetDiagDecoder } from './linux-sockdiag';
 import type { Endpoint, PlatformBackend, ProcessInfo, Snapshot, SnapshotOptions } from './types';
 
 const PROC_NET_FILES = [
@@ -31,9 +33,16 @@ const PROC_NET_FILES = [
   ['udp6', 'UDP', 6],
 ] as const;
 
-class ProcNetFile extends ProcNetDecoder {
+/** One socket table, read from /proc/net/<file> or dumped through NETLINK_SOCK_DIAG. */
+class SocketTable {
+  readonly text: ProcNetDecoder;
+  readonly diag: InetDiagDecoder;
+  /** Cleared for good when a dump fails (no tcp_diag/udp_diag module, no koffi): /proc from then on. */
+  diagWorks = true;
+
   constructor(readonly file: string, protocol: 'TCP' | 'UDP', family: 4 | 6) {
-    super(protocol, family);
+    this.text = new ProcNetDecoder(protocol, family);
+    this.diag = new InetDiagDecoder(protocol, family);
   }
 }
 
@@ -44,6 +53,11 @@ export interface LinuxBackendOptions {
   users?: UserDirectory;
   /** How socket owners are remembered between snapshots (linux-owners.ts); tests tune it. */
   owners?: SocketOwnerIndexOptions;
+  /**
+   * Dump the socket tables through NETLINK_SOCK_DIAG from the second snapshot on (default: true when
+   * procRoot is the real /proc, since netlink answers for the live kernel only).
+   */
+  sockDiag?: boolean;
 }
 
 export class LinuxBackend implements PlatformBackend {
@@ -51,7 +65,9 @@ export class LinuxBackend implements PlatformBackend {
   private readonly proc: string;
   private readonly users: UserDirectory;
   private readonly owners: SocketOwnerIndex;
-  private readonly decoders = PROC_NET_FILES.map(([file, protocol, family]) => new ProcNetFile(file, protocol, family));
+  private readonly tables = PROC_NET_FILES.map(([file, protocol, family]) => new SocketTable(file, protocol, family));
+  private readonly sockDiag: SockDiagReader | null;
+  private snapshots = 0;
   private readonly endpointOf = new WeakMap<ProcNetRow, Endpoint>();
   private bootTime: number | undefined;
 
@@ -59,6 +75,7 @@ export class LinuxBackend implements PlatformBackend {
     this.proc = options.procRoot ?? '/proc';
     this.users = options.users ?? new SystemUserDirectory();
     this.owners = new SocketOwnerIndex(this.proc, options.owners);
+    this.sockDiag = (options.sockDiag ?? this.proc === '/proc') ? new SockDiagReader() : null;
   }
 
   async snapshot(options: SnapshotOptions = {}): Promise<Snapshot> {
@@ -109,21 +126,37 @@ export class LinuxBackend implements PlatformBackend {
     return { takenAt, computerName: os.hostname(), endpoints, processes };
   }
 
+  /**
+   * The first snapshot of a backend reads /proc/net (a one-shot command loads no native code); later
+   * ones, a recorder's or a watch's polls, dump the same tables through NETLINK_SOCK_DIAG, which costs
+   * the kernel far less than printing them (linux-netlink.ts). A table whose dump fails is read from
+   * /proc from then on.
+   */
   private readSocketTables(): ProcNetRow[] {
     const rows: ProcNetRow[] = [];
-    for (const decoder of this.decoders) {
+    const diag = this.snapshots++ > 0 ? this.sockDiag : null;
+    for (const table of this.tables) {
+      if (diag && table.diagWorks) {
+        try {
+          for (const row of diag.dump(table.diag)) rows.push(row);
+          continue;
+        } catch {
+          table.diagWorks = false;
+        }
+      }
       let text: string;
       try {
-        text = fs.readFileSync(`${this.proc}/net/${decoder.file}`, 'latin1');
+        text = fs.readFileSync(`${this.proc}/net/${table.file}`, 'latin1');
       } catch (err) {
         // No tcp6/udp6 when IPv6 is disabled (ipv6.disable=1): that family simply has no sockets.
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw err;
       }
-      for (const row of decoder.decode(text)) rows.push(row);
+      for (const row of table.text.decode(text)) rows.push(row);
     }
     return rows;
   }
+
 
   private readProcess(pid: number, withModules: boolean, cache?: Map<string, ProcessInfo>): { info: ProcessInfo; uid: number | null } {
     const base = `${this.proc}/${pid}`;

@@ -18,6 +18,8 @@ interface ChildReport {
   execPath: string;
   snapshotMs: number;
   endpoints: Endpoint[];
+  /** A second snapshot of the same backend (NETLINK_SOCK_DIAG instead of /proc/net). */
+  endpointsAgain: Endpoint[];
   processes: (Omit<ProcessInfo, 'startTime'> & { startTime: string | null })[];
   ss: string;
 }
@@ -89,6 +91,9 @@ t.test('same endpoints and PIDs as ss -tuanp, with thousands of sockets', { skip
     checked++;
   }
   t.same(mismatches.slice(0, 20), [], `every one of ${checked} sockets has ss's PID`);
+
+  const withPid = (e: Endpoint) => `${ourKey(e)} ${e.pid}`;
+  t.same(report.endpointsAgain.map(withPid).sort(), report.endpoints.map(withPid).sort(), 'the second snapshot (sock_diag, remembered owners) lists the same endpoints and PIDs');
 
   const sharedListener = ss.find((r) => r.pids.length > 1);
   t.ok(sharedListener, 'one listener is held by two processes');

@@ -1,0 +1,181 @@
+/**
+ * Pure encoding and decoding of NETLINK_SOCK_DIAG inet dumps (what `ss` reads; platform-apis.md §4.5):
+ * the same rows as /proc/net/{tcp,tcp6,udp,udp6}, from binary messages the kernel fills without
+ * printing text. The socket I/O is in linux-netlink.ts. Layouts (include/uapi/linux/netlink.h,
+ * sock_diag.h, inet_diag.h), all in host byte order except the ports (big-endian) and addresses
+ * (network order bytes):
+ *   nlmsghdr (16): len u32 @0, type u16 @4, flags u16 @6, seq u32 @8, pid u32 @12
+ *   inet_diag_req_v2 (56): family u8 @0, protocol u8 @1, ext u8 @2, pad @3, states u32 @4, sockid (48) @8
+ *   inet_diag_msg (72): family u8 @0, state u8 @1, timer @2, retrans @3, sport be16 @4, dport be16 @6,
+ *     src[16] @8, dst[16] @24, if u32 @40, cookie u32×2 @44, expires @52, rqueue @56, wqueue @60,
+ *     uid u32 @64, inode u32 @68
+ */
+import { formatIPv4, formatIPv6 } from './address';
+import { linuxTcpState, type ProcNetRow } from './linux-decode';
+import type { TcpState } from './types';
+
+export const AF_NETLINK = 16;
+export const NETLINK_SOCK_DIAG = 4;
+const SOCK_DIAG_BY_FAMILY = 20;
+const NLM_F_REQUEST = 0x1;
+const NLM_F_DUMP = 0x300;
+const NLMSG_ERROR = 2;
+const NLMSG_DONE = 3;
+const NLMSG_HDRLEN = 16;
+const INET_DIAG_MSG_LEN = 72;
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+function sameSocket(known: KnownRow, buf: Buffer, m: number, inode: number): boolean {
+  if (known.inode !== inode) return false;
+  for (let w = 0; w < ID_WORDS; w++) if (known.words[w] !== buf.readUInt32LE(m + 4 + 4 * w)) return false;
+  return true;
+}
+
+/** A dump request for every socket of one protocol and family (all states). */
+export function inetDiagRequest(protocol: 'TCP' | 'UDP', family: 4 | 6, seq: number): Buffer {
+  const req = Buffer.alloc(NLMSG_HDRLEN + 56);
+  req.writeUInt32LE(req.length, 0);
+  req.writeUInt16LE(SOCK_DIAG_BY_FAMILY, 4);
+  req.writeUInt16LE(NLM_F_REQUEST | NLM_F_DUMP, 6);
+  req.writeUInt32LE(seq >>> 0, 8);
+  req.writeUInt8(family === 4 ? AF_INET : AF_INET6, 16);
+  req.writeUInt8(protocol === 'TCP' ? 6 : 17, 17);
+  req.writeUInt32LE(0xffffffff, 20); // every state, TIME_WAIT and request sockets included, as /proc lists them
+  return req;
+}
+
+/** The kernel refused the dump: errno as NLMSG_ERROR carries it (ENOENT: no tcp_diag/udp_diag module). */
+export class SockDiagError extends Error {
+  constructor(readonly errno: number) {
+    super(`NETLINK_SOCK_DIAG error ${errno}`);
+  }
+}
+
+interface KnownRow {
+  row: ProcNetRow;
+  /** Identity: sport+dport, src and dst as the nine 32-bit words of bytes 4-40 of the message, and the inode. */
+  words: number[];
+  inode: number;
+  generation: number;
+  /** Next row with the same hash. */
+  next: KnownRow | undefined;
+}
+
+const ID_WORDS = 9;
+
+/**
+ * Decodes the messages of one protocol/family dump into ProcNetRows, fed one recv() batch at a
+ * time. Like ProcNetDecoder it returns the same row object for a socket that did not change since
+ * the last dump (identity: ports, addresses and inode; then the state), and a socket the kernel sent
+ * twice (a dump is not a snapshot either) once.
+ */
+export class InetDiagDecoder {
+  /** By a hash of the identity, chained; no strings are built for a socket already known. */
+  private known = new Map<number, KnownRow>();
+  private size = 0;
+  private generation = 0;
+  private rows: ProcNetRow[] = [];
+  private readonly addresses = new Map<string, string>();
+
+  constructor(
+    readonly protocol: 'TCP' | 'UDP',
+    readonly family: 4 | 6,
+  ) {}
+
+  begin(): void {
+    this.generation++;
+    this.rows = [];
+  }
+
+  /** Decodes one batch; true once the dump is complete (NLMSG_DONE). Throws SockDiagError on NLMSG_ERROR. */
+  feed(buf: Buffer, length: number): boolean {
+    let off = 0;
+    while (off + NLMSG_HDRLEN <= length) {
+      const len = buf.readUInt32LE(off);
+      const type = buf.readUInt16LE(off + 4);
+      if (len < NLMSG_HDRLEN || off + len > length) throw new Error(`malformed netlink message (length ${len} at ${off} of ${length})`);
+      if (type === NLMSG_DONE) return true;
+      if (type === NLMSG_ERROR) throw new SockDiagError(-buf.readInt32LE(off + NLMSG_HDRLEN));
+      if (type === SOCK_DIAG_BY_FAMILY && len >= NLMSG_HDRLEN + INET_DIAG_MSG_LEN) this.message(buf, off + NLMSG_HDRLEN);
+      off += (len + 3) & ~3;
+    }
+    return false;
+  }
+
+  /** The rows of the dump since begin(). */
+  end(): ProcNetRow[] {
+    if (this.size > this.rows.length) {
+      for (const [hash, first] of this.known) {
+        let head: KnownRow | undefined;
+        for (let k: KnownRow | undefined = first; k; ) {
+          const next: KnownRow | undefined = k.next;
+          if (k.generation === this.generation) {
+            k.next = head;
+            head = k;
+          } else {
+            this.size--;
+          }
+          k = next;
+        }
+        if (head) this.known.set(hash, head);
+        else this.known.delete(hash);
+      }
+    }
+    return this.rows;
+  }
+
+  private message(buf: Buffer, m: number): void {
+    const inode = buf.readUInt32LE(m + 68);
+    let hash = inode;
+    for (let w = 0; w < ID_WORDS; w++) hash = Math.imul(hash ^ buf.readUInt32LE(m + 4 + 4 * w), 0x9e3779b1);
+    let known = this.known.get(hash);
+    while (known && !sameSocket(known, buf, m, inode)) known = known.next;
+    if (known?.generation === this.generation) return;
+    const state = this.protocol === 'TCP' ? linuxTcpState(buf[m + 1]!) : null;
+    if (!known || known.row.state !== state) {
+      const row = this.decode(buf, m, state);
+      if (known) {
+        known.row = row;
+      } else {
+        const words: number[] = [];
+        for (let w = 0; w < ID_WORDS; w++) words.push(buf.readUInt32LE(m + 4 + 4 * w));
+        known = { row, words, inode, generation: 0, next: this.known.get(hash) };
+        this.known.set(hash, known);
+        this.size++;
+      }
+    }
+    known.generation = this.generation;
+    this.rows.push(known.row);
+  }
+
+  private decode(buf: Buffer, m: number, state: TcpState | null): ProcNetRow {
+    const remoteAddress = this.address(buf, m + 24);
+    const remotePort = buf.readUInt16BE(m + 6);
+    // As in /proc: a listener's remote side is all zeros, and UDP endpoints carry none in the shared shape.
+    const noRemote = this.protocol === 'UDP' || state === 'Listen' || (remotePort === 0 && (remoteAddress === '0.0.0.0' || remoteAddress === '::'));
+    return {
+      protocol: this.protocol,
+      family: this.family,
+      localAddress: this.address(buf, m + 8),
+      localPort: buf.readUInt16BE(m + 4),
+      remoteAddress: noRemote ? null : remoteAddress,
+      remotePort: noRemote ? null : remotePort,
+      state,
+      uid: buf.readUInt32LE(m + 64),
+      inode: buf.readUInt32LE(m + 68),
+    };
+  }
+
+  private address(buf: Buffer, at: number): string {
+    const size = this.family === 4 ? 4 : 16;
+    const key = buf.toString('latin1', at, at + size);
+    let text = this.addresses.get(key);
+    if (text === undefined) {
+      if (this.addresses.size >= 4096) this.addresses.clear();
+      text = size === 4 ? formatIPv4(buf, at) : formatIPv6(buf, at);
+      this.addresses.set(key, text);
+    }
+    return text;
+  }
+}
