@@ -14,7 +14,7 @@ export interface QueryEvents {
   result(record: QueryResult): void;
   /** A target name did not resolve; its ports are skipped. */
   unresolved(target: string, error: PortqryError): void;
-  /** How many of the total queries are done (called on every completion; throttle in the caller). */
+  /** How many of the total queries are done (every 64 answers and at the end). */
   progress?(done: number, total: number): void;
   /** True when nobody reads the results any more: stop starting queries. */
   stopped?(): boolean;

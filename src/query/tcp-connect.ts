@@ -12,7 +12,7 @@ export interface TcpAttemptResult {
   elapsedMs: number;
   localAddress: string | null;
   localPort: number | null;
-  /** Connect attempts made (set by tcpConnect; 1 for a single attempt). */
+  /** Connect attempts made. */
   attempts: number;
   /** The open connection, only when asked for (keepOpen) and the port is LISTENING: a stream probe runs on it. */
   socket?: net.Socket;
@@ -71,17 +71,13 @@ function since(started: bigint): number {
   return Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3;
 }
 
+/** Node-style callback: a verdict, or a LocalResourceError / SourcePortInUseError. */
+export type ConnectCallback = (err: Error | null, result?: TcpAttemptResult) => void;
+
 /**
  * One TCP connect attempt. SYN-ACK → LISTENING; RST (or ICMP port unreachable) → NOT LISTENING;
  * silence until the timeout or another ICMP unreachable → FILTERED.
  */
-export function tcpConnectOnce(address: string, port: number, options: TcpConnectOptions): Promise<TcpAttemptResult> {
-  return new Promise((resolve, reject) => connectAttempt(address, port, options, (err, r) => (err ? reject(err) : resolve(r!))));
-}
-
-/** Node-style callback: a verdict, or a LocalResourceError / SourcePortInUseError. */
-export type ConnectCallback = (err: Error | null, result?: TcpAttemptResult) => void;
-
 function connectAttempt(address: string, port: number, options: TcpConnectOptions, cb: ConnectCallback): void {
   if (!options.keepOpen && fastTcp) fastConnect(fastTcp, address, port, options, cb);
   else socketConnect(address, port, options, cb);
@@ -90,44 +86,40 @@ function connectAttempt(address: string, port: number, options: TcpConnectOption
 /** The portable path through net.Socket; used when the socket is needed afterwards (probes). */
 function socketConnect(address: string, port: number, options: TcpConnectOptions, cb: ConnectCallback): void {
   const started = process.hrtime.bigint();
-  const resolve = (r: TcpAttemptResult) => cb(null, r);
-  const reject = (err: Error) => cb(err);
-  {
-    const socket = new net.Socket();
-    let settled = false;
-    const finish = (state: PortState, reason: string) => {
-      if (settled) return;
+  const socket = new net.Socket();
+  let settled = false;
+  const finish = (state: PortState, reason: string) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    const localAddress = socket.localAddress ?? null;
+    const localPort = socket.localPort ?? null;
+    const keep = state === 'LISTENING' && options.keepOpen;
+    if (!keep) {
+      // An RST instead of a FIN: no TIME_WAIT pile-up on either side during wide scans.
+      if (state === 'LISTENING' && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
+      else socket.destroy();
+    }
+    cb(null, { state, reason, elapsedMs: since(started), localAddress, localPort, attempts: 1, socket: keep ? socket : undefined });
+  };
+  const timer = setTimeout(() => finish('FILTERED', 'timeout'), options.timeoutMs);
+  socket.once('connect', () => {
+    if (isSelfConnect(socket.localAddress, socket.localPort, address, port)) finish('NOT LISTENING', 'self-connect');
+    else finish('LISTENING', 'connected');
+  });
+  socket.once('error', (err: NodeJS.ErrnoException) => {
+    if (settled) return;
+    try {
+      const verdict = classifyConnectError(err.code ?? 'error', options.sourcePort);
+      finish(verdict.state, verdict.reason);
+    } catch (local) {
       settled = true;
       clearTimeout(timer);
-      const localAddress = socket.localAddress ?? null;
-      const localPort = socket.localPort ?? null;
-      const keep = state === 'LISTENING' && options.keepOpen;
-      if (!keep) {
-        // An RST instead of a FIN: no TIME_WAIT pile-up on either side during wide scans.
-        if (state === 'LISTENING' && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
-        else socket.destroy();
-      }
-      resolve({ state, reason, elapsedMs: since(started), localAddress, localPort, attempts: 1, socket: keep ? socket : undefined });
-    };
-    const timer = setTimeout(() => finish('FILTERED', 'timeout'), options.timeoutMs);
-    socket.once('connect', () => {
-      if (isSelfConnect(socket.localAddress, socket.localPort, address, port)) finish('NOT LISTENING', 'self-connect');
-      else finish('LISTENING', 'connected');
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      if (settled) return;
-      try {
-        const verdict = classifyConnectError(err.code ?? 'error', options.sourcePort);
-        finish(verdict.state, verdict.reason);
-      } catch (local) {
-        settled = true;
-        clearTimeout(timer);
-        socket.destroy();
-        reject(local as Error);
-      }
-    });
-    socket.connect({ host: address, port, localPort: options.sourcePort, localAddress: options.sourceAddress ?? (options.sourcePort ? anyAddress(address) : undefined) });
-  }
+      socket.destroy();
+      cb(local as Error);
+    }
+  });
+  socket.connect({ host: address, port, localPort: options.sourcePort, localAddress: options.sourceAddress ?? (options.sourcePort ? anyAddress(address) : undefined) });
 }
 
 function anyAddress(address: string): string {
@@ -179,49 +171,47 @@ function loadFastTcp(): TcpWrapBinding | undefined {
 
 function fastConnect(binding: TcpWrapBinding, address: string, port: number, options: TcpConnectOptions, cb: ConnectCallback): void {
   const started = process.hrtime.bigint();
-  {
-    const handle = new binding.TCP(binding.constants.SOCKET);
-    const v6 = address.includes(':'); // an IP literal; net.isIPv6's regex costs more than a connect here
-    let settled = false;
-    let local: { address?: string; port?: number } = {};
-    const done = (state: PortState, reason: string, reset = false) => {
-      if (settled) return;
+  const handle = new binding.TCP(binding.constants.SOCKET);
+  const v6 = address.includes(':'); // an IP literal; net.isIPv6's regex costs more than a connect here
+  let settled = false;
+  const local: { address?: string; port?: number } = {};
+  const done = (state: PortState, reason: string, reset = false) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    if (reset && typeof handle.reset === 'function') handle.reset();
+    else handle.close();
+    cb(null, { state, reason, elapsedMs: since(started), localAddress: local.address ?? null, localPort: local.port ?? null, attempts: 1 });
+  };
+  const failWith = (status: number) => {
+    try {
+      const verdict = classifyConnectError(util.getSystemErrorName(status), options.sourcePort);
+      done(verdict.state, verdict.reason);
+    } catch (err) {
       settled = true;
       clearTimeout(timer);
-      if (reset && typeof handle.reset === 'function') handle.reset();
-      else handle.close();
-      cb(null, { state, reason, elapsedMs: since(started), localAddress: local.address ?? null, localPort: local.port ?? null, attempts: 1 });
-    };
-    const failWith = (status: number) => {
-      try {
-        const verdict = classifyConnectError(util.getSystemErrorName(status), options.sourcePort);
-        done(verdict.state, verdict.reason);
-      } catch (err) {
-        settled = true;
-        clearTimeout(timer);
-        handle.close();
-        cb(err as Error);
-      }
-    };
-    const timer = setTimeout(() => done('FILTERED', 'timeout'), options.timeoutMs);
-    if (options.sourcePort || options.sourceAddress) {
-      const bindAddress = options.sourceAddress ?? anyAddress(address);
-      const status = v6 ? handle.bind6(bindAddress, options.sourcePort ?? 0, 0) : handle.bind(bindAddress, options.sourcePort ?? 0);
-      if (status) return failWith(status);
+      handle.close();
+      cb(err as Error);
     }
-    const req = new binding.TCPConnectWrap();
-    req.address = address;
-    req.port = port;
-    req.oncomplete = (status: number) => {
-      if (settled) return;
-      if (status < 0) return failWith(status);
-      handle.getsockname(local);
-      if (isSelfConnect(local.address, local.port, address, port)) done('NOT LISTENING', 'self-connect');
-      else done('LISTENING', 'connected', true);
-    };
-    const status = v6 ? handle.connect6(req, address, port) : handle.connect(req, address, port);
-    if (status) failWith(status);
+  };
+  const timer = setTimeout(() => done('FILTERED', 'timeout'), options.timeoutMs);
+  if (options.sourcePort || options.sourceAddress) {
+    const bindAddress = options.sourceAddress ?? anyAddress(address);
+    const status = v6 ? handle.bind6(bindAddress, options.sourcePort ?? 0, 0) : handle.bind(bindAddress, options.sourcePort ?? 0);
+    if (status) return failWith(status);
   }
+  const req = new binding.TCPConnectWrap();
+  req.address = address;
+  req.port = port;
+  req.oncomplete = (status: number) => {
+    if (settled) return;
+    if (status < 0) return failWith(status);
+    handle.getsockname(local);
+    if (isSelfConnect(local.address, local.port, address, port)) done('NOT LISTENING', 'self-connect');
+    else done('LISTENING', 'connected', true);
+  };
+  const status = v6 ? handle.connect6(req, address, port) : handle.connect(req, address, port);
+  if (status) failWith(status);
 }
 
 /**
@@ -242,8 +232,4 @@ export function tcpConnectCb(address: string, port: number, options: TcpConnectO
     });
   };
   attempt();
-}
-
-export function tcpConnect(address: string, port: number, options: TcpConnectOptions & { attempts: number }): Promise<TcpAttemptResult> {
-  return new Promise((resolve, reject) => tcpConnectCb(address, port, options, (err, r) => (err ? reject(err) : resolve(r!))));
 }
