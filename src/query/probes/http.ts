@@ -100,10 +100,10 @@ const http: StreamProbe = {
     return { Request: WINRM_PORTS.has(ctx.port) ? 'POST /wsman' : 'GET /', ...decodeHttpResponse(bytes) };
   },
   describe(f) {
-    const lines = [`HTTP response to ${f.Request}: HTTP/${f.HttpVersion} ${f.StatusCode} ${sanitizeLine(String(f.ReasonPhrase ?? ''))}`.trimEnd()];
-    if (typeof f.Server === 'string') lines.push(`Server: ${sanitizeLine(f.Server)}`);
-    if (typeof f.Location === 'string') lines.push(`Location: ${sanitizeLine(f.Location)}`);
-    if (Array.isArray(f.AuthSchemes) && f.AuthSchemes.length > 0) lines.push(`Authentication schemes: ${sanitizeLine(f.AuthSchemes.join(', '))}`);
+    const lines = [`HTTP response to ${f.Request}: HTTP/${f.HttpVersion} ${f.StatusCode} ${String(f.ReasonPhrase ?? '')}`.trimEnd()];
+    if (typeof f.Server === 'string') lines.push(`Server: ${f.Server}`);
+    if (typeof f.Location === 'string') lines.push(`Location: ${f.Location}`);
+    if (Array.isArray(f.AuthSchemes) && f.AuthSchemes.length > 0) lines.push(`Authentication schemes: ${f.AuthSchemes.join(', ')}`);
     return lines;
   },
 };

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { sanitizeLine } from '../../output/sanitize';
 import { type DatagramProbe, ProbeDecodeError, type ProbeFields } from './types';
 
 /**
@@ -178,9 +177,9 @@ export function decodeIkeReply(reply: Buffer): ProbeFields {
 export function describeIke(fields: ProbeFields): string[] {
   const lines = [`IKE v${String(fields.Version)} ${String(fields.Exchange)} response`];
   const proposal = fields.Proposal as Record<string, string> | null;
-  if (proposal) lines.push(`Chosen proposal: ${Object.values(proposal).map((v) => sanitizeLine(v)).join(' / ')}`);
+  if (proposal) lines.push(`Chosen proposal: ${Object.values(proposal).join(' / ')}`);
   for (const n of (fields.Notifications as Notification[]) ?? []) lines.push(`Notify: ${n.Name} (${n.Type})`);
-  for (const v of (fields.VendorIds as string[]) ?? []) lines.push(`Vendor ID: ${sanitizeLine(v)}`);
+  for (const v of (fields.VendorIds as string[]) ?? []) lines.push(`Vendor ID: ${v}`);
   return lines;
 }
 

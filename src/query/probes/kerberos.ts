@@ -1,5 +1,4 @@
 import * as net from 'node:net';
-import { sanitizeLine } from '../../output/sanitize';
 import {
   applicationTag, children, contextTag, decodeInteger, decodeString, decodeTime, expectElement, generalizedTime, integer,
   octetString, readElement, sequence, Tag, taggedFields, tlv, type Element,
@@ -113,13 +112,13 @@ export function decodeKdcReply(reply: Buffer, requestedRealm: string, now: Date 
 }
 
 export function describeKerberos(fields: ProbeFields): string[] {
-  if (fields.MessageType === 'AS-REP') return [`KDC response: AS-REP for realm ${sanitizeLine(String(fields.Realm))}`];
+  if (fields.MessageType === 'AS-REP') return [`KDC response: AS-REP for realm ${String(fields.Realm)}`];
   const lines = [
     `KDC response: ${String(fields.ErrorName)} (${String(fields.ErrorCode)})`,
-    `Realm: ${sanitizeLine(String(fields.Realm))}${fields.Realm === fields.RequestedRealm ? '' : ` (asked for ${sanitizeLine(String(fields.RequestedRealm))})`}`,
+    `Realm: ${String(fields.Realm)}${fields.Realm === fields.RequestedRealm ? '' : ` (asked for ${String(fields.RequestedRealm)})`}`,
     `Server time: ${String(fields.ServerTime)} (clock skew ${String(fields.ClockSkewSeconds)} s)`,
   ];
-  if (fields.ErrorText) lines.push(`Error text: ${sanitizeLine(String(fields.ErrorText))}`);
+  if (fields.ErrorText) lines.push(`Error text: ${String(fields.ErrorText)}`);
   return lines;
 }
 

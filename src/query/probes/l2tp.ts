@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto';
-import { sanitizeLine } from '../../output/sanitize';
 import { type DatagramProbe, ProbeDecodeError, type ProbeFields } from './types';
 
 /**
@@ -138,12 +137,12 @@ function framing(bits: number): string[] {
 
 export function describeL2tp(fields: ProbeFields): string[] {
   const lines = [`L2TP response: ${String(fields.MessageType)}`];
-  if (fields.HostName !== null) lines.push(`Host name: ${sanitizeLine(String(fields.HostName))}`);
-  if (fields.VendorName !== null) lines.push(`Vendor: ${sanitizeLine(String(fields.VendorName))}`);
+  if (fields.HostName !== null) lines.push(`Host name: ${String(fields.HostName)}`);
+  if (fields.VendorName !== null) lines.push(`Vendor: ${String(fields.VendorName)}`);
   if (fields.FirmwareRevision !== null) lines.push(`Firmware revision: ${String(fields.FirmwareRevision)}`);
   if (fields.ResultCode !== null) {
     const code = fields.ResultCode as number;
-    const message = fields.ResultMessage ? `: ${sanitizeLine(String(fields.ResultMessage))}` : '';
+    const message = fields.ResultMessage ? `: ${String(fields.ResultMessage)}` : '';
     lines.push(`Result: ${code} (${STOP_RESULTS[code] ?? 'unknown'})${message}`);
   }
   return lines;

@@ -1,4 +1,3 @@
-import { sanitizeLine } from '../../output/sanitize';
 import { decodeRootDseAnswer, encodeRootDseSearch, searchAnswerComplete } from './codec/ldap';
 import { ProbeDecodeError, type ProbeFields, type StreamProbe } from './types';
 
@@ -18,13 +17,13 @@ export function describeRootDse(fields: ProbeFields): string[] {
   const attributes = (fields.Attributes ?? {}) as Record<string, string[]>;
   for (const [name, values] of Object.entries(attributes)) {
     for (const value of values) {
-      if (name.toLowerCase() === 'currenttime') lines.push(`currentdate: ${sanitizeLine(portqryDate(value))} (unadjusted GMT)`);
-      else lines.push(`${sanitizeLine(name)}: ${sanitizeLine(value)}`);
+      if (name.toLowerCase() === 'currenttime') lines.push(`currentdate: ${portqryDate(value)} (unadjusted GMT)`);
+      else lines.push(`${name}: ${value}`);
     }
   }
   if (fields.ResultCode !== 0) {
-    const diagnostic = fields.DiagnosticMessage ? `: ${sanitizeLine(String(fields.DiagnosticMessage))}` : '';
-    lines.push(`LDAP search result: ${sanitizeLine(String(fields.ResultName))} (${String(fields.ResultCode)})${diagnostic}`);
+    const diagnostic = fields.DiagnosticMessage ? `: ${String(fields.DiagnosticMessage)}` : '';
+    lines.push(`LDAP search result: ${String(fields.ResultName)} (${String(fields.ResultCode)})${diagnostic}`);
   }
   lines.push('', '======== End of LDAP query response ========');
   return lines;

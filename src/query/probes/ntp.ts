@@ -1,4 +1,3 @@
-import { sanitizeLine } from '../../output/sanitize';
 import { type DatagramProbe, ProbeDecodeError, type ProbeFields } from './types';
 
 /**
@@ -82,10 +81,10 @@ export function decodeNtpReply(reply: Buffer, receivedAt: Date = new Date()): Pr
 }
 
 export function describeNtp(fields: ProbeFields): string[] {
-  if (fields.KissCode !== null) return [`NTP server refused the request: kiss code ${sanitizeLine(String(fields.KissCode))}`];
+  if (fields.KissCode !== null) return [`NTP server refused the request: kiss code ${String(fields.KissCode)}`];
   const sync = fields.LeapIndicator === 'unsynchronized' || fields.Stratum === 16 ? ' (unsynchronized)' : '';
   return [
-    `NTP v${String(fields.Version)} ${String(fields.Mode)}: stratum ${String(fields.Stratum)}${sync}, reference ${sanitizeLine(String(fields.ReferenceId))}`,
+    `NTP v${String(fields.Version)} ${String(fields.Mode)}: stratum ${String(fields.Stratum)}${sync}, reference ${String(fields.ReferenceId)}`,
     `Server time: ${String(fields.TransmitTime)}`,
     `Clock offset: ${String(fields.ClockOffsetMs)} ms, round trip ${String(fields.RoundTripMs)} ms`,
   ];

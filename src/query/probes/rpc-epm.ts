@@ -1,4 +1,3 @@
-import { sanitizeLine } from '../../output/sanitize';
 import { decodeBindAck, decodeResponse, encodeBind, encodeRequest, pduSequenceComplete, rpcStatusName } from './codec/dcerpc';
 import { readGuid } from './codec/guid';
 import { ProbeDecodeError, type ProbeFields, type ProbeStream, type StreamProbe } from './types';
@@ -215,8 +214,8 @@ const rpcEpm: StreamProbe = {
   describe(f) {
     const lines = ["Server's response:", ''];
     for (const e of (f.Entries ?? []) as EpmEntry[]) {
-      lines.push(sanitizeLine(`UUID: ${e.Uuid ?? e.ObjectUuid ?? NIL_UUID}${e.Annotation ? ` ${e.Annotation}` : ''}`));
-      if (e.Binding) lines.push(sanitizeLine(e.Binding));
+      lines.push(`UUID: ${e.Uuid ?? e.ObjectUuid ?? NIL_UUID}${e.Annotation ? ` ${e.Annotation}` : ''}`);
+      if (e.Binding) lines.push(e.Binding);
       lines.push('');
     }
     lines.push(`Total endpoints found: ${String(f.EntryCount)}`, '', '==== End of RPC Endpoint Mapper query response ====');

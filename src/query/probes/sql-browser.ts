@@ -1,4 +1,3 @@
-import { sanitizeLine } from '../../output/sanitize';
 import { type DatagramProbe, ProbeDecodeError, type ProbeFields } from './types';
 
 /**
@@ -65,7 +64,7 @@ export function decodeServerResponse(reply: Buffer): ProbeFields {
 export function describeSqlBrowser(fields: ProbeFields): string[] {
   const lines = ["Server's response:", ''];
   for (const instance of (fields.Instances as SqlInstance[]) ?? []) {
-    for (const [key, value] of Object.entries(instance.Properties)) lines.push(sanitizeLine(`${key} ${value}`));
+    for (const [key, value] of Object.entries(instance.Properties)) lines.push(`${key} ${value}`);
     lines.push('');
   }
   lines.push('==== End of SQL Server query response ====');

@@ -1,4 +1,3 @@
-import { sanitizeLine } from '../../output/sanitize';
 import { type DatagramProbe, ProbeDecodeError, type ProbeFields } from './types';
 
 /**
@@ -38,7 +37,7 @@ export function decodeTftpReply(reply: Buffer): ProbeFields {
 }
 
 export function describeTftp(fields: ProbeFields): string[] {
-  if (fields.Opcode === 'ERROR') return [`TFTP error ${String(fields.ErrorCode)}: ${sanitizeLine(String(fields.ErrorMessage ?? ''))}`];
+  if (fields.Opcode === 'ERROR') return [`TFTP error ${String(fields.ErrorCode)}: ${String(fields.ErrorMessage ?? '')}`];
   if (fields.Opcode === 'DATA') return [`TFTP data block ${String(fields.Block)} (${String(fields.DataLength)} bytes)`];
   return [`TFTP ${String(fields.Opcode)}`];
 }

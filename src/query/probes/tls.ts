@@ -1,7 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { sanitizeLine } from '../../output/sanitize';
 import { ProbeDecodeError, type ProbeContext, type ProbeFields, type StreamProbe } from './types';
 
 const DAY_MS = 86_400_000;
@@ -122,13 +121,13 @@ const tlsProbe: StreamProbe = {
     const validity = f.Expired ? `expired ${-days} day(s) ago` : f.NotYetValid ? 'not valid yet' : `${days} day(s) left`;
     const lines = [
       `TLS handshake: ${String(f.Protocol)}, ${String(f.Cipher)}`,
-      `Certificate subject: ${sanitizeLine(String(f.Subject))}`,
-      `Certificate issuer: ${sanitizeLine(String(f.Issuer))}`,
+      `Certificate subject: ${String(f.Subject)}`,
+      `Certificate issuer: ${String(f.Issuer)}`,
     ];
-    if (Array.isArray(f.SubjectAltNames) && f.SubjectAltNames.length > 0) lines.push(`Subject alternative names: ${sanitizeLine(f.SubjectAltNames.join(', '))}`);
+    if (Array.isArray(f.SubjectAltNames) && f.SubjectAltNames.length > 0) lines.push(`Subject alternative names: ${f.SubjectAltNames.join(', ')}`);
     lines.push(
       `Valid from ${String(f.NotBefore)} to ${String(f.NotAfter)} (${validity})`,
-      `Self-signed: ${f.SelfSigned ? 'yes' : 'no'}; host name matches: ${f.HostnameMatches ? 'yes' : 'no'}; chain trusted: ${f.TrustedChain ? 'yes' : `no (${sanitizeLine(String(f.VerifyError))})`}`,
+      `Self-signed: ${f.SelfSigned ? 'yes' : 'no'}; host name matches: ${f.HostnameMatches ? 'yes' : 'no'}; chain trusted: ${f.TrustedChain ? 'yes' : `no (${String(f.VerifyError)})`}`,
     );
     return lines;
   },

@@ -43,7 +43,7 @@ export interface DatagramProbe {
   encode(ctx: ProbeContext): Buffer;
   /** Fields from one reply; throws ProbeDecodeError if the bytes are not this protocol's reply. */
   decode(reply: Buffer, ctx: ProbeContext): ProbeFields;
-  /** PortQry-style text lines for the decoded fields (text format only). */
+  /** PortQry-style text lines for the decoded fields (text format only); see StreamProbe.describe. */
   describe?(fields: ProbeFields): string[];
 }
 
@@ -65,6 +65,11 @@ export interface StreamProbe {
   /** TCP ports this probe runs on by default after LISTENING. */
   ports: readonly number[];
   converse(stream: ProbeStream, ctx: ProbeContext): Promise<ProbeFields>;
+  /**
+   * PortQry-style text lines for the decoded fields (text format only). Lines may carry the peer's
+   * text as it came (banners, names, certificate subjects): portqry-text makes every line
+   * terminal-safe (the one place that does), so describe() need not sanitize.
+   */
   describe?(fields: ProbeFields): string[];
 }
 
