@@ -82,6 +82,9 @@ export function getCli(): Cli<PortqryContext> {
  */
 export async function runCli(argv: readonly string[], io: IOStreams): Promise<number> {
   const cli = getCli();
+  // clipanion's per-command --help renders with the Cli's own colour setting, which otherwise falls
+  // back to its terminal-blind guess (colour whenever TERM allows it, even into a pipe).
+  (cli as { enableColors?: boolean }).enableColors = io.colorStdout;
   const context: PortqryContext = {
     stdin: io.stdin as NodeJS.ReadStream,
     stdout: io.stdout,

@@ -25,6 +25,14 @@ t.test('each command has --help with examples', async (t) => {
   t.match(r.stdout, /portqry-ts query -n/);
 });
 
+t.test('no command colours its --help into a pipe, whatever TERM says', async (t) => {
+  for (const c of ['query', 'record', 'parse', 'stats']) {
+    const r = await runCli([c, '--help'], { env: { TERM: 'xterm-256color' } });
+    t.equal(r.code, 0, `${c} --help exit code`);
+    t.notMatch(r.stdout, /\x1b\[/, `${c} --help has no escape sequences`);
+  }
+});
+
 t.test('a usage error is one line on stderr, nothing on stdout, exit 64', async (t) => {
   const r = await runCli(['query', '-n', '127.0.0.1', '--format', 'xml']);
   t.equal(r.stdout, '');
