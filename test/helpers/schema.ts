@@ -25,7 +25,12 @@ export function schemaKeys(file: string): string[] {
   return Object.keys(schema.properties);
 }
 
+/** Probes whose ProbeData has another probe's shape: they share its decoder. */
+const SHARED_PROBE_DATA: Record<string, string> = {
+  smtp: 'greeting', pop3: 'greeting', imap: 'greeting', cldap: 'ldap', 'dns-tcp': 'dns', 'kerberos-tcp': 'kerberos',
+};
+
 /** The schema of a probe's ProbeData (schemas/probe-data-*.schema.json), by probe name. */
 export function probeDataSchema(probe: string): string {
-  return ['smtp', 'pop3', 'imap'].includes(probe) ? 'probe-data-greeting.schema.json' : `probe-data-${probe}.schema.json`;
+  return `probe-data-${SHARED_PROBE_DATA[probe] ?? probe}.schema.json`;
 }

@@ -4,6 +4,7 @@ import dns, { decodeDnsReply, encodeDnsQuery } from '../../src/query/probes/dns'
 import dnsTcp from '../../src/query/probes/dns-tcp';
 import { startDnsmasq, unavailable } from '../helpers/udp-servers';
 import { connectProbeStream } from '../helpers/probe-stream';
+import { probeDataSchema, schemaErrors } from '../helpers/schema';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
 const ctx = { host: '127.0.0.1', address: '127.0.0.1', port: 53, community: 'public', timeoutMs: 1000 };
@@ -57,6 +58,7 @@ t.test('decodes answers of every common type, following compression pointers', a
     ],
     Authority: [{ Name: 'microsoft.com', Type: 'SOA', Ttl: 3600, Data: 'ns1.example hostmaster.example 1 2 3 4 5' }],
   });
+  t.same(schemaErrors(probeDataSchema('dns'), fields), []);
   t.same(dns.describe!(fields).slice(0, 2), ['DNS response: NOERROR (authoritative)', 'Answer: portqry.microsoft.com 300 CNAME www.microsoft.com']);
 });
 
@@ -80,10 +82,12 @@ t.test('real server: dnsmasq on loopback answers over UDP and TCP', { skip: unav
   const fields = dns.decode(reply, ctx);
   t.equal(fields.ResponseCode, 'NOERROR');
   t.same(fields.Answers, [{ Name: 'portqry.microsoft.com', Type: 'A', Ttl: 0, Data: '192.0.2.53' }]);
+  t.same(schemaErrors(probeDataSchema('dns'), fields), []);
   t.same(decoderFailures(decodeDnsReply, reply), [], 'the real reply survives truncation and mutation');
 
   const stream = await connectProbeStream(server.address, server.port);
   t.teardown(() => stream.close());
   const overTcp = await dnsTcp.converse(stream, ctx);
   t.same(overTcp, fields, 'the TCP variant decodes the same answer');
+  t.same(schemaErrors(probeDataSchema('dns-tcp'), overTcp), []);
 });

@@ -5,6 +5,7 @@ import kerberosTcp from '../../src/query/probes/kerberos-tcp';
 import { udpExchange } from '../helpers/real-server';
 import { startKdc, unavailable } from '../helpers/udp-servers';
 import { connectProbeStream } from '../helpers/probe-stream';
+import { probeDataSchema, schemaErrors } from '../helpers/schema';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
 const ctx = { host: 'dc01.pudp.test', address: '127.0.0.1', port: 88, community: 'public', timeoutMs: 1000 };
@@ -48,6 +49,7 @@ t.test('decodes a KRB-ERROR: code, realm, server time and skew', async (t) => {
     MessageType: 'KRB-ERROR', ErrorCode: 6, ErrorName: 'KDC_ERR_C_PRINCIPAL_UNKNOWN', Realm: 'CONTOSO.COM', RequestedRealm: 'CONTOSO.COM', ServerPrincipal: 'krbtgt/CONTOSO.COM',
     ServerTime: '2026-11-25T22:39:16.250Z', ClockSkewSeconds: 2, ErrorText: 'Client not found',
   });
+  t.same(schemaErrors(probeDataSchema('kerberos'), fields), []);
   t.same(kerberos.describe!(fields), [
     'KDC response: KDC_ERR_C_PRINCIPAL_UNKNOWN (6)',
     'Realm: CONTOSO.COM',
@@ -71,16 +73,19 @@ t.test('real KDC: MIT krb5kdc on loopback answers over UDP and TCP', { skip: una
   t.equal(fields.ErrorName, 'KDC_ERR_C_PRINCIPAL_UNKNOWN', 'the dummy principal is unknown');
   t.equal(fields.Realm, 'PUDP.TEST');
   t.ok(Math.abs(fields.ClockSkewSeconds as number) < 5, 'same machine, same clock');
+  t.same(schemaErrors(probeDataSchema('kerberos'), fields), []);
   t.same(decoderFailures((b) => decodeKdcReply(b, 'X'), reply), []);
 
   const addressCtx = { ...ctx, host: '127.0.0.1' };
   const wrongRealm = kerberos.decode((await udpExchange(server.address, server.port, kerberos.encode(addressCtx), 1000))!, addressCtx);
   t.equal(wrongRealm.MessageType, 'KRB-ERROR', 'a realm the KDC does not serve still gets a KRB-ERROR');
   t.equal(wrongRealm.Realm, wrongRealm.RequestedRealm, 'MIT echoes the realm it was asked for');
+  t.same(schemaErrors(probeDataSchema('kerberos'), wrongRealm), []);
 
   const stream = await connectProbeStream(server.address, server.port);
   t.teardown(() => stream.close());
   const overTcp = await kerberosTcp.converse(stream, ctx);
   t.equal(overTcp.ErrorName, 'KDC_ERR_C_PRINCIPAL_UNKNOWN');
   t.equal(overTcp.Realm, 'PUDP.TEST');
+  t.same(schemaErrors(probeDataSchema('kerberos-tcp'), overTcp), []);
 });

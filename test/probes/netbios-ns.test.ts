@@ -2,6 +2,7 @@ import t from 'tap';
 import { encodeHeader } from '../../src/query/probes/codec/dns';
 import netbiosNs, { decodeNodeStatusResponse, encodeNodeStatusRequest } from '../../src/query/probes/netbios-ns';
 import { startNmbd, unavailable } from '../helpers/udp-servers';
+import { probeDataSchema, schemaErrors } from '../helpers/schema';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
 const ctx = { host: 'dc01', address: '127.0.0.1', port: 137, community: 'public', timeoutMs: 1000 };
@@ -40,6 +41,7 @@ t.test('decodes names with suffix, type, status, and the MAC address', async (t)
   t.equal(fields.MacAddress, '00-15-5D-01-C6-1E');
   t.same((fields.Names as unknown[])[2], { Name: 'CONTOSO', Suffix: '1C', Type: 'GROUP', Status: 'Registered', Permanent: false, NodeType: 'B' });
   t.same((fields.Names as unknown[])[5], { Name: 'OLDNAME', Suffix: '00', Type: 'UNIQUE', Status: 'Deregistering', Permanent: false, NodeType: 'B' });
+  t.same(schemaErrors(probeDataSchema('netbios-ns'), fields), []);
   t.same(netbiosNs.describe!(fields).slice(0, 5), [
     "Server's response: MAC address 00155d01c61e",
     '',
@@ -71,5 +73,6 @@ t.test('real server: Samba nmbd in a network namespace answers the node status q
   t.equal(fields.Workgroup, 'PUDPGROUP');
   t.match(fields.MacAddress, /^([0-9A-F]{2}-){5}[0-9A-F]{2}$/);
   t.ok((fields.Names as { Suffix: string }[]).some((n) => n.Suffix === '20'), 'the file server name <20> is registered');
+  t.same(schemaErrors(probeDataSchema('netbios-ns'), fields), []);
   t.same(decoderFailures(decodeNodeStatusResponse, reply), []);
 });

@@ -1,6 +1,7 @@
 import t from 'tap';
 import ntp, { decodeNtpReply, encodeNtpRequest } from '../../src/query/probes/ntp';
 import { startChronyd, unavailable } from '../helpers/udp-servers';
+import { probeDataSchema, schemaErrors } from '../helpers/schema';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
 const ctx = { host: '127.0.0.1', address: '127.0.0.1', port: 123, community: 'public', timeoutMs: 1000 };
@@ -39,6 +40,7 @@ t.test('decodes stratum, reference, times and computes offset and round trip (RF
   t.ok(Math.abs((fields.ClockOffsetMs as number) - 250) < 0.01, `offset ${String(fields.ClockOffsetMs)}`);
   t.ok(Math.abs((fields.RoundTripMs as number) - 40) < 0.01, `round trip ${String(fields.RoundTripMs)}`);
   t.same(ntp.describe!(fields)[0], 'NTP v4 server: stratum 2, reference 192.0.2.10');
+  t.same(schemaErrors(probeDataSchema('ntp'), fields), []);
 });
 
 t.test('a kiss-o\'-death reply gives its code', async (t) => {
@@ -49,6 +51,7 @@ t.test('a kiss-o\'-death reply gives its code', async (t) => {
   t.equal(fields.KissCode, 'RATE');
   t.equal(fields.ClockOffsetMs, null);
   t.same(ntp.describe!(fields), ['NTP server refused the request: kiss code RATE']);
+  t.same(schemaErrors(probeDataSchema('ntp'), fields), []);
 });
 
 t.test('client packets, short and mutated replies: ProbeDecodeError or fields', async (t) => {
@@ -66,5 +69,6 @@ t.test('real server: chronyd on loopback (local stratum 8) answers with its time
   t.equal(fields.ReferenceId, '127.127.1.1', 'chrony\'s local reference');
   t.ok(Math.abs(fields.ClockOffsetMs as number) < 1000, 'same machine: the offset is the measurement noise');
   t.ok(Math.abs(Date.parse(fields.TransmitTime as string) - Date.now()) < 5000);
+  t.same(schemaErrors(probeDataSchema('ntp'), fields), []);
   t.same(decoderFailures((b) => decodeNtpReply(b), reply), []);
 });

@@ -3,6 +3,7 @@ import { integer, nullValue, octetString, oid, sequence, tlv } from '../../src/q
 import snmp, { decodeGetResponse, encodeGetRequest } from '../../src/query/probes/snmp';
 import { udpExchange } from '../helpers/real-server';
 import { startSnmpd, unavailable } from '../helpers/udp-servers';
+import { probeDataSchema, schemaErrors } from '../helpers/schema';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
 const ctx = { host: '127.0.0.1', address: '127.0.0.1', port: 161, community: 'public', timeoutMs: 1000 };
@@ -45,6 +46,7 @@ t.test('decodes a v2c GetResponse: sysDescr, sysName and every SMI value type', 
     { Oid: '1.3.6.1.2.1.1.9.9', Type: 'noSuchInstance', Value: null },
   ]);
   t.same(snmp.describe!(fields), ['SNMP v2c response for community public: noError', `sysDescr: ${String(fields.SysDescr)}`, 'sysName: DC01']);
+  t.same(schemaErrors(probeDataSchema('snmp'), fields), []);
 });
 
 t.test('rejects requests, traps and answers to other requests', async (t) => {
@@ -68,6 +70,7 @@ t.test('real agent: net-snmp snmpd on loopback answers the community and ignores
   t.equal(fields.Version, 'v1');
   t.equal(fields.SysName, 'pudp-agent');
   t.equal(fields.SysDescr, 'portqry-ts probe test agent');
+  t.same(schemaErrors(probeDataSchema('snmp'), fields), []);
   t.same(decoderFailures(decodeGetResponse, reply), []);
   t.equal(await udpExchange(server.address, server.port, snmp.encode(ctx), 700), undefined, 'a wrong community gets silence, as PortQry documents');
 });

@@ -1,6 +1,7 @@
 import t from 'tap';
 import tftp, { decodeTftpReply, encodeReadRequest, PROBE_FILE } from '../../src/query/probes/tftp';
 import { startTftpd, unavailable } from '../helpers/udp-servers';
+import { probeDataSchema, schemaErrors } from '../helpers/schema';
 import { decoderFailures } from '../helpers/truncation';
 
 const ctx = { host: '127.0.0.1', address: '127.0.0.1', port: 69, community: 'public', timeoutMs: 1000 };
@@ -18,6 +19,9 @@ t.test('ERROR and DATA replies decode; anything else is ProbeDecodeError', async
   t.throws(() => decodeTftpReply(Buffer.from([0, 5, 0])), /shorter/);
   t.same(tftp.describe!(decodeTftpReply(Buffer.from('\0\x05\0\x01File not found\0', 'latin1'))), ['TFTP error 1: File not found']);
   t.same(decoderFailures(decodeTftpReply, Buffer.from('\0\x05\0\x01File not found\0', 'latin1')), []);
+  for (const reply of ['\0\x05\0\x01File not found\0', '\0\x05\0\x02', '\0\x03\0\x01data', '\0\x06blksize\x00512\x00']) {
+    t.same(schemaErrors(probeDataSchema('tftp'), decodeTftpReply(Buffer.from(reply, 'latin1'))), [], JSON.stringify(reply));
+  }
 });
 
 t.test('real server: tftpd-hpa on loopback answers with an ERROR from its own transfer port', { skip: unavailable('in.tftpd', 'tftpd-hpa') }, async (t) => {
@@ -27,4 +31,5 @@ t.test('real server: tftpd-hpa on loopback answers with an ERROR from its own tr
   t.equal(fields.Opcode, 'ERROR');
   t.equal(fields.ErrorCode, 1);
   t.equal(fields.ErrorMessage, 'File not found');
+  t.same(schemaErrors(probeDataSchema('tftp'), fields), []);
 });
