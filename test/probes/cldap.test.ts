@@ -2,6 +2,7 @@ import t from 'tap';
 import { enumerated, integer, octetString, sequence, tlv } from '../../src/query/probes/codec/ber';
 import { encodeRootDseSearch, LdapOp } from '../../src/query/probes/codec/ldap';
 import cldap from '../../src/query/probes/cldap';
+import { probeDataSchema, schemaErrors } from '../helpers/schema';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
 /*
@@ -50,6 +51,7 @@ t.test('decodes every attribute with all its values', async (t) => {
   t.equal(attributes.namingContexts.length, 4);
   t.same(attributes.supportedLDAPVersion, ['3', '2']);
   t.equal(attributes.dnsHostName[0], 'myserver.domain.example.com');
+  t.same(schemaErrors(probeDataSchema('cldap'), fields), [], "the ldap probe's schema: same decoder");
   const lines = cldap.describe!(fields);
   t.same(lines.slice(0, 4), ['LDAP query response:', '', 'currentdate: 11/25/2026 22:39:16 (unadjusted GMT)', 'subschemaSubentry: CN=Aggregate,CN=Schema,CN=Configuration,DC=domain,DC=example,DC=com']);
   t.equal(lines.filter((l) => l.startsWith('namingContexts: ')).length, 4, 'every value on its own line');
@@ -60,6 +62,7 @@ t.test('a refusal is decoded as its result', async (t) => {
   const fields = cldap.decode(fixtureReply([], 53), ctx);
   t.equal(fields.ResultName, 'unwillingToPerform');
   t.same(fields.Attributes, {});
+  t.same(schemaErrors(probeDataSchema('cldap'), fields), []);
 });
 
 t.test('truncated and mutated replies: ProbeDecodeError or fields, never a crash', async (t) => {

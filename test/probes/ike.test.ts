@@ -1,6 +1,7 @@
 import t from 'tap';
 import ike, { decodeIkeReply, encodeSaInit } from '../../src/query/probes/ike';
 import { startCharon, unavailable } from '../helpers/udp-servers';
+import { probeDataSchema, schemaErrors } from '../helpers/schema';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
 const ctx = { host: '127.0.0.1', address: '127.0.0.1', port: 500, community: 'public', timeoutMs: 1000 };
@@ -38,6 +39,7 @@ t.test('the request is an IKEv2 IKE_SA_INIT with SA, KE (MODP-2048) and nonce', 
   const fields = decodeIkeReply(Buffer.concat([req.subarray(0, 19), Buffer.from([0x20]), req.subarray(20)]));
   t.same(fields.Proposal, { Encryption: 'AES-CBC-256', Prf: 'HMAC-SHA2-256', Integrity: 'HMAC-SHA2-256-128', DhGroup: 'MODP-2048' }, 'our own proposal reads back');
   t.equal(fields.DhGroup, 14);
+  t.same(schemaErrors(probeDataSchema('ike'), fields), []);
 });
 
 t.test('notifications, vendor ids and IKEv1 replies decode', async (t) => {
@@ -50,6 +52,7 @@ t.test('notifications, vendor ids and IKEv1 replies decode', async (t) => {
   t.equal(v1.Exchange, 'Informational');
   t.same(v1.Notifications, [{ Type: 14, Name: 'NO-PROPOSAL-CHOSEN' }]);
   t.same(ike.describe!(decodeIkeReply(noProposal)), ['IKE v2.0 IKE_SA_INIT response', 'Notify: NO_PROPOSAL_CHOSEN (14)']);
+  for (const fixture of [noProposal, invalidKe, v1Notify]) t.same(schemaErrors(probeDataSchema('ike'), decodeIkeReply(fixture)), []);
 });
 
 t.test('truncated and mutated replies: ProbeDecodeError or fields', async (t) => {
@@ -68,5 +71,6 @@ t.test('real responder: strongSwan charon in a network namespace answers IKE_SA_
   t.equal(fields.Exchange, 'IKE_SA_INIT');
   t.equal(fields.Response, true);
   t.same(fields.Notifications, [{ Type: 14, Name: 'NO_PROPOSAL_CHOSEN' }], 'no connection is configured, so charon refuses the proposal');
+  t.same(schemaErrors(probeDataSchema('ike'), fields), []);
   t.same(decoderFailures(decodeIkeReply, reply), []);
 });

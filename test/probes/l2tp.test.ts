@@ -1,6 +1,7 @@
 import t from 'tap';
 import l2tp, { decodeL2tpReply, encodeSccrq } from '../../src/query/probes/l2tp';
 import { startXl2tpd, unavailable } from '../helpers/udp-servers';
+import { probeDataSchema, schemaErrors } from '../helpers/schema';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
 const ctx = { host: '127.0.0.1', address: '127.0.0.1', port: 1701, community: 'public', timeoutMs: 1000 };
@@ -36,12 +37,14 @@ t.test('a StopCCN decodes to its result code and message', async (t) => {
   t.equal(fields.ResultError, 0);
   t.equal(fields.ResultMessage, 'tunnel denied');
   t.same(l2tp.describe!(fields), ['L2TP response: StopCCN', 'Result: 4 (Requester is not authorized): tunnel denied']);
+  t.same(schemaErrors(probeDataSchema('l2tp'), fields), []);
 });
 
 t.test('data messages, other versions and cut replies are ProbeDecodeError', async (t) => {
   t.throws(() => decodeL2tpReply(Buffer.from('0002000000000000', 'hex')), /data message/);
   t.throws(() => decodeL2tpReply(Buffer.from('c803000c0000000000000000', 'hex')), /version 3/);
   t.same(decodeL2tpReply(Buffer.from('c802000c5051000000010001', 'hex')).MessageType, 'ZLB', 'an empty control message is a ZLB ack');
+  t.same(schemaErrors(probeDataSchema('l2tp'), decodeL2tpReply(Buffer.from('c802000c5051000000010001', 'hex'))), [], 'ZLB');
   t.same(decoderFailures(decodeL2tpReply, stopCcn()), []);
   t.same(decoderFailures(decodeL2tpReply, encodeSccrq()), []);
 });
@@ -55,6 +58,7 @@ t.test('real LNS: xl2tpd on loopback answers SCCRP with its host name and vendor
   t.equal(fields.VendorName, 'xelerance.com');
   t.equal(fields.ProtocolVersion, '1.0');
   t.equal(fields.TunnelId, 0x5051, 'addressed to the tunnel id we assigned');
+  t.same(schemaErrors(probeDataSchema('l2tp'), fields), []);
   t.same(decoderFailures(decodeL2tpReply, reply), []);
   t.same(acceptedPrefixes(decodeL2tpReply, reply), []);
 });

@@ -1,5 +1,6 @@
 import t from 'tap';
 import sqlBrowser, { decodeServerResponse } from '../../src/query/probes/sql-browser';
+import { probeDataSchema, schemaErrors } from '../helpers/schema';
 import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 
 /*
@@ -36,6 +37,7 @@ t.test('decodes every instance: name, version, tcp port, pipe', async (t) => {
       Properties: { ServerName: 'LoganSQLSvr', InstanceName: 'LoganSQLSvr16A', IsClustered: 'No', Version: '13.2.5026.0', tcp: '58956' },
     },
   ]);
+  t.same(schemaErrors(probeDataSchema('sql-browser'), fields), []);
 });
 
 t.test('text is PortQry\'s multi-instance sample, line for line', async (t) => {
@@ -65,6 +67,7 @@ t.test('other protocols and clustered instances are kept', async (t) => {
   t.equal(instance.IsClustered, true);
   t.equal(instance.Properties.via, 'CL1,1433:1433');
   t.equal(instance.Properties.rpc, 'CL1');
+  t.same(schemaErrors(probeDataSchema('sql-browser'), fields), []);
 });
 
 t.test('malformed responses are ProbeDecodeError', async (t) => {
