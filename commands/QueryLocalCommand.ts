@@ -1,7 +1,7 @@
 import { Command, Option } from 'clipanion';
 import { ExitCode } from '../src/exit-codes';
 import { createPlatformBackend } from '../src/platform';
-import type { ProcessInfo, Snapshot } from '../src/platform/types';
+import type { PlatformBackend, ProcessInfo, Snapshot } from '../src/platform/types';
 import { compareEndpoints, EndpointTracker, ownedEndpoints, type OwnedEndpoint } from '../src/recorder/endpoints';
 import { PortStatisticsKind, portStatistics, processSections, processSectionText } from '../src/recorder/local-mode';
 import { parseDuration } from '../src/recorder/options';
@@ -18,8 +18,12 @@ import { BaseCommand, parseIntegerOption } from './BaseCommand';
 abstract class LocalModeCommand extends BaseCommand {
   modules = Option.Boolean('--modules', true, { description: 'Collect loaded modules (--no-modules: faster)' });
 
+  /** One backend for all of a watch's checks, so its caches (socket owners, user names) carry over. */
+  private backend: PlatformBackend | undefined;
+
   protected async snapshot(processCache?: Map<string, ProcessInfo>): Promise<Snapshot> {
-    return createPlatformBackend().snapshot({ modules: this.modules, processCache });
+    this.backend ??= createPlatformBackend();
+    return this.backend.snapshot({ modules: this.modules, processCache });
   }
 }
 
