@@ -1,7 +1,8 @@
 // Writes a PR-PORTS log in the original Microsoft Port Reporter 1.01 format (docs/log-formats.md) of
 // about the given size, with a realistic mix: long-lived listeners, many client connections from a
 // few dozen processes to a few thousand remote addresses, UDP endpoints, a week of time, and a
-// matching PR-PIDS file so that rows correlate. Deterministic (a fixed-seed PRNG).
+// matching PR-PIDS file so that rows correlate. Deterministic (a fixed-seed PRNG). Used by the parse and
+// stats benchmarks and by the large-input parse test.
 // Usage: node generate-pr-ports.mjs <dir> <megabytes>
 import * as fs from 'node:fs';
 import * as path from 'node:path';

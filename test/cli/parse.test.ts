@@ -140,8 +140,8 @@ t.test('stdin with -, and --computer', async (t) => {
 
 t.test('a generated 20 MB log streams in bounded memory', async (t) => {
   const dir = tmpdir(t);
-  const file = path.join(dir, 'PR-PORTS-26-11-25-8-0-0.log');
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'bench', 'gen-pr-ports.mjs'), file, '20']);
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'bench', 'generate-pr-ports.mjs'), dir, '20']);
+  const file = path.join(dir, 'PR-PORTS-26-11-16-0-0-0.log');
   const rows = fs.readFileSync(file, 'latin1').split('\r\n').length - 8;
   const out = path.join(dir, 'out.jsonl');
   const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, path.join(ROOT, 'dist', 'main.cjs'), 'parse', file, '--out-file', out, '--json'], { encoding: 'utf8', env: { ...process.env, ...ENV } });
