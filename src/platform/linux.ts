@@ -55,9 +55,9 @@ export interface LinuxBackendOptions {
   owners?: SocketOwnerIndexOptions;
   /**
    * Dump the socket tables through NETLINK_SOCK_DIAG from the second snapshot on (default: true when
-   * procRoot is the real /proc, since netlink answers for the live kernel only).
+   * procRoot is the real /proc, since netlink answers for the live kernel only); tests pass a reader.
    */
-  sockDiag?: boolean;
+  sockDiag?: boolean | Pick<SockDiagReader, 'dump'>;
 }
 
 export class LinuxBackend implements PlatformBackend {
@@ -66,7 +66,7 @@ export class LinuxBackend implements PlatformBackend {
   private readonly users: UserDirectory;
   private readonly owners: SocketOwnerIndex;
   private readonly tables = PROC_NET_FILES.map(([file, protocol, family]) => new SocketTable(file, protocol, family));
-  private readonly sockDiag: SockDiagReader | null;
+  private readonly sockDiag: Pick<SockDiagReader, 'dump'> | null;
   private snapshots = 0;
   private readonly endpointOf = new WeakMap<ProcNetRow, Endpoint>();
   private bootTime: number | undefined;
@@ -75,7 +75,8 @@ export class LinuxBackend implements PlatformBackend {
     this.proc = options.procRoot ?? '/proc';
     this.users = options.users ?? new SystemUserDirectory();
     this.owners = new SocketOwnerIndex(this.proc, options.owners);
-    this.sockDiag = (options.sockDiag ?? this.proc === '/proc') ? new SockDiagReader() : null;
+    const sockDiag = options.sockDiag ?? this.proc === '/proc';
+    this.sockDiag = typeof sockDiag === 'object' ? sockDiag : sockDiag ? new SockDiagReader() : null;
   }
 
   async snapshot(options: SnapshotOptions = {}): Promise<Snapshot> {

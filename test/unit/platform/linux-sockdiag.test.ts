@@ -191,3 +191,29 @@ t.test('live: a NETLINK_SOCK_DIAG dump lists our sockets exactly as /proc/net do
   t.equal(first.length, 8);
   t.same(second, first);
 });
+
+t.test('a table whose dump fails is read from /proc from then on', { skip: linuxOnly }, async (t) => {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  const calls: string[] = [];
+  const real = new SockDiagReader();
+  const backend = new LinuxBackend({
+    sockDiag: {
+      dump(decoder) {
+        calls.push(`${decoder.protocol}${decoder.family}`);
+        if (decoder.protocol === 'TCP' && decoder.family === 4) throw new SockDiagError(2); // as without tcp_diag
+        return real.dump(decoder);
+      },
+    },
+  });
+  const listed = async () => (await backend.snapshot({ modules: false })).endpoints.some((e) => e.localPort === port && e.pid === process.pid && e.state === 'Listen');
+  t.ok(await listed(), 'first snapshot (/proc)');
+  t.same(calls, [], 'the first snapshot does not dump');
+  t.ok(await listed(), 'second snapshot: TCP v4 from /proc after the failed dump');
+  t.same(calls, ['TCP4', 'TCP6', 'UDP4', 'UDP6']);
+  t.ok(await listed(), 'third snapshot');
+  t.same(calls.slice(4), ['TCP6', 'UDP4', 'UDP6'], 'the failed table is not dumped again');
+});
