@@ -196,7 +196,7 @@ export class SocketOwnerIndex {
 }
 
 /** The PIDs in /proc (its numeric entries), ascending. */
-export function listPids(proc: string): number[] {
+function listPids(proc: string): number[] {
   const pids: number[] = [];
   for (const name of fs.readdirSync(proc)) {
     const c = name.charCodeAt(0);

@@ -1,10 +1,10 @@
 /**
- * Linux backend: sockets from /proc/net/{tcp,tcp6,udp,udp6}, owners by matching socket inodes with
- * /proc/PID/fd links (what `ss -p` and `netstat -p` do; remembered between snapshots of one backend,
- * see linux-owners.ts), process details from /proc/PID/*.
- * Decoding lives in linux-decode.ts; this file only reads. Synchronous reads on purpose: thousands of
- * tiny procfs reads are several times faster sync than through the libuv thread pool, and a snapshot
- * is one burst of them.
+ * Linux backend: sockets from /proc/net/{tcp,tcp6,udp,udp6} (later snapshots: the same tables through
+ * NETLINK_SOCK_DIAG, linux-netlink.ts), owners by matching socket inodes with /proc/PID/fd links
+ * (what `ss -p` and `netstat -p` do; remembered between snapshots of one backend, linux-owners.ts),
+ * process details from /proc/PID/*. Decoding lives in linux-decode.ts and linux-sockdiag.ts; this
+ * file only reads. Synchronous reads on purpose: thousands of tiny procfs reads are several times
+ * faster sync than through the libuv thread pool, and a snapshot is one burst of them.
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -101,7 +101,7 @@ export class LinuxBackend implements PlatformBackend {
           remotePort: row.remotePort,
           state: row.state,
           pid,
-          // /proc/net/* does not say when a socket was created.
+          // Neither /proc/net nor sock_diag says when a socket was created.
           creationTime: null,
         };
         this.endpointOf.set(row, endpoint);
