@@ -8,27 +8,14 @@ import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { socketHolderSource } from './socket-holder';
 
 const SECONDS = Number(process.argv[2] ?? 60);
 const SOCKETS = Number(process.argv[3] ?? 1000);
 const WARMUP_S = Math.min(5, SECONDS / 4);
 const TICKS = 100; // USER_HZ on Linux
 
-const HOLDER = `
-const net = require('net');
-const n = ${Math.ceil(SOCKETS / 2)};
-const server = net.createServer((s) => s.on('error', () => {})).listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, async () => {
-  const port = server.address().port;
-  const keep = [];
-  for (let i = 0; i < n; i += 200) {
-    await Promise.all(Array.from({ length: Math.min(200, n - i) }, () => new Promise((ok, fail) => {
-      const c = net.connect(port, '127.0.0.1', ok); c.on('error', fail); keep.push(c);
-    })));
-  }
-  console.log('ready');
-});
-setInterval(() => {}, 1e6);
-`;
+const HOLDER = socketHolderSource(SOCKETS);
 
 function cpuSeconds(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -6,25 +6,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { LinuxBackend } from '../../src/platform/linux';
 import type { ProcessInfo } from '../../src/platform/types';
+import { socketHolderSource } from './socket-holder';
 
 const SOCKETS = Math.min(Number(process.argv[2] ?? 10_000), 30_000);
 const RUNS = Number(process.argv[3] ?? 7);
 
-const HOLDER = `
-const net = require('net');
-const n = ${Math.ceil(SOCKETS / 2)};
-const server = net.createServer((s) => s.on('error', () => {})).listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, async () => {
-  const port = server.address().port;
-  const keep = [];
-  for (let i = 0; i < n; i += 200) {
-    await Promise.all(Array.from({ length: Math.min(200, n - i) }, () => new Promise((ok, fail) => {
-      const c = net.connect(port, '127.0.0.1', ok); c.on('error', fail); keep.push(c);
-    })));
-  }
-  console.log('ready');
-});
-setInterval(() => {}, 1e6);
-`;
+const HOLDER = socketHolderSource(SOCKETS);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -5,17 +5,10 @@
  */
 import * as os from 'node:os';
 import { formatIPv4, formatIPv6 } from './address';
-import type { TcpState } from './types';
+import type { SocketIdentity, TcpState } from './types';
 
 /** One socket line of /proc/net/{tcp,tcp6,udp,udp6}. */
-export interface ProcNetRow {
-  protocol: 'TCP' | 'UDP';
-  family: 4 | 6;
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string | null;
-  remotePort: number | null;
-  state: TcpState | null;
+export interface ProcNetRow extends SocketIdentity {
   /** Column 7: the socket's owner (fsuid of its creator), readable even when the process is not. */
   uid: number;
   /** Column 9: 0 for TIME_WAIT and request sockets, which no process holds. */

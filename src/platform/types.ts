@@ -10,6 +10,9 @@ export type TcpState =
   | 'Closed' | 'Listen' | 'SynSent' | 'SynReceived' | 'Established' | 'FinWait1' | 'FinWait2'
   | 'CloseWait' | 'Closing' | 'LastAck' | 'TimeWait' | 'DeleteTCB' | 'Bound';
 
+/** Which socket a row is: the part of an Endpoint that both backends' raw table rows share. */
+export type SocketIdentity = Pick<Endpoint, 'protocol' | 'family' | 'localAddress' | 'localPort' | 'remoteAddress' | 'remotePort' | 'state'>;
+
 export interface Endpoint {
   protocol: 'TCP' | 'UDP';
   family: 4 | 6;

@@ -4,7 +4,7 @@
  * windows.ts makes the calls and hands the bytes over, so every layout is unit-tested with Buffers.
  */
 import { formatIPv4, formatIPv6 } from './address';
-import type { TcpState } from './types';
+import type { SocketIdentity, TcpState } from './types';
 
 export const AF_INET = 2;
 /** Windows' AF_INET6 (Linux's is 10). */
@@ -87,14 +87,7 @@ export const ROW_LAYOUTS: Record<'TCP' | 'UDP', Record<4 | 6, Record<TableKind, 
   },
 };
 
-export interface TableRow {
-  protocol: 'TCP' | 'UDP';
-  family: 4 | 6;
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string | null;
-  remotePort: number | null;
-  state: TcpState | null;
+export interface TableRow extends SocketIdentity {
   pid: number;
   creationTime: Date | null;
 }

@@ -12,9 +12,15 @@ export const PortOwnerKind = defineRecordKind(schema as RecordSchema, {
 });
 
 export function toPortOwner(snapshot: Snapshot, owned: OwnedEndpoint): Record<string, unknown> {
-  const { endpoint: e, process: p } = owned;
+  return { ComputerName: snapshot.computerName, ...endpointOwnerFields(owned) };
+}
+
+/**
+ * The endpoint-and-owner fields that PortOwner and RecordEvent records share (their schemas name them
+ * alike); key order is the schema's, applied by the output layer.
+ */
+export function endpointOwnerFields({ endpoint: e, process: p }: OwnedEndpoint): Record<string, unknown> {
   return {
-    ComputerName: snapshot.computerName,
     Protocol: e.protocol,
     LocalAddress: e.localAddress,
     LocalPort: e.localPort,

@@ -3,6 +3,7 @@ import { defineRecordKind, type RecordSchema } from '../output/record-kind';
 import type { TcpState } from '../platform/types';
 import type { TrackedEndpoint } from './endpoints';
 import { pidCell, portqryPortColumns, portqryState } from './local-mode';
+import { endpointOwnerFields } from './port-owner';
 
 export type RecordEventType = 'Initial' | 'Opened' | 'Closed' | 'StateChanged';
 
@@ -25,7 +26,7 @@ export function toRecordEvent(
   time: Date,
   previousState: TcpState | null = null,
 ): Record<string, unknown> {
-  const { endpoint: e, process: p } = tracked;
+  const e = tracked.endpoint;
   let lifetime: number | null = null;
   if (event === 'Closed') {
     // The OS creation time, when it has one, is a better start than the poll that first saw the socket.
@@ -36,22 +37,8 @@ export function toRecordEvent(
     TimeUtc: time,
     Event: event,
     ComputerName: computerName,
-    Protocol: e.protocol,
-    LocalAddress: e.localAddress,
-    LocalPort: e.localPort,
-    RemoteAddress: e.remoteAddress,
-    RemotePort: e.remotePort,
-    State: e.state,
+    ...endpointOwnerFields(tracked),
     PreviousState: previousState,
-    OwningProcess: e.pid,
-    ProcessName: p?.name ?? null,
-    ProcessPath: p?.path ?? null,
-    UserName: p?.user ?? null,
-    Services: p?.services ?? [],
-    Modules: p?.modules ?? [],
-    CreationTime: e.creationTime,
-    ProcessStartTime: p?.startTime ?? null,
-    CommandLine: p?.commandLine ?? null,
     FirstSeenUtc: tracked.firstSeen,
     LifetimeSeconds: lifetime,
   };
