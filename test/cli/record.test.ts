@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { BUNDLE, parseJsonl, ROOT, runCli } from '../helpers/cli';
 import { schemaErrors, schemaKeys } from '../helpers/schema';
+import { readEvents, readLogSet } from '../helpers/recorder-logs';
 
 // End to end on Linux with real sockets this test opens and closes, and the real /proc backend.
 if (process.platform !== 'linux') {
@@ -55,26 +56,9 @@ function startRecorder(args: string[]): Recorder {
   return { child, stderr: () => err, exit };
 }
 
-function readSet(dir: string, prefix: string): string {
-  if (!fs.existsSync(dir)) return '';
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.startsWith(prefix))
-    .sort()
-    .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))
-    .join('');
-}
-
-function events(dir: string): Record<string, unknown>[] {
-  return readSet(dir, 'PR-EVENTS-')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
 /** A tiny independent reader of PR-PORTS: the ten columns of every data row. */
 function portsRows(dir: string): string[][] {
-  return readSet(dir, 'PR-PORTS-')
+  return readLogSet(dir, 'PR-PORTS-')
     .split('\r\n')
     .filter((l) => /^\d\d\/\d{1,2}\/\d{1,2},/.test(l))
     .map((l) => l.split(','));
@@ -124,16 +108,16 @@ t.test('record: new and closed endpoints of real sockets, files in the documente
   const dir = path.join(tmpDir(t), 'logs');
   const rec = startRecorder(['-ld', dir, '--interval', '200ms', '--jsonl']);
   t.teardown(() => rec.child.kill('SIGKILL'));
-  await waitFor('initial events', () => events(dir).length > 0);
+  await waitFor('initial events', () => readEvents(dir).length > 0);
 
   const server = await listen();
   const port = (server.address() as net.AddressInfo).port;
   const client = await connect(port);
   const clientPort = client.localPort!;
-  await waitFor('opened events', () => events(dir).some((e) => e.Event === 'Opened' && e.LocalPort === clientPort));
+  await waitFor('opened events', () => readEvents(dir).some((e) => e.Event === 'Opened' && e.LocalPort === clientPort));
   client.destroy();
   await new Promise((r) => server.close(r));
-  await waitFor('closed events', () => events(dir).some((e) => e.Event === 'Closed' && e.LocalPort === port));
+  await waitFor('closed events', () => readEvents(dir).some((e) => e.Event === 'Closed' && e.LocalPort === port));
 
   rec.child.kill('SIGTERM');
   const { code, signal } = await rec.exit;
@@ -141,7 +125,7 @@ t.test('record: new and closed endpoints of real sockets, files in the documente
   t.equal(signal, null);
   t.equal(rec.stderr(), '', 'nothing on stderr');
 
-  const ev = events(dir);
+  const ev = readEvents(dir);
   for (const e of ev) t.same(schemaErrors('record-event.schema.json', e), [], `${e.Event} ${e.Protocol} ${e.LocalPort}`);
   const opened = ev.filter((e) => e.Event === 'Opened' && e.OwningProcess === process.pid);
   t.ok(opened.some((e) => e.LocalPort === port && e.State === 'Listen' && e.RemotePort === null), 'listener opened');
@@ -163,7 +147,7 @@ t.test('record: new and closed endpoints of real sockets, files in the documente
   const connRow = rows.find((r) => r[3] === String(clientPort));
   t.same(connRow?.slice(5, 7), [String(port), '127.0.0.1']);
 
-  const pids = readSet(dir, 'PR-PIDS-');
+  const pids = readLogSet(dir, 'PR-PIDS-');
   t.match(pids, /^Port Reporter Version 1\.01 Log File\r\n\r\nProcess detail log\r\n\r\nSystem Date: \w{3} \w{3} \d\d \d\d:\d\d:\d\d \d{4}\r\n/);
   t.equal(pids.match(new RegExp(`^Process ID: ${process.pid}\\r$`, 'gm'))?.length, 1, 'our process once in PR-PIDS');
   const block = pids.split('='.repeat(64)).find((b) => b.includes(`Process ID: ${process.pid}\r\n`))!;
@@ -195,7 +179,7 @@ t.test('kill -9 at any moment leaves whole records; a torn record is repaired at
   const dir = path.join(tmpDir(t), 'logs');
   const rec = startRecorder(['-ld', dir, '--interval', '100ms', '--jsonl', '--rotate', 'size', '-ls', '8']);
   t.teardown(() => rec.child.kill('SIGKILL'));
-  await waitFor('initial events', () => events(dir).length > 0);
+  await waitFor('initial events', () => readEvents(dir).length > 0);
   // Churn: sockets opening and closing so that the recorder writes all the time, then kill -9.
   const servers: net.Server[] = [];
   for (let i = 0; i < 30; i++) {
@@ -226,7 +210,7 @@ t.test('SIGINT flushes and closes too', async (t) => {
   const dir = path.join(tmpDir(t), 'logs');
   const rec = startRecorder(['-ld', dir, '--interval', '100ms', '--jsonl']);
   t.teardown(() => rec.child.kill('SIGKILL'));
-  await waitFor('initial events', () => events(dir).length > 0);
+  await waitFor('initial events', () => readEvents(dir).length > 0);
   rec.child.kill('SIGINT');
   const { code } = await rec.exit;
   t.equal(code, 0);
@@ -261,7 +245,7 @@ t.test('full disk: reported once, records held, recording resumes when space ret
   const port = (server.address() as net.AddressInfo).port;
   await new Promise((r) => setTimeout(r, 400));
   fs.rmSync(filler);
-  await waitFor('the held records written', () => events(dir).some((e) => e.Event === 'Opened' && e.LocalPort === port));
+  await waitFor('the held records written', () => readEvents(dir).some((e) => e.Event === 'Opened' && e.LocalPort === port));
   await waitFor('the recovery report', () => /writing again/.test(rec.stderr()));
   server.close();
   rec.child.kill('SIGTERM');
@@ -269,7 +253,7 @@ t.test('full disk: reported once, records held, recording resumes when space ret
   t.equal(code, 0);
   t.equal(rec.stderr().match(/no space left on device/g)?.length, 1, 'reported once');
   t.match(rec.stderr(), /write\(s\) had failed, 0 record\(s\) dropped/);
-  t.ok(events(dir).some((e) => e.Event === 'Initial'), 'initial events held and written');
+  t.ok(readEvents(dir).some((e) => e.Event === 'Initial'), 'initial events held and written');
   t.ok(portsRows(dir).some((r) => r[3] === String(port)), 'PR-PORTS row of the socket opened while the disk was full');
   assertWholeFiles(t, dir);
 });

@@ -7,6 +7,7 @@ import { runRecorder, type RecorderOptions } from '../../../src/recorder/recorde
 import { newestSet, repairFile } from '../../../src/portreporter/write-log';
 import { schemaErrors, schemaKeys } from '../../helpers/schema';
 import { FakeBackend, proc, tcp, udp } from '../../helpers/fake-backend';
+import { readEvents, readLogSet } from '../../helpers/recorder-logs';
 
 function tmpDir(t: { teardown(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rec-unit-'));
@@ -42,18 +43,6 @@ async function record(backend: FakeBackend, logDir: string, states: number, extr
   });
 }
 
-function read(dir: string, prefix: string): string {
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.startsWith(prefix))
-    .sort()
-    .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))
-    .join('');
-}
-
-function events(dir: string): Record<string, unknown>[] {
-  return read(dir, 'PR-EVENTS-').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
 
 t.test('tracker: identity includes the owning process; state changes are not new endpoints', async (t) => {
   const tracker = new EndpointTracker();
@@ -112,23 +101,23 @@ t.test('recorder: initial, opened once, closed with lifetime; PIDS once per proc
   t.equal(summary.closed, 1);
   t.equal(summary.sets.length, 1);
 
-  const initial = read(dir, 'PR-INITIAL-');
+  const initial = readLogSet(dir, 'PR-INITIAL-');
   t.match(initial, /^Port Reporter Version 1\.01 Log File\r\n\r\nService initialization log\r\n/);
   t.match(initial, /Process ID: 100\r\n[\s\S]*Ports: TCP 22 0\.0\.0\.0 LISTENING; UDP 53 0\.0\.0\.0\r\n/);
 
-  const ports = read(dir, 'PR-PORTS-');
+  const ports = readLogSet(dir, 'PR-PORTS-');
   const pidsName = `PR-PIDS-${summary.sets[0]}.log`;
   t.match(ports, new RegExp(`Check ${pidsName} for corresponding process data`));
   const rows = ports.split('\r\n').filter((l) => /^\d\d\/\d/.test(l));
   t.equal(rows.length, 2, 'each new endpoint once; initial ones and ownerless TIME_WAIT not in PR-PORTS');
   t.match(rows[0], /^\d\d\/\d{1,2}\/\d{1,2},\d{1,2}:\d{1,2}:\d{1,2},TCP,8080,0\.0\.0\.0,,0\.0\.0\.0,200,prog200,<TESTHOST\\alice>$/);
 
-  const pids = read(dir, 'PR-PIDS-');
+  const pids = readLogSet(dir, 'PR-PIDS-');
   t.equal(pids.match(/^Process ID: 200\r$/gm)?.length, 1, 'one PIDS block for the two ports of process 200');
   t.match(pids, /Modules \(2\):\r\n \/usr\/lib\/x86_64-linux-gnu\/libc\.so\.6\r\n \/usr\/bin\/prog200\r\n\r\n/);
   t.match(pids, /Services: prog200\.service\r\n/);
 
-  const ev = events(dir);
+  const ev = readEvents(dir);
   t.same(ev.map((e) => e.Event), ['Initial', 'Initial', 'Opened', 'Opened', 'Closed']);
   for (const e of ev) {
     t.same(schemaErrors('record-event.schema.json', e), []);
@@ -163,7 +152,7 @@ t.test('rotation by size: no line lost, each PR-PORTS names its own PR-PIDS, blo
     t.ok(fs.statSync(path.join(dir, f)).size <= 4096, 'file stays near the limit');
   }
   t.same(seen.sort((x, y) => x - y), Array.from({ length: 29 }, (_, k) => 10001 + k), 'every opened endpoint is in exactly one PR-PORTS');
-  t.equal(events(dir).filter((e) => e.Event === 'Opened').length, 29, 'the event log lost nothing either');
+  t.equal(readEvents(dir).filter((e) => e.Event === 'Opened').length, 29, 'the event log lost nothing either');
 });
 
 t.test('restart: a partial last record is cut; without --rotate start the newest set is continued', async (t) => {
