@@ -1,13 +1,9 @@
-import * as fs from 'node:fs';
 import { Command, Option } from 'clipanion';
-import { fileError, UsageError } from '../src/errors';
-import { ExitCode } from '../src/exit-codes';
+import { UsageError } from '../src/errors';
 import { readPortReporterBatches } from '../src/portreporter/read';
-import { StatsEngine } from '../src/stats/engine';
-import { renderHtmlReport } from '../src/stats/html';
 import { findStatistic, STATISTICS, STATISTIC_NAMES } from '../src/stats/registry';
-import { processKey, type StatisticDefinition } from '../src/stats/statistic';
-import { VERSION } from '../src/version';
+import { runStats } from '../src/stats/run';
+import type { StatisticDefinition } from '../src/stats/statistic';
 import { parseIntegerOption } from './BaseCommand';
 import { PortReporterInputCommand } from './PortReporterInputCommand';
 
@@ -25,6 +21,8 @@ export class StatsCommand extends PortReporterInputCommand {
 
       What is counted: a record is one port use, a row of PR-PORTS or PR-INITIAL or an Opened event of our event log (Closed events are not counted again). "% of time" (PercentOfTime) is the share of observed hours, the clock hours in which at least one record was logged, that have at least one record of the port, process or address; ActiveHours is that number of hours. Port Reporter logs new endpoints only, not how long they lived, so this is how regularly something is used, not a duration. Figures cover all computers read together (ComputerName null) unless \`--per-computer\` computes each computer on its own.
 
+      Fleets: \`--partial\` writes one small mergeable summary of the logs it read (schemas/stats-partial.schema.json) instead of the statistics; \`--merge\` reads any number of summaries (files, or \`-\` for stdin, one per line) and writes the records one run over all those logs gives, so each server counts its own logs and only summaries cross the network. Counts merge exactly; a statistic whose bounded tables dropped keys (more than 40,000 remote addresses, for one) says so in the partial's \`Approximate\` and stays approximate after the merge. Filters, \`--criteria\` and \`--process\` are given when making the partials and must be the same for all of them; \`--statistic\`, \`--top\`, \`--per-computer\`, \`--html\` and the formats are given to the merge.
+
 ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'")}`).join('\n\n')}
     `,
     examples: [
@@ -34,6 +32,8 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
       ['svchost.exe services to Excel', '$0 stats C:\\PRLogs --statistic svchost --format csv --out-file svchost.csv'],
       ["Who reached which sites with a browser (the original's iexplore.exe report)", '$0 stats C:\\PRLogs --statistic process-by-user --process msedge.exe --format table'],
       ['New listeners since Monday, per server', '$0 stats D:\\logs --statistic new-listener --since 2026-11-23 --per-computer --format table'],
+      ['A summary on each server, merged at the console', '$0 stats C:\\PRLogs --partial --out-file \\\\console\\drop\\%COMPUTERNAME%.json  &  $0 stats --merge \\\\console\\drop\\*.json --format table'],
+      ['The same through PowerShell remoting', "Invoke-Command -Session $s { portqry-ts stats C:\\PRLogs --partial } | portqry-ts stats --merge - --statistic remote-address --top 20"],
     ],
   });
 
@@ -42,57 +42,48 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
   top = Option.String('--top', { description: 'Rows per ranked statistic (endpoints per process for process-endpoint, whose default is 10; the newest for new-listener); default all' });
   html = Option.String('--html', { description: 'Also write a self-contained HTML report with tables and charts to this file' });
 
+  partial = Option.Boolean('--partial', false, { description: 'Write one mergeable summary (JSON, schemas/stats-partial.schema.json) instead of the statistics, for --merge at a console' });
+  merge = Option.Boolean('--merge', false, { description: 'The inputs are summaries written by --partial (files, or - for stdin): combine them into the statistics one run over all their logs gives' });
+
   async run(): Promise<number> {
+    if (this.partial && this.merge) throw new UsageError('--partial and --merge cannot be used together');
     const statistics = this.selectedStatistics();
     const top = this.top === undefined ? undefined : parseIntegerOption('--top', this.top, 1, 10_000_000);
     const writeRecords = !this.html || this.format !== undefined || this.json || this.outFile !== undefined;
-    if (writeRecords && statistics.length > 1 && (this.format === 'csv')) {
+    if (writeRecords && !this.partial && (statistics?.length ?? 2) > 1 && this.format === 'csv') {
       throw new UsageError(`--format csv holds one statistic: choose it with --statistic NAME (${STATISTIC_NAMES.join(', ')})`);
     }
-    const reported = this.process && this.process.length > 0 ? undefined : DEFAULT_REPORTED_PROCESS;
-    const engine = new StatsEngine(statistics, {
-      top,
-      perComputer: this.perComputer,
-      // With --process the reader has already kept only that process; without it, the original's report.
-      isReportedProcess: reported === undefined ? () => true : (name) => processKey(name) === reported,
-    });
-    let flagged = false;
-    for await (const batch of readPortReporterBatches(this.inputs, this.readOptions())) {
-      for (const record of batch) {
-        if (record.Flagged) flagged = true;
-        engine.add(record);
-      }
+    if (this.partial && (this.html || (this.format !== undefined && this.format !== 'jsonl' && this.format !== 'json'))) {
+      throw new UsageError(`--partial writes JSON: it goes with --format json or jsonl (or none), not ${this.html ? '--html' : `--format ${this.format}`}`);
     }
-    this.reportSkipped();
-    const results = engine.results();
-
-    if (this.html) {
-      const page = renderHtmlReport(results, {
-        generatedUtc: new Date().toISOString(),
-        version: VERSION,
+    const filters = this.filterArguments();
+    if (this.merge) {
+      const filter = [...filters, ...(this.criteria ? ['--criteria'] : []), ...(this.resolve ? ['--resolve'] : [])][0];
+      if (filter) throw new UsageError(`${filter} cannot be used with --merge: the partials were counted already; give it when making them with --partial`);
+    }
+    const reportedProcess = this.process && this.process.length > 0 ? null : DEFAULT_REPORTED_PROCESS;
+    return runStats(
+      {
+        statistics,
+        top,
+        perComputer: this.perComputer,
+        reportedProcess,
+        mode: this.partial ? 'partial' : this.merge ? 'merge' : 'stats',
+        html: this.html,
+        writeRecords,
         inputs: this.inputs,
-        filters: this.filterArguments(),
-        records: engine.records,
-      });
-      try {
-        fs.writeFileSync(this.html, page);
-      } catch (err) {
-        throw fileError(err, this.html, true);
-      }
-    }
-    if (writeRecords) {
-      results.forEach(({ statistic, rows }, i) => {
-        if (i > 0) this.output.note(['']);
-        for (const row of rows) this.output.write(statistic.kind, row);
-      });
-    } else {
-      this.output.note([`HTML report written to ${this.html}`]);
-    }
-    return flagged && this.failOnFlag ? ExitCode.Flagged : ExitCode.Ok;
+        filters,
+        readBatches: () => readPortReporterBatches(this.inputs, this.readOptions()),
+        afterRead: () => this.reportSkipped(),
+        stdin: this.context.io.stdin,
+        failOnFlag: this.failOnFlag,
+      },
+      this.output,
+    );
   }
 
-  private selectedStatistics(): StatisticDefinition[] {
-    if (!this.statistic || this.statistic.length === 0) return [...STATISTICS];
+  private selectedStatistics(): StatisticDefinition[] | undefined {
+    if (!this.statistic || this.statistic.length === 0) return undefined;
     const names = this.statistic.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
     const chosen = new Set<StatisticDefinition>();
     for (const name of names) {

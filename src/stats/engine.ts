@@ -15,6 +15,15 @@ export interface EngineOptions extends StatsOptions {
   perComputer?: boolean;
 }
 
+/** One scope of an engine as saved in a stats --partial document. */
+export interface SavedScope {
+  ComputerName: string | null;
+  /** records, TCP records, connection records, observed clock hours. */
+  Totals: [number, number, number, number[]];
+  /** Each statistic's saved accumulator, by --statistic name. */
+  Statistics: Record<string, unknown>;
+}
+
 interface Scope {
   computer: string | null;
   totals: ScopeTotals;
@@ -56,6 +65,42 @@ export class StatsEngine {
 
   async addAll(records: AsyncIterable<PortReporterRecord> | Iterable<PortReporterRecord>): Promise<void> {
     for await (const record of records) this.add(record);
+  }
+
+  /**
+   * Everything counted, scope by scope, as plain JSON (the `Scopes` of a stats --partial document):
+   * totals and each statistic's saved accumulator, keyed by statistic name.
+   */
+  save(): SavedScope[] {
+    return [...this.scopes.values()].map((scope) => ({
+      ComputerName: scope.computer,
+      Totals: [scope.totals.records, scope.totals.tcpRecords, scope.totals.connectionRecords, scope.totals.observedHours.values()],
+      Statistics: Object.fromEntries(this.statistics.map((s, i) => [s.name, scope.accumulators[i]!.save()])),
+    }));
+  }
+
+  /**
+   * Adds saved scopes (from save() of other runs) to this engine's counts. Without perComputer every
+   * saved scope folds into the one scope over all computers. Each saved scope must hold every
+   * statistic this engine computes (checked by the caller, src/stats/partial.ts).
+   */
+  merge(saved: readonly SavedScope[], records: number): void {
+    this.records += records;
+    for (const part of saved) {
+      const scope = this.scopeOf(this.options.perComputer ? part.ComputerName : null);
+      const [total, tcp, connections, hours] = part.Totals;
+      scope.totals.records += total;
+      scope.totals.tcpRecords += tcp;
+      scope.totals.connectionRecords += connections;
+      for (const h of hours) scope.totals.observedHours.add(h);
+      this.statistics.forEach((s, i) => scope.accumulators[i]!.merge(part.Statistics[s.name]));
+    }
+  }
+
+  /** Names of the statistics whose rows are approximate (a bounded table or list dropped keys). */
+  approximate(): string[] {
+    const scopes = [...this.scopes.values()];
+    return this.statistics.filter((_, i) => scopes.some((scope) => scope.accumulators[i]!.approximate())).map((s) => s.name);
   }
 
   /** The rows of each statistic, statistic by statistic; with perComputer, computer by computer within each. */

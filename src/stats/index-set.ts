@@ -71,6 +71,18 @@ export class IndexSet {
     }
   }
 
+  /** The values in increasing order (stats --partial saves them). */
+  values(): number[] {
+    const out: number[] = [];
+    if (this.first < 0) return out;
+    if (this.sparse) {
+      for (const key of [...this.sparse.keys()].sort((a, b) => a - b)) pushBits(out, key * 32, this.sparse.get(key)!);
+    } else if (this.words) {
+      this.words.forEach((word, i) => pushBits(out, this.base + i * 32, word));
+    } else out.push(this.first);
+    return out;
+  }
+
   has(index: number): boolean {
     if (index === this.first) return true;
     if (this.sparse) return ((this.sparse.get(index >>> 5) ?? 0) & (1 << (index & 31))) !== 0;
@@ -103,5 +115,14 @@ export class IndexSet {
     this.words = words;
     this.base = low;
     return true;
+  }
+}
+
+function pushBits(out: number[], base: number, word: number): void {
+  for (let bit = 0; word !== 0 && bit < 32; bit++) {
+    if (word & (1 << bit)) {
+      out.push(base + bit);
+      word &= ~(1 << bit);
+    }
   }
 }

@@ -35,6 +35,18 @@ export interface Accumulator {
   add(record: PortReporterRecord, facts: RecordFacts): void;
   /** The statistic's rows, without `Statistic` (added by the engine); ComputerName when intrinsic. */
   rows(totals: ScopeTotals): OutputRecord[];
+  /**
+   * Everything counted so far as plain JSON (`stats --partial`, src/stats/partial.ts). merge() of it
+   * into an empty accumulator of the same statistic gives the same rows.
+   */
+  save(): unknown;
+  /**
+   * Adds the counts of a saved accumulator (another run, another server) to these: the rows are then
+   * those of one run over both runs' records. Exact while no bounded table was pruned (approximate()).
+   */
+  merge(state: unknown): void;
+  /** True once a bounded table or list dropped keys: the tail of the rows is then approximate. */
+  approximate(): boolean;
 }
 
 export interface StatisticDefinition {
@@ -47,6 +59,9 @@ export interface StatisticDefinition {
   kind: RecordKind;
   create(options: StatsOptions): Accumulator;
 }
+
+/** A Usage as saved by stats --partial: records, clock hours, first and last seen. */
+export type UsageState = [records: number, hours: number[], firstSeenUtc: string | null, lastSeenUtc: string | null];
 
 /** Records counted under one key, the clock hours they fall in, and when the key was first and last seen. */
 export class Usage {
@@ -63,6 +78,17 @@ export class Usage {
       if (this.firstSeenUtc === null || t < this.firstSeenUtc) this.firstSeenUtc = t;
       if (this.lastSeenUtc === null || t > this.lastSeenUtc) this.lastSeenUtc = t;
     }
+  }
+
+  saveUsage(): UsageState {
+    return [this.records, this.hours.values(), this.firstSeenUtc, this.lastSeenUtc];
+  }
+
+  mergeUsage([records, hours, first, last]: UsageState): void {
+    this.records += records;
+    for (const h of hours) this.hours.add(h);
+    if (first !== null && (this.firstSeenUtc === null || first < this.firstSeenUtc)) this.firstSeenUtc = first;
+    if (last !== null && (this.lastSeenUtc === null || last > this.lastSeenUtc)) this.lastSeenUtc = last;
   }
 }
 
@@ -141,6 +167,22 @@ export class BoundedTable<V extends { records: number }> {
     return seen >= this.threshold ? seen : 0;
   }
 
+  /**
+   * Adds saved entries (stats --merge): an entry already here takes the saved counts through
+   * `mergeInto`, a new one is created by `create` and added; pruning applies as for add().
+   */
+  mergeEntries<S>(entries: Iterable<[string | number, S]>, create: (key: string | number, state: S) => V, mergeInto: (entry: V, state: S) => void, wasPruned: boolean): void {
+    for (const [key, state] of entries) {
+      const entry = this.entries.get(key);
+      if (entry) mergeInto(entry, state);
+      else {
+        const added = this.add(key, create(key, state));
+        mergeInto(added, state);
+      }
+    }
+    if (wasPruned) this.pruned = true;
+  }
+
   /** Adds a new key (pruning first when full) and returns its entry. */
   add(key: string | number, entry: V): V {
     if (this.entries.size >= this.capacity * 2) this.prune();
@@ -163,20 +205,37 @@ const TALLY_CAPACITY = 32;
 /** Occurrences per value, for "top N values" columns; bounded like BoundedTable. */
 export class Tally<K extends string | number = string> {
   private readonly counts = new Map<K, number>();
+  /** Values were dropped: the counts of the ones kept are still exact, the list may miss rare values. */
+  pruned = false;
 
-  add(value: K | null | undefined): void {
+  add(value: K | null | undefined, times = 1): void {
     if (value === null || value === undefined || value === '') return;
     const n = this.counts.get(value);
     if (n !== undefined) {
-      this.counts.set(value, n + 1);
+      this.counts.set(value, n + times);
       return;
     }
     if (this.counts.size >= TALLY_CAPACITY * 2) {
       const kept = [...this.counts].sort((a, b) => b[1] - a[1]).slice(0, TALLY_CAPACITY);
       this.counts.clear();
       for (const [k, v] of kept) this.counts.set(k, v);
+      this.pruned = true;
     }
-    this.counts.set(value, 1);
+    this.counts.set(value, times);
+  }
+
+  /** [value, count] pairs, then a last element `1` when values were dropped (stats --partial). */
+  save(): (readonly [K, number] | 1)[] {
+    const out: (readonly [K, number] | 1)[] = [...this.counts];
+    if (this.pruned) out.push(1);
+    return out;
+  }
+
+  merge(saved: readonly (readonly [K, number] | 1)[]): void {
+    for (const entry of saved) {
+      if (entry === 1) this.pruned = true;
+      else this.add(entry[0], entry[1]);
+    }
   }
 
   /** Values by descending count, ties by value; all of them when n is undefined. */

@@ -57,6 +57,7 @@ t.test('every record kind comes out of a real command and validates against its 
     ['self-check', '--json'],
     ['parse', path.join(ROOT, 'test', 'fixtures', 'portreporter', 'ours'), '--json'],
     ['stats', path.join(ROOT, 'test', 'fixtures', 'stats', 'logs'), '--utc-offset', '+00:00', '--json'],
+    ['stats', path.join(ROOT, 'test', 'fixtures', 'stats', 'logs'), '--utc-offset', '+00:00', '--partial'],
   ];
   const seen = new Map<string, string>();
   for (const args of commands) {

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-computer.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { compareNullable, limit, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { compareNullable, limit, processKey, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
 
 class ComputerUsage extends Usage {
   connections = 0;
@@ -34,6 +34,22 @@ export const computer: StatisticDefinition = {
         }
         if (record.ProcessName !== null) usage.processes.add(processKey(record.ProcessName));
       },
+      save() {
+        return [...computers].map(([name, u]) => [name, u.saveUsage(), u.connections, u.listeners, u.udp, [...u.remoteAddresses], [...u.processes]]);
+      },
+      merge(state) {
+        for (const [name, usage, connections, listeners, udp, addresses, processes] of state as [string | null, UsageState, number, number, number, string[], string[]][]) {
+          let u = computers.get(name);
+          if (!u) computers.set(name, (u = new ComputerUsage()));
+          u.mergeUsage(usage);
+          u.connections += connections;
+          u.listeners += listeners;
+          u.udp += udp;
+          for (const a of addresses) u.remoteAddresses.add(a);
+          for (const p of processes) u.processes.add(p);
+        }
+      },
+      approximate: () => false,
       rows() {
         const ranked = [...computers].sort(([ka, a], [kb, b]) => b.connections - a.connections || b.records - a.records || compareNullable(ka, kb));
         return limit(ranked, options.top).map(([name, usage]) => ({

@@ -46,6 +46,33 @@ export const hourOfDay: StatisticDefinition = {
           }
         }
       },
+      save() {
+        return {
+          timedRecords,
+          observedDays: observedDays.values(),
+          hours: hours.map((u) => [u.records, u.tcp, u.udp, u.days.values(), setBits(u.ports)]),
+        };
+      },
+      merge(state) {
+        const saved = state as { timedRecords: number; observedDays: number[]; hours: [number, number, number, number[], number[]][] };
+        timedRecords += saved.timedRecords;
+        for (const d of saved.observedDays) observedDays.add(d);
+        saved.hours.forEach(([records, tcp, udp, days, ports], hour) => {
+          const u = hours[hour]!;
+          u.records += records;
+          u.tcp += tcp;
+          u.udp += udp;
+          for (const d of days) u.days.add(d);
+          for (const bit of ports) {
+            const mask = 1 << (bit & 7);
+            if ((u.ports[bit >>> 3]! & mask) === 0) {
+              u.ports[bit >>> 3]! |= mask;
+              u.distinctPorts++;
+            }
+          }
+        });
+      },
+      approximate: () => false,
       rows() {
         return hours.map((usage, hour) => ({
           Hour: hour,
@@ -61,3 +88,14 @@ export const hourOfDay: StatisticDefinition = {
     };
   },
 };
+
+/** The (protocol, port) numbers set in a bitmap, in increasing order. */
+function setBits(bitmap: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < bitmap.length; i++) {
+    const byte = bitmap[i]!;
+    if (byte === 0) continue;
+    for (let bit = 0; bit < 8; bit++) if (byte & (1 << bit)) out.push(i * 8 + bit);
+  }
+  return out;
+}

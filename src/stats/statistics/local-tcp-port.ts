@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-local-tcp-port.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
 import { percent } from '../time';
 
 class PortUsage extends Usage {
@@ -30,6 +30,20 @@ export const localTcpPort: StatisticDefinition = {
         else if (facts.connection) usage.connections++;
         usage.processes.add(record.ProcessName);
       },
+      save() {
+        return [...ports].map(([port, u]) => [port, u.saveUsage(), u.listens, u.connections, u.processes.save()]);
+      },
+      merge(state) {
+        for (const [port, usage, listens, connections, processes] of state as [number, UsageState, number, number, Parameters<Tally['merge']>[0]][]) {
+          let u = ports.get(port);
+          if (!u) ports.set(port, (u = new PortUsage()));
+          u.mergeUsage(usage);
+          u.listens += listens;
+          u.connections += connections;
+          u.processes.merge(processes);
+        }
+      },
+      approximate: () => [...ports.values()].some((u) => u.processes.pruned),
       rows(totals) {
         const ranked = [...ports].map(([key, usage]) => ({ key, usage })).sort(byRecordsThenKey);
         return limit(ranked, options.top).map(({ key, usage }) => ({

@@ -68,6 +68,20 @@ export const newListener: StatisticDefinition = {
         listener.records++;
         if (isEarlier(record, listener.first)) listener.first = sighting(record);
       },
+      save() {
+        return [...listeners].map(([key, l]) => [key, l.first, l.records]);
+      },
+      merge(state) {
+        for (const [key, first, records] of state as [string, Sighting, number][]) {
+          const listener = listeners.get(key);
+          if (!listener) listeners.set(key, { first, records });
+          else {
+            listener.records += records;
+            if (isEarlier(first, listener.first)) listener.first = first;
+          }
+        }
+      },
+      approximate: () => false,
       rows() {
         const sorted = [...listeners.values()].sort((a, b) => (isEarlier(a.first, b.first) ? -1 : isEarlier(b.first, a.first) ? 1 : 0));
         const rows = sorted.map(({ first, records }) => ({

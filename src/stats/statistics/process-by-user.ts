@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-process-by-user.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { AdmissionSketch, BoundedTable, compareNullable, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { AdmissionSketch, BoundedTable, compareNullable, processKey, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
 
 class EndpointUsage extends Usage {
   hostName: string | null = null;
@@ -42,6 +42,22 @@ export const processByUser: StatisticDefinition = {
         usage.count(record, facts);
         usage.hostName ??= record.RemoteHostName;
       },
+      save() {
+        return { pruned: endpoints.pruned, entries: [...endpoints.entries].map(([key, u]) => [key, u.processName, u.userName, u.remoteAddress, u.remotePort, u.hostName, u.saveUsage()]) };
+      },
+      merge(state) {
+        const saved = state as { pruned: boolean; entries: [string, string | null, string | null, string, number | null, string | null, UsageState][] };
+        endpoints.mergeEntries(
+          saved.entries.map(([key, ...rest]) => [key, rest] as [string, typeof rest]),
+          (_key, [processName, userName, address, port]) => new EndpointUsage(processName, userName, address, port),
+          (u, [, , , , hostName, usage]) => {
+            u.mergeUsage(usage);
+            u.hostName ??= hostName;
+          },
+          saved.pruned,
+        );
+      },
+      approximate: () => endpoints.pruned,
       rows() {
         const sorted = [...endpoints.entries.values()].sort(
           (a, b) =>

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-process-endpoint.schema.json';
 import { defineRecordKind, type OutputRecord, type RecordSchema } from '../../output/record-kind';
-import { AdmissionSketch, BoundedTable, byRecordsThenKey, processKey, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { AdmissionSketch, BoundedTable, byRecordsThenKey, processKey, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
 import { percent } from '../time';
 
 class EndpointUsage extends Usage {
@@ -54,6 +54,27 @@ export const processEndpoint: StatisticDefinition = {
         usage.count(record, facts);
         usage.hostName ??= record.RemoteHostName;
       },
+      save() {
+        return [...processes].map(([pkey, p]) => [pkey, p.name, p.connections, p.endpoints.pruned, [...p.endpoints.entries].map(([key, u]) => [key, u.address, u.port, u.hostName, u.saveUsage()])]);
+      },
+      merge(state) {
+        type Saved = [string, string | null, number, boolean, [string, string, number | null, string | null, UsageState][]];
+        for (const [pkey, name, connections, pruned, endpoints] of state as Saved[]) {
+          let process = processes.get(pkey);
+          if (!process) processes.set(pkey, (process = { name, connections: 0, endpoints: new BoundedTable(ENDPOINTS_PER_PROCESS_CAPACITY, sketch) }));
+          process.connections += connections;
+          process.endpoints.mergeEntries(
+            endpoints.map(([key, ...rest]) => [key, rest] as [string, typeof rest]),
+            (_key, [address, port]) => new EndpointUsage(address, port),
+            (u, [, , hostName, usage]) => {
+              u.mergeUsage(usage);
+              u.hostName ??= hostName;
+            },
+            pruned,
+          );
+        }
+      },
+      approximate: () => [...processes.values()].some((p) => p.endpoints.pruned),
       rows() {
         const perProcess = options.top ?? DEFAULT_ENDPOINTS_PER_PROCESS;
         const ordered = [...processes].sort(([ka, a], [kb, b]) => b.connections - a.connections || (ka < kb ? -1 : ka > kb ? 1 : 0));

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-process-usage.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { byRecordsThenKey, limit, LIST_LIMIT, processInstanceKey, processKey, Tally, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { byRecordsThenKey, limit, LIST_LIMIT, processInstanceKey, processKey, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
 import { percent } from '../time';
 
 class ProcessUsage extends Usage {
@@ -33,6 +33,21 @@ export const processUsage: StatisticDefinition = {
         usage.users.add(record.UserName);
         usage.paths.add(record.ProcessPath);
       },
+      save() {
+        return [...processes].map(([key, u]) => [key, u.name, u.saveUsage(), [...u.instances], u.users.save(), u.paths.save()]);
+      },
+      merge(state) {
+        type SavedTally = Parameters<Tally['merge']>[0];
+        for (const [key, name, usage, instances, users, paths] of state as [string, string | null, UsageState, string[], SavedTally, SavedTally][]) {
+          let u = processes.get(key);
+          if (!u) processes.set(key, (u = new ProcessUsage(name)));
+          u.mergeUsage(usage);
+          for (const i of instances) u.instances.add(i);
+          u.users.merge(users);
+          u.paths.merge(paths);
+        }
+      },
+      approximate: () => [...processes.values()].some((u) => u.users.pruned || u.paths.pruned),
       rows(totals) {
         const ranked = [...processes].map(([key, usage]) => ({ key, usage })).sort(byRecordsThenKey);
         return limit(ranked, options.top).map(({ usage }) => ({

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-remote-address.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { AdmissionSketch, BoundedTable, byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { AdmissionSketch, BoundedTable, byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
 import { percent } from '../time';
 
 class AddressUsage extends Usage {
@@ -39,6 +39,25 @@ export const remoteAddress: StatisticDefinition = {
         usage.ports.add(record.RemotePort);
         usage.processes.add(record.ProcessName);
       },
+      save() {
+        return { pruned: addresses.pruned, entries: [...addresses.entries].map(([key, u]) => [key, u.hostName, u.saveUsage(), u.ports.save(), u.processes.save()]) };
+      },
+      merge(state) {
+        type Saved = [string, string | null, UsageState, Parameters<Tally<number>['merge']>[0], Parameters<Tally['merge']>[0]];
+        const saved = state as { pruned: boolean; entries: Saved[] };
+        addresses.mergeEntries(
+          saved.entries.map(([key, ...rest]) => [key, rest] as [string, typeof rest]),
+          () => new AddressUsage(),
+          (u, [hostName, usage, ports, processes]) => {
+            u.mergeUsage(usage);
+            u.hostName ??= hostName;
+            u.ports.merge(ports);
+            u.processes.merge(processes);
+          },
+          saved.pruned,
+        );
+      },
+      approximate: () => addresses.pruned || [...addresses.entries.values()].some((u) => u.ports.pruned || u.processes.pruned),
       rows(totals) {
         const ranked = [...addresses.entries].map(([key, usage]) => ({ key: key as string, usage })).sort(byRecordsThenKey);
         return limit(ranked, options.top).map(({ key, usage }) => ({

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-svchost.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { compareNullable, processInstanceKey, processKey, Usage, show, textRendering, type StatisticDefinition } from '../statistic';
+import { compareNullable, processInstanceKey, processKey, Usage, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
 
 class SvchostInstance extends Usage {
   processPath: string | null = null;
@@ -38,6 +38,22 @@ export const svchost: StatisticDefinition = {
           instance.listeners.add((record.Protocol === 'TCP' ? 0 : 65536) + record.LocalPort);
         }
       },
+      save() {
+        return [...instances].map(([key, i]) => [key, i.computer, i.pid, i.startTime, i.processPath, i.userName, [...i.services], [...i.listeners], i.saveUsage()]);
+      },
+      merge(state) {
+        type Saved = [string, string | null, number | null, string | null, string | null, string | null, string[], number[], UsageState];
+        for (const [key, computer, pid, startTime, processPath, userName, services, listeners, usage] of state as Saved[]) {
+          let instance = instances.get(key);
+          if (!instance) instances.set(key, (instance = new SvchostInstance(computer, pid, startTime)));
+          instance.mergeUsage(usage);
+          instance.processPath ??= processPath;
+          instance.userName ??= userName;
+          for (const s of services) instance.services.add(s);
+          for (const l of listeners) instance.listeners.add(l);
+        }
+      },
+      approximate: () => false,
       rows() {
         const sorted = [...instances.values()].sort(
           (a, b) => compareNullable(a.computer, b.computer) || (a.pid ?? -1) - (b.pid ?? -1) || compareNullable(a.startTime, b.startTime),

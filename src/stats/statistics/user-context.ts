@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-user-context.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { limit, LIST_LIMIT, processInstanceKey, Tally, Usage, counted, show, textRendering, type StatisticDefinition } from '../statistic';
+import { limit, LIST_LIMIT, processInstanceKey, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
 import { percent } from '../time';
 
 class UserUsage extends Usage {
@@ -27,6 +27,19 @@ export const userContext: StatisticDefinition = {
         usage.instances.add(processInstanceKey(record));
         usage.processes.add(record.ProcessName);
       },
+      save() {
+        return [...users].map(([name, u]) => [name, u.saveUsage(), [...u.instances], u.processes.save()]);
+      },
+      merge(state) {
+        for (const [name, usage, instances, processes] of state as [string | null, UsageState, string[], Parameters<Tally['merge']>[0]][]) {
+          let u = users.get(name);
+          if (!u) users.set(name, (u = new UserUsage()));
+          u.mergeUsage(usage);
+          for (const i of instances) u.instances.add(i);
+          u.processes.merge(processes);
+        }
+      },
+      approximate: () => [...users.values()].some((u) => u.processes.pruned),
       rows(totals) {
         let allInstances = 0;
         for (const usage of users.values()) allInstances += usage.instances.size;

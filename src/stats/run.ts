@@ -1,0 +1,102 @@
+import * as fs from 'node:fs';
+import type { Readable } from 'node:stream';
+import { fileError } from '../errors';
+import { ExitCode } from '../exit-codes';
+import type { Output } from '../output/emitter';
+import type { PortReporterRecord } from '../portreporter/record';
+import { VERSION } from '../version';
+import { StatsEngine, type StatisticResult } from './engine';
+import { renderHtmlReport } from './html';
+import { checkMergeable, makePartial, readPartials, statsPartialKind } from './partial';
+import { STATISTICS } from './registry';
+import { processKey, type StatisticDefinition } from './statistic';
+
+export interface StatsRunOptions {
+  /** --statistic as chosen (registry order); undefined: all (with --merge: all the partials hold). */
+  statistics: StatisticDefinition[] | undefined;
+  top: number | undefined;
+  perComputer: boolean;
+  /** The process-by-user report's process (iexplore.exe without --process); null: every process kept. */
+  reportedProcess: string | null;
+  /** stats: count and write the statistics; partial: write one mergeable summary; merge: combine summaries. */
+  mode: 'stats' | 'partial' | 'merge';
+  /** --html FILE */
+  html: string | undefined;
+  /** Records go to the output (false with --html alone). */
+  writeRecords: boolean;
+  inputs: string[];
+  /** The filter options as typed (report header; a partial's Filters). */
+  filters: string[];
+  /** The records to count (stats, partial): the reader over the inputs with the filters applied. */
+  readBatches: () => AsyncIterable<PortReporterRecord[]>;
+  /** After reading: report skipped lines (stats, partial). */
+  afterRead: () => void;
+  stdin: Readable;
+  failOnFlag: boolean;
+}
+
+/** `portqry-ts stats`: count (or merge), then write records, a partial, and/or the HTML report. */
+export async function runStats(o: StatsRunOptions, output: Output): Promise<number> {
+  const engineOptions = {
+    top: o.top,
+    // With --partial every computer is counted on its own, so that a merge can give either view.
+    perComputer: o.perComputer || o.mode === 'partial',
+    // With --process the reader has already kept only that process; without it, the original's report.
+    isReportedProcess: o.reportedProcess === null ? () => true : (name: string | null) => processKey(name) === o.reportedProcess,
+  };
+  let engine: StatsEngine;
+  let flagged = false;
+  if (o.mode === 'merge') {
+    const parts = await readPartials(o.inputs, o.stdin);
+    const statistics = checkMergeable(parts, o.statistics, STATISTICS);
+    const reported = parts[0]!.partial.ReportedProcess;
+    engine = new StatsEngine(statistics, { ...engineOptions, isReportedProcess: reported === null ? () => true : (name) => processKey(name) === reported });
+    for (const { partial } of parts) {
+      engine.merge(partial.Scopes, partial.Records);
+      flagged ||= partial.Flagged;
+    }
+  } else {
+    const statistics = o.statistics ?? [...STATISTICS];
+    engine = new StatsEngine(statistics, engineOptions);
+    for await (const batch of o.readBatches()) {
+      for (const record of batch) {
+        if (record.Flagged) flagged = true;
+        engine.add(record);
+      }
+    }
+    o.afterRead();
+    if (o.mode === 'partial') {
+      output.write(statsPartialKind, { ...makePartial(engine, { statistics, filters: o.filters, reportedProcess: o.reportedProcess, flagged, inputs: o.inputs }) });
+      return flagged && o.failOnFlag ? ExitCode.Flagged : ExitCode.Ok;
+    }
+  }
+
+  const results = engine.results();
+  if (o.html) writeHtml(o, engine, results);
+  if (o.writeRecords) {
+    const approximate = new Set(engine.approximate());
+    results.forEach(({ statistic, rows }, i) => {
+      if (i > 0) output.note(['']);
+      if (approximate.has(statistic.name)) output.note([`(${statistic.name}: more distinct keys than are counted exactly; the top rows are right, the tail is approximate)`]);
+      for (const row of rows) output.write(statistic.kind, row);
+    });
+  } else {
+    output.note([`HTML report written to ${o.html}`]);
+  }
+  return flagged && o.failOnFlag ? ExitCode.Flagged : ExitCode.Ok;
+}
+
+function writeHtml(o: StatsRunOptions, engine: StatsEngine, results: StatisticResult[]): void {
+  const page = renderHtmlReport(results, {
+    generatedUtc: new Date().toISOString(),
+    version: VERSION,
+    inputs: o.inputs,
+    filters: o.filters,
+    records: engine.records,
+  });
+  try {
+    fs.writeFileSync(o.html!, page);
+  } catch (err) {
+    throw fileError(err, o.html!, true);
+  }
+}
