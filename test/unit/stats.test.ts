@@ -245,5 +245,43 @@ t.test('bounded memory: a top-N table prunes its least used keys past twice its 
   for (let port = 49152; port < 65536; port++) tally.add(port);
   for (let i = 0; i < 100; i++) tally.add(443);
   t.same(tally.top(1), [443]);
-  t.ok(tally.top().length <= 64);
+  t.ok(tally.top().length <= 16, 'a tally keeps 16 values at most');
+  t.ok(tally.pruned, 'and says its list is approximate once it replaced one');
+});
+
+t.test('Tally: exact up to 16 values; Space-Saving beyond keeps every value seen more often than the smallest count', async (t) => {
+  const { Tally } = await import('../../src/stats/statistic');
+  const exact = new Tally();
+  for (let i = 0; i < 16; i++) for (let n = 0; n <= i; n++) exact.add(`p${i}`);
+  t.same(exact.top(3), ['p15', 'p14', 'p13'], 'most counted first');
+  t.notOk(exact.pruned);
+  t.same(exact.top(), Array.from({ length: 16 }, (_, i) => `p${15 - i}`), 'all 16 kept in order');
+  exact.add(null);
+  exact.add('');
+  t.equal(exact.top().length, 16, 'null and empty are not values');
+
+  // Interleaved: 3 busy values among 3,000 one-off ephemeral ports, as a server's client ports look.
+  // N = 4,584 occurrences; with 16 counters every value seen more than N/16 = 286 times is kept, with a
+  // count over by at most 286, so the three (750, 500 and 334 times) outrank every one-off.
+  const stream = new Tally<number>();
+  for (let i = 0; i < 3000; i++) {
+    stream.add(40000 + i);
+    if (i % 4 === 0) stream.add(443);
+    if (i % 6 === 0) stream.add(80);
+    if (i % 9 === 0) stream.add(8080);
+  }
+  t.same([...stream.top(3)].sort((x, y) => x - y), [80, 443, 8080], 'the heavy hitters come out on top');
+  t.equal(stream.top(1)[0], 443, 'the heaviest first');
+
+  // Merge: saved counts add up; two exact tallies with 16 values in all stay exact.
+  const a = new Tally();
+  const b = new Tally();
+  for (let i = 0; i < 8; i++) for (let n = 0; n <= i; n++) a.add(`x${i}`);
+  for (let i = 0; i < 8; i++) for (let n = 0; n <= i; n++) b.add(`x${i + 4}`);
+  a.merge(b.save());
+  t.notOk(a.pruned, '12 distinct values: exact');
+  t.same(a.top(2), ['x7', 'x6'], 'x7 = 8 + 4, x6 = 7 + 3');
+  const c = new Tally<number>();
+  c.merge(stream.save());
+  t.ok(c.pruned, 'an approximate tally stays marked approximate through a merge');
 });

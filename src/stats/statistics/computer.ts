@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-computer.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { compareNullable, limit, processKey, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
+import { compareNullable, limit, processKey, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, own } from '../statistic';
 
 class ComputerUsage extends Usage {
   connections = 0;
@@ -24,13 +24,13 @@ export const computer: StatisticDefinition = {
     return {
       add(record, facts) {
         let usage = computers.get(record.ComputerName);
-        if (!usage) computers.set(record.ComputerName, (usage = new ComputerUsage()));
+        if (!usage) computers.set(own(record.ComputerName), (usage = new ComputerUsage()));
         usage.count(record, facts);
         if (record.Protocol === 'UDP') usage.udp++;
         else if (facts.listener) usage.listeners++;
         if (facts.connection) {
           usage.connections++;
-          usage.remoteAddresses.add(record.RemoteAddress!);
+          if (!usage.remoteAddresses.has(record.RemoteAddress!)) usage.remoteAddresses.add(own(record.RemoteAddress!));
         }
         if (record.ProcessName !== null) usage.processes.add(processKey(record.ProcessName));
       },

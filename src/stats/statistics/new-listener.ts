@@ -1,7 +1,7 @@
 import schema from '../../../schemas/stat-new-listener.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
 import type { PortReporterRecord } from '../../portreporter/record';
-import { compareNullable, processKey, show, textRendering, type StatisticDefinition } from '../statistic';
+import { compareNullable, own, processKey, show, textRendering, type StatisticDefinition } from '../statistic';
 
 /** The fields of a first sighting that the row shows: kept instead of the record (which holds module lists). */
 type Sighting = Pick<
@@ -16,15 +16,15 @@ interface Listener {
 
 function sighting(r: PortReporterRecord): Sighting {
   return {
-    ComputerName: r.ComputerName,
+    ComputerName: own(r.ComputerName),
     Protocol: r.Protocol,
     LocalPort: r.LocalPort,
-    LocalAddress: r.LocalAddress,
-    ProcessName: r.ProcessName,
-    ProcessPath: r.ProcessPath,
-    UserName: r.UserName,
-    TimeUtc: r.TimeUtc,
-    TimeLocal: r.TimeLocal,
+    LocalAddress: own(r.LocalAddress),
+    ProcessName: own(r.ProcessName),
+    ProcessPath: own(r.ProcessPath),
+    UserName: own(r.UserName),
+    TimeUtc: own(r.TimeUtc),
+    TimeLocal: own(r.TimeLocal),
     Event: r.Event,
     SourceFile: r.SourceFile,
     SourceLine: r.SourceLine,

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-process-by-user.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { AdmissionSketch, BoundedTable, compareNullable, processKey, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
+import { AdmissionSketch, BoundedTable, compareNullable, processKey, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, own } from '../statistic';
 
 class EndpointUsage extends Usage {
   hostName: string | null = null;
@@ -36,7 +36,7 @@ export const processByUser: StatisticDefinition = {
         if (!usage) {
           const admitted = endpoints.admit(key);
           if (admitted === 0) return;
-          usage = endpoints.add(key, new EndpointUsage(record.ProcessName, record.UserName, record.RemoteAddress!, record.RemotePort));
+          usage = endpoints.add(key, new EndpointUsage(own(record.ProcessName), own(record.UserName), own(record.RemoteAddress!), record.RemotePort));
           usage.records = admitted - 1;
         }
         usage.count(record, facts);

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-process-endpoint.schema.json';
 import { defineRecordKind, type OutputRecord, type RecordSchema } from '../../output/record-kind';
-import { AdmissionSketch, BoundedTable, byRecordsThenKey, processKey, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
+import { AdmissionSketch, BoundedTable, byRecordsThenKey, processKey, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, own } from '../statistic';
 import { percent } from '../time';
 
 class EndpointUsage extends Usage {
@@ -41,14 +41,14 @@ export const processEndpoint: StatisticDefinition = {
         if (!facts.connection) return;
         const pkey = processKey(record.ProcessName);
         let process = processes.get(pkey);
-        if (!process) processes.set(pkey, (process = { name: record.ProcessName, connections: 0, endpoints: new BoundedTable(ENDPOINTS_PER_PROCESS_CAPACITY, sketch) }));
+        if (!process) processes.set(pkey, (process = { name: own(record.ProcessName), connections: 0, endpoints: new BoundedTable(ENDPOINTS_PER_PROCESS_CAPACITY, sketch) }));
         process.connections++;
         const ekey = `${record.RemoteAddress}\u0000${record.RemotePort ?? ''}`;
         let usage = process.endpoints.get(ekey);
         if (!usage) {
           const admitted = process.endpoints.admit(ekey);
           if (admitted === 0) return;
-          usage = process.endpoints.add(ekey, new EndpointUsage(record.RemoteAddress!, record.RemotePort));
+          usage = process.endpoints.add(ekey, new EndpointUsage(own(record.RemoteAddress!), record.RemotePort));
           usage.records = admitted - 1;
         }
         usage.count(record, facts);

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-process-usage.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { byRecordsThenKey, limit, LIST_LIMIT, processInstanceKey, processKey, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
+import { byRecordsThenKey, limit, LIST_LIMIT, processInstanceKey, processKey, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, own } from '../statistic';
 import { percent } from '../time';
 
 class ProcessUsage extends Usage {
@@ -27,7 +27,7 @@ export const processUsage: StatisticDefinition = {
       add(record, facts) {
         const key = processKey(record.ProcessName);
         let usage = processes.get(key);
-        if (!usage) processes.set(key, (usage = new ProcessUsage(record.ProcessName)));
+        if (!usage) processes.set(own(key), (usage = new ProcessUsage(own(record.ProcessName))));
         usage.count(record, facts);
         usage.instances.add(processInstanceKey(record));
         usage.users.add(record.UserName);

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-remote-address.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { AdmissionSketch, BoundedTable, byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
+import { AdmissionSketch, BoundedTable, byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, own } from '../statistic';
 import { percent } from '../time';
 
 class AddressUsage extends Usage {
@@ -32,6 +32,7 @@ export const remoteAddress: StatisticDefinition = {
           const admitted = addresses.admit(address);
           if (admitted === 0) return;
           usage = addresses.add(address, new AddressUsage());
+          usage.hostName = own(record.RemoteHostName);
           usage.records = admitted - 1;
         }
         usage.count(record, facts);

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-svchost.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { compareNullable, processInstanceKey, processKey, Usage, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
+import { compareNullable, processInstanceKey, processKey, Usage, show, textRendering, type StatisticDefinition, type UsageState, own } from '../statistic';
 
 class SvchostInstance extends Usage {
   processPath: string | null = null;
@@ -29,11 +29,11 @@ export const svchost: StatisticDefinition = {
         if (processKey(record.ProcessName) !== 'svchost.exe') return;
         const key = processInstanceKey(record);
         let instance = instances.get(key);
-        if (!instance) instances.set(key, (instance = new SvchostInstance(record.ComputerName, record.OwningProcess, record.ProcessStartTime)));
+        if (!instance) instances.set(key, (instance = new SvchostInstance(own(record.ComputerName), record.OwningProcess, own(record.ProcessStartTime))));
         instance.count(record, facts);
-        instance.processPath ??= record.ProcessPath;
-        instance.userName ??= record.UserName;
-        for (const service of record.Services ?? []) instance.services.add(service);
+        instance.processPath ??= own(record.ProcessPath);
+        instance.userName ??= own(record.UserName);
+        for (const service of record.Services ?? []) if (!instance.services.has(service)) instance.services.add(own(service));
         if (record.LocalPort !== null && (record.Protocol === 'UDP' || facts.listener)) {
           instance.listeners.add((record.Protocol === 'TCP' ? 0 : 65536) + record.LocalPort);
         }

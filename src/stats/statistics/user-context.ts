@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-user-context.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { limit, LIST_LIMIT, processInstanceKey, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
+import { limit, LIST_LIMIT, processInstanceKey, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, own } from '../statistic';
 import { percent } from '../time';
 
 class UserUsage extends Usage {
@@ -22,7 +22,7 @@ export const userContext: StatisticDefinition = {
     return {
       add(record, facts) {
         let usage = users.get(record.UserName);
-        if (!usage) users.set(record.UserName, (usage = new UserUsage()));
+        if (!usage) users.set(own(record.UserName), (usage = new UserUsage()));
         usage.count(record, facts);
         usage.instances.add(processInstanceKey(record));
         usage.processes.add(record.ProcessName);
