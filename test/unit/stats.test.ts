@@ -285,3 +285,20 @@ t.test('Tally: exact up to 16 values; Space-Saving beyond keeps every value seen
   c.merge(stream.save());
   t.ok(c.pruned, 'an approximate tally stays marked approximate through a merge');
 });
+
+t.test('addressKey / endpointKey: IPv4 as numbers, everything else as the string, no two addresses alike', async (t) => {
+  const { addressKey, endpointKey } = await import('../../src/stats/statistic');
+  t.equal(addressKey('0.0.0.0'), 0);
+  t.equal(addressKey('10.1.2.3'), 10 * 2 ** 24 + 1 * 2 ** 16 + 2 * 256 + 3);
+  t.equal(addressKey('255.255.255.255'), 2 ** 32 - 1);
+  for (const s of ['256.1.1.1', '1.2.3', '1.2.3.4.5', '1..2.3', '1.2.3.', '.1.2.3', '1.2.3.4a', '1234.1.1.1', '::1', '2001:db8::1', '', 'fe80::1%eth0']) {
+    t.equal(addressKey(s), s, `${JSON.stringify(s)} stays a string`);
+  }
+  const seen = new Map<string | number, string>();
+  for (const a of ['10.0.0.1', '10.0.1.0', '1.0.0.10', '2001:db8::1']) for (const p of [null, 0, 1, 443, 65535]) {
+    const k = endpointKey(a, p);
+    t.notOk(seen.has(k), `${a}:${p} has a key of its own`);
+    seen.set(k, `${a}:${p}`);
+  }
+  t.ok(Number.isSafeInteger(endpointKey('255.255.255.255', 65535) as number), 'the largest IPv4 endpoint key is exact in a double');
+});

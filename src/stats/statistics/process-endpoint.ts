@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-process-endpoint.schema.json';
 import { defineRecordKind, type OutputRecord, type RecordSchema } from '../../output/record-kind';
-import { AdmissionSketch, BoundedTable, byRecordsThenKey, processKey, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, own } from '../statistic';
+import { AdmissionSketch, BoundedTable, byRecordsThenKey, processKey, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, endpointKey, own } from '../statistic';
 import { percent } from '../time';
 
 class EndpointUsage extends Usage {
@@ -43,7 +43,7 @@ export const processEndpoint: StatisticDefinition = {
         let process = processes.get(pkey);
         if (!process) processes.set(pkey, (process = { name: own(record.ProcessName), connections: 0, endpoints: new BoundedTable(ENDPOINTS_PER_PROCESS_CAPACITY, sketch) }));
         process.connections++;
-        const ekey = `${record.RemoteAddress}\u0000${record.RemotePort ?? ''}`;
+        const ekey = endpointKey(record.RemoteAddress!, record.RemotePort);
         let usage = process.endpoints.get(ekey);
         if (!usage) {
           const admitted = process.endpoints.admit(ekey);
@@ -55,16 +55,16 @@ export const processEndpoint: StatisticDefinition = {
         usage.hostName ??= record.RemoteHostName;
       },
       save() {
-        return [...processes].map(([pkey, p]) => [pkey, p.name, p.connections, p.endpoints.pruned, [...p.endpoints.entries].map(([key, u]) => [key, u.address, u.port, u.hostName, u.saveUsage()])]);
+        return [...processes].map(([pkey, p]) => [pkey, p.name, p.connections, p.endpoints.pruned, [...p.endpoints.entries.values()].map((u) => [u.address, u.port, u.hostName, u.saveUsage()])]);
       },
       merge(state) {
-        type Saved = [string, string | null, number, boolean, [string, string, number | null, string | null, UsageState][]];
+        type Saved = [string, string | null, number, boolean, [string, number | null, string | null, UsageState][]];
         for (const [pkey, name, connections, pruned, endpoints] of state as Saved[]) {
           let process = processes.get(pkey);
           if (!process) processes.set(pkey, (process = { name, connections: 0, endpoints: new BoundedTable(ENDPOINTS_PER_PROCESS_CAPACITY, sketch) }));
           process.connections += connections;
           process.endpoints.mergeEntries(
-            endpoints.map(([key, ...rest]) => [key, rest] as [string, typeof rest]),
+            endpoints.map((saved) => [endpointKey(saved[0], saved[1]), saved] as const),
             (_key, [address, port]) => new EndpointUsage(address, port),
             (u, [, , hostName, usage]) => {
               u.mergeUsage(usage);
@@ -80,7 +80,7 @@ export const processEndpoint: StatisticDefinition = {
         const ordered = [...processes].sort(([ka, a], [kb, b]) => b.connections - a.connections || (ka < kb ? -1 : ka > kb ? 1 : 0));
         const rows: OutputRecord[] = [];
         for (const [, process] of ordered) {
-          const ranked = [...process.endpoints.entries].map(([key, usage]) => ({ key: key as string, usage })).sort(byRecordsThenKey);
+          const ranked = [...process.endpoints.entries.values()].map((usage) => ({ key: `${usage.address}\u0000${usage.port ?? ''}`, usage })).sort(byRecordsThenKey);
           ranked.slice(0, perProcess).forEach(({ usage }, i) =>
             rows.push({
               ProcessName: process.name,

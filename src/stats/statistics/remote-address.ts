@@ -1,9 +1,12 @@
 import schema from '../../../schemas/stat-remote-address.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { AdmissionSketch, BoundedTable, byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, own } from '../statistic';
+import { AdmissionSketch, BoundedTable, byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, addressKey, own } from '../statistic';
 import { percent } from '../time';
 
 class AddressUsage extends Usage {
+  constructor(readonly address: string) {
+    super();
+  }
   hostName: string | null = null;
   readonly ports = new Tally<number>();
   readonly processes = new Tally();
@@ -27,11 +30,12 @@ export const remoteAddress: StatisticDefinition = {
       add(record, facts) {
         if (!facts.connection) return;
         const address = record.RemoteAddress!;
-        let usage = addresses.get(address);
+        const key = addressKey(address);
+        let usage = addresses.get(key);
         if (!usage) {
-          const admitted = addresses.admit(address);
+          const admitted = addresses.admit(key);
           if (admitted === 0) return;
-          usage = addresses.add(address, new AddressUsage());
+          usage = addresses.add(key, new AddressUsage(own(address)));
           usage.hostName = own(record.RemoteHostName);
           usage.records = admitted - 1;
         }
@@ -41,15 +45,15 @@ export const remoteAddress: StatisticDefinition = {
         usage.processes.add(record.ProcessName);
       },
       save() {
-        return { pruned: addresses.pruned, entries: [...addresses.entries].map(([key, u]) => [key, u.hostName, u.saveUsage(), u.ports.save(), u.processes.save()]) };
+        return { pruned: addresses.pruned, entries: [...addresses.entries.values()].map((u) => [u.address, u.hostName, u.saveUsage(), u.ports.save(), u.processes.save()]) };
       },
       merge(state) {
         type Saved = [string, string | null, UsageState, Parameters<Tally<number>['merge']>[0], Parameters<Tally['merge']>[0]];
         const saved = state as { pruned: boolean; entries: Saved[] };
         addresses.mergeEntries(
-          saved.entries.map(([key, ...rest]) => [key, rest] as [string, typeof rest]),
-          () => new AddressUsage(),
-          (u, [hostName, usage, ports, processes]) => {
+          saved.entries.map(([address, ...rest]) => [addressKey(address), [address, ...rest]] as [string | number, [string, ...typeof rest]]),
+          (_key, [address]) => new AddressUsage(address),
+          (u, [, hostName, usage, ports, processes]) => {
             u.mergeUsage(usage);
             u.hostName ??= hostName;
             u.ports.merge(ports);
@@ -60,7 +64,7 @@ export const remoteAddress: StatisticDefinition = {
       },
       approximate: () => addresses.pruned || [...addresses.entries.values()].some((u) => u.ports.pruned || u.processes.pruned),
       rows(totals) {
-        const ranked = [...addresses.entries].map(([key, usage]) => ({ key: key as string, usage })).sort(byRecordsThenKey);
+        const ranked = [...addresses.entries.values()].map((usage) => ({ key: usage.address, usage })).sort(byRecordsThenKey);
         return limit(ranked, options.top).map(({ key, usage }) => ({
           RemoteAddress: key,
           RemoteHostName: usage.hostName,
