@@ -2,6 +2,7 @@ import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { DEFAULT_SYSLOG_PATH, openEventLog } from '../src/eventlog';
 import { safeSource } from '../src/eventlog/format';
+import { eventSourceKey, formatFromMessageFile, registerEventSource, unregisterEventSource } from '../src/eventlog/windows-source';
 import { sanitizeLine } from '../src/output/sanitize';
 import { ExitCode } from '../src/exit-codes';
 import { SelfCheckKind, selfCheck } from '../src/platform/self-check';
@@ -60,5 +61,49 @@ export class EventLogCheckCommand extends Command<PortqryContext> {
     }
     this.context.io.stderr.write(`portqry-ts: the event was not written: ${sanitizeLine(log.lastError ?? `no system log on ${process.platform}`)}\n`);
     return ExitCode.OsError;
+  }
+}
+
+/**
+ * `self-check event-source --register|--unregister`: the Application log source with this exe as its
+ * message file (src/eventlog/windows-source.ts). `record --install` is meant to do this; the command
+ * lets an admin (and the Wine test) do it alone.
+ */
+export class EventSourceCommand extends Command<PortqryContext> {
+  static paths = [['self-check', 'event-source']];
+  static usage = Command.Usage({
+    category: 'Support',
+    description: 'Windows: register (or remove) the Application log source portqry-ts with this exe as its message file',
+    details: 'Writes HKLM\\SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\portqry-ts (EventMessageFile = this exe, TypesSupported = 7). Needs an elevated prompt.',
+    examples: [['Register the event source', '$0 self-check event-source --register']],
+  });
+
+  register = Option.Boolean('--register', false, { description: 'Create or update the source' });
+  unregister = Option.Boolean('--unregister', false, { description: 'Remove the source' });
+  exe = Option.String('--exe', { description: 'Message file to register (default: this executable)' });
+
+  async execute(): Promise<number> {
+    const err = (m: string, code: number) => {
+      this.context.io.stderr.write(`portqry-ts: ${sanitizeLine(m)}\n`);
+      return code;
+    };
+    if (this.register === this.unregister) return err('give exactly one of --register and --unregister', ExitCode.Usage);
+    if (process.platform !== 'win32') return err('event sources are a Windows feature; on Linux the recorder writes to syslog', ExitCode.Usage);
+    try {
+      if (this.register) {
+        const exe = this.exe ?? process.execPath;
+        registerEventSource(exe);
+        this.context.io.stdout.write(`registered event source portqry-ts (HKLM\\${eventSourceKey('portqry-ts')}), message file ${exe}\n`);
+        // Proof that the message file works: event 1000 formatted from it as the Event Viewer does.
+        const shown = formatFromMessageFile(exe, 1000, 'portqry-ts message file check').trimEnd();
+        this.context.io.stdout.write(`event 1000 shows as: ${sanitizeLine(shown)}\n`);
+      } else {
+        unregisterEventSource();
+        this.context.io.stdout.write(`removed event source portqry-ts\n`);
+      }
+      return ExitCode.Ok;
+    } catch (e) {
+      return err(e instanceof Error ? e.message : String(e), ExitCode.OsError);
+    }
   }
 }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import t from 'tap';
-import { EXE, runExe, stopWine, wineMissing } from '../helpers/wine';
+import { EXE, runExe, runWine, stopWine, wineMissing } from '../helpers/wine';
 
 // The Windows side of the system-log writer (src/eventlog/windows.ts): RegisterEventSourceW,
 // ReportEventW and DeregisterEventSource run for real inside dist/portqry-ts.exe under Wine. Wine has
@@ -44,4 +44,34 @@ t.test('self-check event-log under Wine: the advapi32 calls succeed and carry th
   t.match(error.stderr, /ReportEventW \([0-9A-F]+,0x0001,0x0000,0x00000514,/, 'EVENTLOG_ERROR_TYPE, id 1300');
   t.match(error.stderr, /:err:eventlog:ReportEventW L"access denied"/);
 
+});
+
+t.test('self-check event-source under Wine: the registry key, and the message table read by FormatMessageW', { skip: missing ?? false }, async (t) => {
+  if (!fs.existsSync(EXE)) {
+    t.fail(`${EXE} does not exist: run npm run build`);
+    return;
+  }
+  t.teardown(stopWine);
+  const KEY = 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\portqry-ts';
+  const reg = await runWine('reg', ['delete', KEY, '/f'], { keepServer: true });
+  void reg; // absent before: fine either way
+  const r = await runExe(['self-check', 'event-source', '--register'], { keepServer: true });
+  t.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  t.match(lines[0], /^registered event source portqry-ts \(HKLM\\SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\portqry-ts\), message file Z:\\.*\\portqry-ts\.exe$/);
+  t.equal(lines[1], 'event 1000 shows as: portqry-ts message file check', 'FormatMessageW on the exe\'s message table gives our text alone');
+  const q = await runWine('reg', ['query', KEY], { keepServer: true });
+  t.equal(q.code, 0, q.stderr);
+  t.match(q.stdout, /EventMessageFile\s+REG_EXPAND_SZ\s+Z:\\.*\\portqry-ts\.exe/);
+  t.match(q.stdout, /TypesSupported\s+REG_DWORD\s+0x7/);
+
+  const u = await runExe(['self-check', 'event-source', '--unregister'], { keepServer: true });
+  t.equal(u.code, 0, u.stderr);
+  t.equal(u.stdout, 'removed event source portqry-ts\n');
+  t.not((await runWine('reg', ['query', KEY], { keepServer: true })).code, 0, 'the key is gone');
+  const again = await runExe(['self-check', 'event-source', '--unregister'], { keepServer: true });
+  t.equal(again.code, 0, 'removing an absent source is fine');
+  const usage = await runExe(['self-check', 'event-source'], { keepServer: true });
+  t.equal(usage.code, 64);
+  t.equal(usage.stderr, 'portqry-ts: give exactly one of --register and --unregister\n');
 });
