@@ -55,7 +55,7 @@ export function loadNativeAsset(buf: Buffer, env: NodeJS.ProcessEnv = process.en
   removeStaleTemps(plan.dir);
   const file = installVerified(path.join(plan.dir, 'koffi.node'), buf, hash);
   const mod = { exports: {} as unknown };
-  if (process.platform === 'linux') {
+  if (process.platform === 'linux' && fs.existsSync('/proc/self/fd')) {
     const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     try {
       if (sha256(readAll(fd)) !== hash) throw new NativeDirError(`native module ${file} changed while it was being loaded`);
@@ -64,6 +64,7 @@ export function loadNativeAsset(buf: Buffer, env: NodeJS.ProcessEnv = process.en
       fs.closeSync(fd);
     }
   } else {
+    // Windows (and a Linux without /proc): load by name, then re-read what was loaded.
     process.dlopen(mod, file);
     if (sha256(fs.readFileSync(file)) !== hash) throw new NativeDirError(`native module ${file} does not match the one inside this executable`);
   }

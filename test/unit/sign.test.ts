@@ -12,7 +12,7 @@ import { runWine, stopWine, wineMissing } from '../helpers/wine';
 const missing = ['osslsigncode', 'openssl'].find((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0);
 const SIGN = path.join(ROOT, 'scripts', 'sign.sh');
 const DIST = path.join(ROOT, 'dist');
-const KOFFI = fs.readdirSync(path.join(ROOT, '.toolchain'), { withFileTypes: true }).find((d) => d.name.startsWith('koffi-win32-x64-'));
+const KOFFI = fs.existsSync(path.join(ROOT, '.toolchain')) ? fs.readdirSync(path.join(ROOT, '.toolchain'), { withFileTypes: true }).find((d) => d.name.startsWith('koffi-win32-x64-')) : undefined;
 
 function run(cmd: string, args: string[], env: Record<string, string | undefined> = {}) {
   const e: Record<string, string | undefined> = { ...process.env, PORTQRY_SIGN_PFX: undefined, PORTQRY_SIGN_PASSWORD: undefined, PORTQRY_SIGN_TIMESTAMP_URL: undefined, ...env };
