@@ -211,7 +211,7 @@ function failedStep(plan: TcpPlan, event: { code: number; atMs: number; icmp?: I
   }
   if (code === WSA.ECONNREFUSED || code === WSA.ECONNRESET || code === WSA.ECONNABORTED) {
     if (plan.rstFinal) return verdict('NOT LISTENING', `reset (${wsaName(code)} in ${ms(atMs)}: RST, no SYN retransmissions)`);
-    return verdict('NOT LISTENING', `reset (${wsaName(code)} after ${ms(atMs)}: RST after Windows' SYN retries; fallback because ${plan.refused[0]})`);
+    return verdict('NOT LISTENING', `reset (${wsaName(code)} after ${ms(atMs)}; fallback wait up to ${ms(plan.deadlineMs)} for Windows' SYN retries because ${plan.refused[0]})`);
   }
   if (code === WSA.ETIMEDOUT) {
     return verdict('FILTERED', `timeout (${wsaName(code)} after ${ms(atMs)}${plan.rstFinal ? '' : `; fallback wait ${ms(plan.deadlineMs)} because ${plan.refused[0]}`})`);
@@ -228,6 +228,8 @@ export type UdpEvent =
   /** A datagram arrived; `own` when it is our datagram back (source port = target port on loopback). */
   | { type: 'reply'; own?: boolean }
   | { type: 'recv-error'; code: number }
+  /** The socket's pending error read with SO_ERROR between selects (how Wine reports an ICMP error). */
+  | { type: 'pending-error'; code: number }
   | { type: 'deadline'; atMs: number };
 
 export type UdpStep =
@@ -260,6 +262,10 @@ export function udpStep(event: UdpEvent, sourcePort?: number): UdpStep {
       return event.own ? { kind: 'verdict', outcome: 'self-connect', reason: 'self-connect' } : { kind: 'verdict', outcome: 'reply', reason: 'reply' };
     case 'deadline':
       return { kind: 'verdict', outcome: 'no-reply', reason: 'no-reply' };
+    case 'pending-error': {
+      const step = udpStep({ type: 'recv-error', code: event.code }, sourcePort);
+      return step.kind === 'verdict' ? { ...step, reason: step.reason.replace(/\)$/, ' via SO_ERROR)') } : step;
+    }
     case 'connect-error':
     case 'send-error':
     case 'recv-error': {

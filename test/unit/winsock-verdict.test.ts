@@ -48,7 +48,7 @@ const tcpRows: Row[] = [
   ['connect() pending', ACCEPTED, { type: 'connect-call', code: WSA.EWOULDBLOCK, atMs: 0.1 }, { kind: 'wait' }],
   ['writable', ACCEPTED, { type: 'connected', atMs: 0.4 }, { kind: 'verdict', state: 'LISTENING', reason: 'connected' }],
   ['RST, no SYN retransmissions', ACCEPTED, { type: 'failed', code: WSA.ECONNREFUSED, atMs: 0.5 }, { state: 'NOT LISTENING' }, /^reset \(WSAECONNREFUSED in 1 ms: RST, no SYN retransmissions\)$/],
-  ['RST after the SYN retries (fallback)', RTO_REFUSED, { type: 'failed', code: WSA.ECONNREFUSED, atMs: 2011 }, { state: 'NOT LISTENING' }, /^reset \(WSAECONNREFUSED after 2011 ms: RST after Windows' SYN retries; fallback because SIO_TCP_INITIAL_RTO refused \(WSAEINVAL\)\)$/],
+  ['RST after the SYN retries (fallback)', RTO_REFUSED, { type: 'failed', code: WSA.ECONNREFUSED, atMs: 2011 }, { state: 'NOT LISTENING' }, /^reset \(WSAECONNREFUSED after 2011 ms; fallback wait up to 3000 ms for Windows' SYN retries because SIO_TCP_INITIAL_RTO refused \(WSAEINVAL\)\)$/],
   ['RST as WSAECONNRESET', ACCEPTED, { type: 'failed', code: WSA.ECONNRESET, atMs: 1 }, { state: 'NOT LISTENING' }, /^reset \(WSAECONNRESET/],
   ['TCP_MAXRTMS ends the attempt', ACCEPTED, { type: 'failed', code: WSA.ETIMEDOUT, atMs: 1000 }, { state: 'FILTERED' }, /^timeout \(WSAETIMEDOUT after 1000 ms\)$/],
   ['WSAETIMEDOUT on the fallback path', RTO_REFUSED, { type: 'failed', code: WSA.ETIMEDOUT, atMs: 3000 }, { state: 'FILTERED' }, /^timeout \(WSAETIMEDOUT after 3000 ms; fallback wait 3000 ms because SIO_TCP_INITIAL_RTO refused/],
@@ -173,6 +173,7 @@ t.test('UDP events, table-driven', async (t) => {
     ['WSAEHOSTUNREACH on recv', { type: 'recv-error', code: WSA.EHOSTUNREACH }, 'icmp-unreachable', 'icmp-unreachable (WSAEHOSTUNREACH)'],
     ['WSAENETUNREACH on send', { type: 'send-error', code: WSA.ENETUNREACH }, 'icmp-unreachable', 'icmp-unreachable (WSAENETUNREACH)'],
     ['silence', { type: 'deadline', atMs: 1000 }, 'no-reply', 'no-reply'],
+    ['a pending error read with SO_ERROR (Wine)', { type: 'pending-error', code: WSA.ECONNREFUSED }, 'icmp-port-unreachable', 'icmp-port-unreachable (WSAECONNREFUSED via SO_ERROR)'],
   ];
   for (const [name, event, outcome, reason] of rows) {
     const step = udpStep(event);
