@@ -135,7 +135,11 @@ function tcpAttempt(address: string, port: number, options: TcpConnectOptions, c
       if (!invalidSocket(s)) close(api, s);
       return cb(nonVerdict(step, sp));
     }
-    if (!invalidSocket(s)) close(api, s);
+    if (!invalidSocket(s)) {
+      // A RST instead of a FIN for an open connection: no TIME_WAIT pile-up on either side in wide scans.
+      if (step.state === 'LISTENING') setAbortiveClose(api, s);
+      close(api, s);
+    }
     let { state, reason } = step;
     // Loopback: our ephemeral port may be the target port, and the socket then connects to itself.
     if (connected && where.port === port && where.address !== null && sameAddress(where.address, address)) {
@@ -146,7 +150,6 @@ function tcpAttempt(address: string, port: number, options: TcpConnectOptions, c
   }
 
   setNonBlocking(api, sock);
-  setAbortiveClose(api, sock);
   plan = planTcpAttempt(options.timeoutMs, applyTcpOptions(r, sock, options.timeoutMs));
   if (sp) {
     const code = bindSource(api, sock, address, sp);
