@@ -63,7 +63,8 @@ t.test('the Winsock engine under Wine, in a network namespace', { skip, timeout:
   // The peer's kernel must answer every closed UDP port of a fast scan: no global ICMP budget (1000/s, burst 50).
   lab.exec(lab.peer, ['sysctl', '-q', '-w', 'net.ipv4.icmp_msgs_per_sec=100000', 'net.ipv4.icmp_msgs_burst=100000']);
   for (const address of [lab.peerAddress, lab.peerAddress6]) {
-    const peer = lab.spawn(lab.peer, [process.execPath, '-e', peerServerScript({ tcp: [TCP.listening], udpEcho: [UDP.echo], udpSilent: [UDP.silent] }, address)]);
+    const udpSilent = address === lab.peerAddress ? [UDP.silent, 500] : [UDP.silent];
+    const peer = lab.spawn(lab.peer, [process.execPath, '-e', peerServerScript({ tcp: [TCP.listening], udpEcho: [UDP.echo], udpSilent }, address)]);
     await waitReady(peer);
   }
   const exe = (args: string[], env: Record<string, string> = { PORTQRY_ENGINE: 'winsock' }, timeoutMs = 180_000) =>
@@ -126,6 +127,23 @@ t.test('the Winsock engine under Wine, in a network namespace', { skip, timeout:
       t.match(parseJsonl(udp.stdout)[0], { State: 'LISTENING', LocalPort: 40124 });
     });
   }
+
+  await t.test('IKE from UDP source port 500 when free, else an ephemeral port with a note; -sp in use is exit 64', async (t) => {
+    // The peer's UDP 500 is silent: step 1 no reply, then the IKE query (step 2), whose source port is recorded.
+    const free = await exe(['query', '-n', lab.peerAddress, '-p', 'udp', '-e', '500', '-nr', '--json']);
+    t.match(parseJsonl(free.stdout)[0], { State: 'FILTERED', Reason: 'probe-no-reply', Probe: 'ike', LocalPort: 500 });
+    const holder = lab.spawn(lab.client, [process.execPath, '-e', "const s = require('dgram').createSocket('udp4'); s.bind(500, () => console.log('ready')); setTimeout(() => {}, 120000);"]);
+    await waitReady(holder);
+    const taken = await exe(['query', '-n', lab.peerAddress, '-p', 'udp', '-e', '500', '-nr', '--json']);
+    const rec = parseJsonl(taken.stdout)[0]!;
+    t.match(rec, { State: 'FILTERED', Probe: 'ike', Reason: /^probe-no-reply \(IKE query sent from an ephemeral port: UDP 500 is in use here \(WSAE(ADDRINUSE|ACCES)\)\)$/ });
+    t.not(rec.LocalPort, 500);
+    const sp = await exe(['query', '-n', lab.peerAddress, '-p', 'udp', '-e', String(UDP.echo), '-sp', '500', '-nr', '--json']);
+    t.equal(sp.code, 64, '-sp on a taken port');
+    t.equal(sp.stdout, '');
+    t.match(sp.stderr, /Cannot use specified source port 500\. Port is already in use/);
+    holder.kill('SIGKILL');
+  });
 
   await t.test('a UDP probe decodes the reply: DNS from dnsmasq', { skip: unavailable('dnsmasq', 'dnsmasq') }, async (t) => {
     spawnServer(t, which('dnsmasq')!, ['--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--user=root', '--pid-file=', '--bind-interfaces', `--listen-address=${lab.peerAddress}`, `--port=${UDP.dns}`, '--host-record=portqry.microsoft.com,192.0.2.53'], { netns: lab.peer });
