@@ -136,7 +136,7 @@ t.test('the Winsock engine under Wine, in a network namespace', { skip, timeout:
     await waitReady(holder);
     const taken = await exe(['query', '-n', lab.peerAddress, '-p', 'udp', '-e', '500', '-nr', '--json']);
     const rec = parseJsonl(taken.stdout)[0]!;
-    t.match(rec, { State: 'FILTERED', Probe: 'ike', Reason: /^probe-no-reply \(IKE query sent from an ephemeral port: UDP 500 is in use here \(WSAE(ADDRINUSE|ACCES)\)\)$/ });
+    t.match(rec, { State: 'FILTERED', Probe: 'ike', Reason: /^probe-no-reply \(ISAKMP query sent from an ephemeral port: UDP 500 is in use here \(WSAE(ADDRINUSE|ACCES)\)\)$/ });
     t.not(rec.LocalPort, 500);
     const sp = await exe(['query', '-n', lab.peerAddress, '-p', 'udp', '-e', String(UDP.echo), '-sp', '500', '-nr', '--json']);
     t.equal(sp.code, 64, '-sp on a taken port');
