@@ -32,7 +32,7 @@ export interface QuerySettings {
 
 // PortQry sends these protocol queries from an ephemeral port even with -sp (S1/S2: RPC, LDAP over
 // UDP, NetBIOS adapter status).
-const EPHEMERAL_SOURCE_PROBES = new Set(['rpc-epm', 'cldap', 'netbios-ns']);
+const EPHEMERAL_SOURCE_PROBES = new Set(['rpc-epm', 'rpc-epm-udp', 'cldap', 'netbios-ns']);
 
 /** The probe that runs after a positive connect (TCP) or in step 2 (UDP), or undefined. */
 export function selectProbe(spec: PortSpec, settings: QuerySettings): Probe | undefined {
