@@ -60,6 +60,14 @@ function rt(): Runtime {
   return runtime;
 }
 
+/**
+ * Tests: run the engine over another ws2_32 (a fake with Windows' documented semantics, which Wine
+ * cannot show); undefined goes back to the real one.
+ */
+export function useWinsockApi(api: Ws2 | undefined): void {
+  runtime = api ? { api, poller: new WinsockPoller(api), refused: new Map() } : undefined;
+}
+
 /** Loads ws2_32 and starts the poller now; throws with the reason when Winsock is unusable. */
 export function winsockAvailable(): void {
   rt();
