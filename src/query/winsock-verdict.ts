@@ -61,10 +61,9 @@ export function wsaName(code: number): string {
 }
 
 /**
- * How long Windows keeps retrying a SYN that was answered by a RST, with its default settings
- * (MaxSynRetransmissions 2, first retransmission after 1 s, then doubling the wait from the 333 ms RTT
- * estimate): a closed port is refused after 2002 ms at best, 2011 ms median, measured on Windows CI
- * runners (nmap#2113 explains the mechanism).
+ * How long Windows keeps retrying a SYN that was answered by a RST, with its default settings: a
+ * closed loopback port is refused after 2002 ms at best, 2011 ms median, measured on Windows CI runners.
+ * nmap#2113 explains the mechanism (the SYN retransmission count and the initial RTT estimate decide).
  */
 export const WINDOWS_SYN_RETRY_SPAN_MS = 2000;
 
