@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import t from 'tap';
 import { LocalResourceError, SourcePortInUseError, type TcpAttemptResult } from '../../src/query/tcp-connect';
 import { WSA } from '../../src/query/winsock-verdict';
@@ -79,4 +80,25 @@ t.test('many sockets in one select: 300 ports at once, each answered once', asyn
     Array.from({ length: 300 }, (_, i) => ((1000 + i) % 3 === 0 ? 'LISTENING' : 'NOT LISTENING')),
   );
   t.equal(api.open(), 1, 'every socket closed');
+});
+
+t.test('a stream probe after a Winsock LISTENING gets its own connection through Node; a failed one is a ProbeError, not a verdict', async (t) => {
+  const server = net.createServer((s) => s.on('error', () => {}).end('hello\n')).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  t.teardown(() => server.close());
+  const open = (server.address() as net.AddressInfo).port;
+  const gone = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => gone.once('listening', r));
+  const closed = (gone.address() as net.AddressInfo).port;
+  await new Promise((r) => gone.close(r));
+  // Winsock (the fake) says both are open; Node's reconnect finds the truth for the probe only.
+  useWinsockApi(fakeWinsock({ peers: { [open]: 'open', [closed]: 'open' } }));
+  const connect = (port: number) =>
+    new Promise<TcpAttemptResult>((resolve, reject) => winsockTcpConnect('127.0.0.1', port, { timeoutMs: 500, attempts: 1, keepOpen: true }, (err, r) => (err ? reject(err) : resolve(r!))));
+  const ok = await connect(open);
+  t.match(ok, { state: 'LISTENING', reason: 'connected' });
+  t.ok(ok.socket instanceof net.Socket, 'a connected net.Socket for the probe');
+  ok.socket!.destroy();
+  const failed = await connect(closed);
+  t.match(failed, { state: 'LISTENING', socket: undefined, probeError: /^the probe's connection failed: NOT LISTENING \(reset\)$/ });
 });
