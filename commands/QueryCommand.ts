@@ -25,6 +25,8 @@ export class QueryCommand extends BaseCommand {
 
       **Timing**: \`--timeout\` ms per attempt (default 1000); \`-sl\` doubles every wait; \`--concurrency\` queries in flight (default 1024, or half the open-file limit when that is lower; a local shortage of sockets lowers it on the fly); \`-sp\` queries one port at a time from that source port.
 
+      **Windows**: the verdicts come from Winsock itself (ws2_32), not Node's sockets: a closed TCP port is NOT LISTENING in one round trip (no SYN retransmissions: \`SIO_TCP_INITIAL_RTO\`) and a closed UDP port NOT LISTENING (WSAECONNRESET). \`Reason\` says what decided, e.g. \`reset (WSAECONNREFUSED in 1 ms: RST, no SYN retransmissions)\`. \`PORTQRY_ENGINE=node|winsock\` forces an engine (diagnosis); \`self-check\` shows the one in use (\`QueryEngine\`). docs/query-windows.md has the details and the check to run on a server.
+
       **Exit code**: one answer: 0 LISTENING, 1 NOT LISTENING, 2 FILTERED or LISTENING or FILTERED, as PortQry. Several answers: the highest of their codes, so 0 means every port answered LISTENING, 1 that some were NOT LISTENING and none filtered, 2 that at least one was FILTERED or LISTENING or FILTERED. A target that does not resolve makes it 68; usage errors are 64.
 
       **-q** prints nothing on stdout (errors still go to stderr) and works with any number of ports (PortQry allowed one), the exit code being the rule above. **-l file** writes PortQry's log layout (header, the text lines, end marker; CRLF). An existing log is overwritten only with \`-y\` (or \`-q\`, as PortQry); otherwise the run stops with exit 73 before querying: portqry-ts never prompts.
@@ -42,6 +44,7 @@ export class QueryCommand extends BaseCommand {
       ['SNMP with a community name (PortQry spelling)', '$0 query -n printer1 -e 161 -p udp -cn !private!'],
       ['A PortQry log file, overwritten', '$0 query -n dc01 -o 88,389 -p both -l pq.log -y'],
       ['The named port sets', '$0 query --preset list'],
+      ['A closed UDP port through Node sockets instead of Winsock (Windows diagnosis)', '$env:PORTQRY_ENGINE="node"; $0 query -n 127.0.0.1 -p udp -e 9 --json'],
     ],
   });
 

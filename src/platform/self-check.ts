@@ -1,6 +1,7 @@
 import schema from '../../schemas/self-check.schema.json';
 import { defineRecordKind, type RecordSchema } from '../output/record-kind';
 import { VERSION } from '../version';
+import { queryEngineName, socketEngine } from '../query/socket-engine';
 import { loadKoffi, seaModule } from './koffi';
 
 export interface SelfCheck {
@@ -14,6 +15,8 @@ export interface SelfCheck {
   ProcessId: number;
   FfiProcessId: number | null;
   FfiError: string | null;
+  QueryEngine: string | null;
+  QueryEngineError: string | null;
 }
 
 export const SelfCheckKind = defineRecordKind(schema as RecordSchema);
@@ -36,6 +39,8 @@ export function selfCheck(): SelfCheck {
     ProcessId: process.pid,
     FfiProcessId: null,
     FfiError: null,
+    QueryEngine: null,
+    QueryEngineError: null,
   };
   try {
     const koffi = loadKoffi();
@@ -52,6 +57,13 @@ export function selfCheck(): SelfCheck {
     }
   } catch (err) {
     check.FfiError = err instanceof Error ? err.message : String(err);
+  }
+  // The engine `query` uses here (PORTQRY_ENGINE or the platform's), started as query would start it.
+  try {
+    check.QueryEngine = queryEngineName();
+    socketEngine();
+  } catch (err) {
+    check.QueryEngineError = err instanceof Error ? err.message : String(err);
   }
   return check;
 }

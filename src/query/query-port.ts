@@ -6,8 +6,9 @@ import type { PortSpec } from './plan';
 import type { QueryResult } from './query-result';
 import type { ResolvedTarget } from './resolve';
 import { serviceName } from './services';
-import { type PortState, type TcpAttemptResult, type TcpConnectOptions, tcpConnectCb } from './tcp-connect';
-import { udpExchange, type UdpExchangeResult } from './udp-exchange';
+import { type SocketEngine, socketEngine } from './socket-engine';
+import type { PortState, TcpAttemptResult, TcpConnectOptions } from './tcp-connect';
+import type { UdpExchangeResult } from './udp-exchange';
 
 /** How each port is queried; built once per run from the options. */
 export interface QuerySettings {
@@ -31,7 +32,7 @@ export interface QuerySettings {
 
 // PortQry sends these protocol queries from an ephemeral port even with -sp (S1/S2: RPC, LDAP over
 // UDP, NetBIOS adapter status).
-const EPHEMERAL_SOURCE_PROBES = new Set(['rpc-epm', 'cldap', 'netbios-ns']);
+const EPHEMERAL_SOURCE_PROBES = new Set(['rpc-epm', 'rpc-epm-udp', 'cldap', 'netbios-ns']);
 
 /** The probe that runs after a positive connect (TCP) or in step 2 (UDP), or undefined. */
 export function selectProbe(spec: PortSpec, settings: QuerySettings): Probe | undefined {
@@ -112,18 +113,28 @@ function connectOptions(settings: QuerySettings): TcpConnectOptions & { attempts
  * callbacks only: promise frames there cost as much CPU as the connects themselves.
  */
 export function queryPortCb(target: ResolvedTarget, spec: PortSpec, settings: QuerySettings, cb: (err: Error | null, record?: QueryResult) => void): void {
+  let engine: SocketEngine;
+  try {
+    engine = socketEngine();
+  } catch (err) {
+    return cb(err as Error);
+  }
   if (spec.protocol === 'UDP') {
-    queryUdp(target, spec, settings).then((r) => cb(null, r), cb);
+    queryUdp(engine, target, spec, settings).then((r) => cb(null, r), cb);
     return;
   }
   const probe = selectProbe(spec, settings) as StreamProbe | undefined;
-  tcpConnectCb(target.address, spec.port, probe ? { ...connectOptions(settings), keepOpen: true } : connectOptions(settings), (err, r) => {
+  engine.tcpConnect(target.address, spec.port, probe ? { ...connectOptions(settings), keepOpen: true } : connectOptions(settings), (err, r) => {
     if (err) return cb(err);
     if (probe && r!.socket) {
       probeTcp(target, spec, settings, probe, r!).then((record) => cb(null, record), cb);
       return;
     }
     const record = makeRecord(target, spec, r!);
+    if (probe && r!.probeError) {
+      record.Probe = probe.name;
+      record.ProbeError = r!.probeError;
+    }
     record.TimeUtc = new Date().toISOString();
     cb(null, record);
   });
@@ -168,12 +179,12 @@ export async function converse(probe: StreamProbe, socket: net.Socket, ctx: Prob
  * silence makes it FILTERED (Reason probe-reply / probe-no-reply). After a step-1 reply the probe only
  * adds its fields.
  */
-async function queryUdp(target: ResolvedTarget, spec: PortSpec, settings: QuerySettings): Promise<QueryResult> {
+async function queryUdp(engine: SocketEngine, target: ResolvedTarget, spec: PortSpec, settings: QuerySettings): Promise<QueryResult> {
   let step1: UdpExchangeResult | undefined;
   let attempts = 0;
   while (attempts < Math.max(1, settings.udpAttempts)) {
     attempts++;
-    step1 = await udpExchange(target.address, spec.port, Buffer.alloc(0), { timeoutMs: settings.timeoutMs, sourcePort: settings.sourcePort });
+    step1 = await engine.udpExchange(target.address, spec.port, Buffer.alloc(0), { timeoutMs: settings.timeoutMs, sourcePort: settings.sourcePort });
     if (step1.outcome !== 'no-reply') break;
   }
   const first = step1!;
@@ -184,7 +195,7 @@ async function queryUdp(target: ResolvedTarget, spec: PortSpec, settings: QueryS
     'icmp-unreachable': 'FILTERED',
     'no-reply': 'LISTENING or FILTERED',
   };
-  const record = makeRecord(target, spec, { ...first, state: verdicts[first.outcome], reason: first.outcome, attempts });
+  const record = makeRecord(target, spec, { ...first, state: verdicts[first.outcome], reason: first.reason ?? first.outcome, attempts });
   const probe = selectProbe(spec, settings) as DatagramProbe | undefined;
   if (probe && (first.outcome === 'reply' || first.outcome === 'no-reply')) {
     record.Probe = probe.name;
@@ -197,16 +208,19 @@ async function queryUdp(target: ResolvedTarget, spec: PortSpec, settings: QueryS
     }
     if (request) {
       const sourcePort = EPHEMERAL_SOURCE_PROBES.has(probe.name) ? undefined : settings.sourcePort;
-      const step2 = await udpExchange(target.address, spec.port, request, { timeoutMs: settings.timeoutMs, sourcePort, anySourcePort: probe.replyFromAnyPort });
+      // PortQry sends IKE from UDP 500 (some IKE servers answer only there); the Winsock engine does when it is free.
+      const preferredSourcePort = probe.name === 'ike' && !sourcePort ? 500 : undefined;
+      const step2 = await engine.udpExchange(target.address, spec.port, request, { timeoutMs: settings.timeoutMs, sourcePort, anySourcePort: probe.replyFromAnyPort, preferredSourcePort });
       record.Attempts = attempts + 1;
       if (first.outcome === 'no-reply') {
         const state: Record<UdpExchangeResult['outcome'], PortState> = { ...verdicts, 'no-reply': 'FILTERED' };
         record.State = state[step2.outcome];
-        record.Reason = `probe-${step2.outcome}`;
+        record.Reason = `probe-${step2.reason ?? step2.outcome}`;
         record.ResponseTimeMs = step2.elapsedMs;
         record.LocalAddress = step2.localAddress;
         record.LocalPort = step2.localPort;
       }
+      if (step2.note) record.Reason = `${record.Reason ?? ''} (${probe.label} query ${step2.note})`;
       if (step2.outcome === 'reply' && step2.reply) {
         try {
           record.ProbeData = probe.decode(step2.reply, ctx);

@@ -85,7 +85,7 @@ export function buildQueryRequest(o: QueryOptionsText, readTargetsFile: (path: s
       forcedProbe,
       tlsPorts,
       // PortQry does not query the endpoint mapper when scanning a range (-r), to keep it fast.
-      skippedProbes: new Set(o.range !== undefined ? ['rpc-epm'] : []),
+      skippedProbes: new Set(o.range !== undefined ? ['rpc-epm', 'rpc-epm-udp'] : []),
       concurrency,
       reverseLookup: !o.noReverse,
     },

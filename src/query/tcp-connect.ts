@@ -16,6 +16,8 @@ export interface TcpAttemptResult {
   attempts: number;
   /** The open connection, only when asked for (keepOpen) and the port is LISTENING: a stream probe runs on it. */
   socket?: net.Socket;
+  /** The verdict's engine could not give the probe a connection (Winsock engine: Node's reconnect failed). */
+  probeError?: string;
 }
 
 export interface TcpConnectOptions {

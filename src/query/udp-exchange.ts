@@ -11,11 +11,17 @@ export interface UdpExchangeResult {
   elapsedMs: number;
   localAddress: string | null;
   localPort: number | null;
+  /** The Reason when it says more than the outcome (Winsock engine: "icmp-port-unreachable (WSAECONNRESET)"). */
+  reason?: string;
+  /** Something the user should know about how the datagram went (IKE sent from an ephemeral port). */
+  note?: string;
 }
 
 export interface UdpExchangeOptions {
   timeoutMs: number;
   sourcePort?: number;
+  /** A source port to use when it is free, else an ephemeral one with a note (IKE: 500, as PortQry). Winsock engine only. */
+  preferredSourcePort?: number;
   /**
    * Accept the reply from any source port of the target address (a TFTP server answers from a new
    * port). The socket is then not connected, so ICMP errors stay invisible and silence is all we see.

@@ -33,6 +33,14 @@ export interface WineRunOptions {
   timeoutMs?: number;
   /** Leave wineserver running for the next run; call stopWine() in a teardown. Saves ~0.5 s per run. */
   keepServer?: boolean;
+  /** Another prefix than winePrefix() (a namespace test keeps its own, so its wineserver can live in the namespace). */
+  prefix?: string;
+  /**
+   * Run inside this network namespace (`ip netns exec`). Wine creates sockets in the wineserver, so
+   * the prefix's wineserver must be started inside the namespace too: stop it before the first run
+   * (stopWine(prefix)) and pass keepServer until the last.
+   */
+  netns?: string;
 }
 
 /** Why Wine cannot be used here, or null when it can. Tests skip (with this reason) only when it is not installed. */
@@ -47,10 +55,10 @@ export function winePrefix(): string {
   return path.join(os.tmpdir(), `portqry-ts-wine-${checkout}`);
 }
 
-function wineEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+function wineEnv(extra: Record<string, string | undefined> = {}, prefix = winePrefix()): NodeJS.ProcessEnv {
   const env: Record<string, string | undefined> = {
     ...process.env,
-    WINEPREFIX: winePrefix(),
+    WINEPREFIX: prefix,
     WINEDEBUG: '-all',
     // No Mono or Gecko install prompts while the prefix is created: there is no display to answer them.
     WINEDLLOVERRIDES: 'mscoree,mshtml=',
@@ -65,24 +73,23 @@ function wineEnv(extra: Record<string, string | undefined> = {}): NodeJS.Process
 }
 
 /** Creates the Windows 10 prefix once (marker file written only after success). */
-export function ensureWinePrefix(): string {
-  const prefix = winePrefix();
+export function ensureWinePrefix(prefix = winePrefix()): string {
   const marker = path.join(prefix, '.portqry-win10');
   if (fs.existsSync(marker)) return prefix;
-  const r = spawnSync('wine', ['winecfg', '-v', 'win10'], { env: wineEnv(), stdio: 'ignore', timeout: 180_000 });
+  const r = spawnSync('wine', ['winecfg', '-v', 'win10'], { env: wineEnv({}, prefix), stdio: 'ignore', timeout: 300_000 });
   if (r.status !== 0) throw new Error(`creating the Wine prefix ${prefix} failed (winecfg exit ${r.status}${r.signal ? `, ${r.signal}` : ''})`);
   fs.writeFileSync(marker, new Date().toISOString());
   return prefix;
 }
 
 /** Ends every process of the prefix, wineserver included. */
-export function stopWine(): void {
-  spawnSync('wineserver', ['-k'], { env: wineEnv(), stdio: 'ignore', timeout: 30_000 });
+export function stopWine(prefix = winePrefix()): void {
+  spawnSync('wineserver', ['-k'], { env: wineEnv({}, prefix), stdio: 'ignore', timeout: 30_000 });
 }
 
 /** Runs a Windows executable with arguments; stdout/stderr are captured through temp files. */
 export async function runWine(exe: string, args: readonly string[], options: WineRunOptions = {}): Promise<WineResult> {
-  ensureWinePrefix();
+  const prefix = ensureWinePrefix(options.prefix);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portqry-ts-wine-run-'));
   const outFile = path.join(dir, 'stdout');
   const errFile = path.join(dir, 'stderr');
@@ -90,11 +97,12 @@ export async function runWine(exe: string, args: readonly string[], options: Win
   const err = fs.openSync(errFile, 'w');
   try {
     const { code, timedOut } = await new Promise<{ code: number | null; timedOut: boolean }>((resolve, reject) => {
-      const child = spawn('wine', [exe, ...args], { cwd: options.cwd ?? ROOT, env: wineEnv(options.env), stdio: ['ignore', out, err] });
+      const [file, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, 'wine', exe, ...args]] : ['wine', [exe, ...args]];
+      const child = spawn(file, argv, { cwd: options.cwd ?? ROOT, env: wineEnv(options.env, prefix), stdio: ['ignore', out, err] });
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
-        stopWine(); // kills the Windows process; wine then exits
+        stopWine(prefix); // kills the Windows process; wine then exits
         child.kill('SIGKILL');
       }, options.timeoutMs ?? 60_000);
       child.on('error', (e) => {
@@ -111,7 +119,7 @@ export async function runWine(exe: string, args: readonly string[], options: Win
     fs.closeSync(out);
     fs.closeSync(err);
     fs.rmSync(dir, { recursive: true, force: true });
-    if (!options.keepServer) stopWine();
+    if (!options.keepServer) stopWine(prefix);
   }
 }
 

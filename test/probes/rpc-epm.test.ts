@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { decodeBindAck, decodeResponse, encodeBind, encodeRequest, pduSequenceComplete } from '../../src/query/probes/codec/dcerpc';
 import { guidBytes } from '../../src/query/probes/codec/guid';
+import rpcEpmUdp from '../../src/query/probes/rpc-epm-udp';
 import rpcEpm, { decodeLookupStub, decodeTower, dumpEndpoints, EPM_INTERFACE, encodeLookupStub } from '../../src/query/probes/rpc-epm';
 import { ProbeDecodeError } from '../../src/query/probes/types';
 import { schemaErrors } from '../helpers/schema';
@@ -175,4 +176,44 @@ t.test('Samba endpoint mapper on port 135 in a network namespace', { skip: skipE
   const text = rpcEpm.describe!(fields);
   t.equal(text[text.length - 1], '==== End of RPC Endpoint Mapper query response ====');
   t.ok(text.includes(`Total endpoints found: ${entries.length}`));
+});
+
+// The endpoint mapper over UDP (ncadg_ip_udp, C706 12.5): no real connectionless endpoint mapper runs
+// here (Samba serves ncacn only), so the answer is Samba's ept_lookup stub above in a connectionless
+// response header built by hand from C706 12.5.3.1.
+t.test('rpc-epm-udp: connectionless ept_lookup request and response', async (t) => {
+  const ctx = { host: 'dc01', address: '198.18.0.2', port: 135, community: 'public', timeoutMs: 1000 };
+  const request = rpcEpmUdp.encode(ctx);
+  t.equal(request.length, 80 + 40);
+  t.equal(request.subarray(0, 8).toString('hex'), '04002000' + '10000000', 'version 4, request, idempotent, little-endian');
+  t.equal(request.subarray(8, 24).toString('hex'), '00'.repeat(16), 'nil object');
+  t.equal(request.subarray(24, 40).toString('hex'), '0883afe11f5dc91191a408002b14a0fa', 'endpoint mapper interface');
+  t.equal(request.subarray(56, 80).toString('hex'), '00000000' + '03000000' + '00000000' + '0200' + 'ffff' + 'ffff' + '2800' + '0000' + '00' + '00', 'boot, v3.0, seq 0, opnum 2, hints, length 40, fragment 0');
+  t.equal(request.subarray(80).toString('hex'), '00000000' + '00000000' + '00000000' + '01000000' + '00'.repeat(20) + '05000000', 'the TCP probe\'s stub, 5 entries');
+
+  const stub = SAMBA_LOOKUP_4.subarray(24);
+  const response = (type: number, flags: number, body: Buffer, activity = request.subarray(40, 56), fragnum = 0) => {
+    const h = Buffer.from(request.subarray(0, 80));
+    h.writeUInt8(type, 1);
+    h.writeUInt8(flags, 2);
+    activity.copy(h, 40);
+    h.writeUInt16LE(body.length, 74);
+    h.writeUInt16LE(fragnum, 76);
+    return Buffer.concat([h, body]);
+  };
+  const fields = rpcEpmUdp.decode(response(2, 0x00, stub), ctx);
+  const expected = decodeLookupStub(stub);
+  t.same(fields, { EntryCount: 4, Entries: expected.entries, More: true });
+  t.equal((fields.Entries as { Binding: string }[])[0]!.Binding, expected.entries[0]!.Binding);
+  t.match(rpcEpmUdp.describe!(fields).join('\n'), /Total endpoints found: 4/);
+
+  const fault = Buffer.alloc(4);
+  fault.writeUInt32LE(0x1c010003);
+  t.throws(() => rpcEpmUdp.decode(response(3, 0, fault), ctx), { name: 'ProbeDecodeError', message: 'DCE/RPC fault nca_s_unknown_if' });
+  t.throws(() => rpcEpmUdp.decode(response(6, 0, fault), ctx), { message: 'DCE/RPC reject nca_s_unknown_if' });
+  t.throws(() => rpcEpmUdp.decode(response(2, 0x04, stub), ctx), /several fragments/);
+  t.throws(() => rpcEpmUdp.decode(response(2, 0x04, stub, undefined, 1), ctx), /fragment 1 without the first/);
+  t.throws(() => rpcEpmUdp.decode(response(2, 0, stub, Buffer.alloc(16, 1)), ctx), /not ours/);
+  t.throws(() => rpcEpmUdp.decode(response(2, 0, stub).subarray(0, 100), ctx), /cut/);
+  t.ok(rpcEpmUdp.decode(response(2, 0x06, stub), ctx), 'a single last fragment is whole');
 });

@@ -138,5 +138,7 @@ t.test('probe selection: registry by port, --tls ports, --probe, --no-probe, -r'
   t.equal(selectProbe({ protocol: 'UDP', port: 5353 }, request({ probe: 'dns' }))?.name, 'dns', '--probe on any port');
   t.equal(selectProbe({ protocol: 'TCP', port: 5353 }, request({ probe: 'dns' })), undefined, 'a datagram probe is not run over TCP');
   t.equal(selectProbe({ protocol: 'TCP', port: 135 }, request({ range: '130:140' })), undefined, '-r: no endpoint mapper');
+  t.equal(selectProbe({ protocol: 'UDP', port: 135 }, request({}))?.name, 'rpc-epm-udp', 'the endpoint mapper over UDP (-p udp -e 135)');
+  t.equal(selectProbe({ protocol: 'UDP', port: 135 }, request({ range: '130:140' })), undefined, '-r: no endpoint mapper over UDP either');
   throwsUsage(t, () => request({ tls: '99999' }), '99999');
 });

@@ -14,6 +14,7 @@ import ntp from './ntp';
 import pop3 from './pop3';
 import rdp from './rdp';
 import rpcEpm from './rpc-epm';
+import rpcEpmUdp from './rpc-epm-udp';
 import smb from './smb';
 import smtp from './smtp';
 import snmp from './snmp';
@@ -49,6 +50,7 @@ export const PROBES: readonly Probe[] = [
   ike,
   smb,
   rpcEpm,
+  rpcEpmUdp,
 ];
 
 export function datagramProbeFor(port: number): DatagramProbe | undefined {

@@ -1,0 +1,28 @@
+import t from 'tap';
+import { PortqryError } from '../../src/errors';
+import { queryEngineName } from '../../src/query/socket-engine';
+
+// The one place the query engine is chosen: by platform, or forced with PORTQRY_ENGINE.
+
+t.test('by platform', async (t) => {
+  t.equal(queryEngineName({}, 'win32'), 'winsock');
+  t.equal(queryEngineName({}, 'linux'), 'node');
+  t.equal(queryEngineName({}, 'darwin'), 'node');
+  t.equal(queryEngineName({ PORTQRY_ENGINE: '' }, 'win32'), 'winsock', 'empty is unset');
+});
+
+t.test('PORTQRY_ENGINE forces one', async (t) => {
+  t.equal(queryEngineName({ PORTQRY_ENGINE: 'node' }, 'win32'), 'node');
+  t.equal(queryEngineName({ PORTQRY_ENGINE: 'winsock' }, 'win32'), 'winsock');
+  t.equal(queryEngineName({ PORTQRY_ENGINE: 'node' }, 'linux'), 'node');
+  const off = (() => {
+    try {
+      return queryEngineName({ PORTQRY_ENGINE: 'winsock' }, 'linux');
+    } catch (err) {
+      return err;
+    }
+  })();
+  t.ok(off instanceof PortqryError);
+  t.match(off, { exitCode: 69, message: /needs Windows/ });
+  t.throws(() => queryEngineName({ PORTQRY_ENGINE: 'Winsock2' }, 'win32'), { exitCode: 64, message: 'PORTQRY_ENGINE=Winsock2: the query engine is node or winsock' });
+});
