@@ -19,6 +19,7 @@ import { InstallActionKind, toInstallAction } from '../src/recorder/install-acti
 import { defaultLogDir, parseDuration, parseRotation } from '../src/recorder/options';
 import { PortOwnerKind, toPortOwner } from '../src/recorder/port-owner';
 import { runRecorder } from '../src/recorder/recorder';
+import { untilStopped } from '../src/recorder/stop-signal';
 import { VERSION } from '../src/version';
 import { BaseCommand, parseIntegerOption } from './BaseCommand';
 
@@ -72,13 +73,9 @@ export class RecordCommand extends BaseCommand {
     if (this.install || this.uninstall) return this.runInstall(logDir, logSizeKb);
     if (this.once) return this.runOnce();
 
-    const controller = new AbortController();
-    const stop = () => controller.abort();
-    const signals: NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGBREAK'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
-    for (const s of signals) process.on(s, stop);
     const io = this.context.io;
-    try {
-      const summary = await runRecorder({
+    const summary = await untilStopped((signal) =>
+      runRecorder({
         backend: createPlatformBackend(),
         intervalMs,
         durationMs,
@@ -87,17 +84,15 @@ export class RecordCommand extends BaseCommand {
         jsonl: this.jsonl,
         modules: this.modules,
         generatedBy: `portqry-ts ${VERSION}`,
-        signal: controller.signal,
+        signal,
         warn: (line) => io.stderr.write(`portqry-ts: record: ${sanitizeLine(line)}\n`),
-      });
-      this.output.note([
-        `Recorded ${summary.polls} poll(s) into ${summary.logDir}: ${summary.opened} new endpoint(s), ${summary.closed} closed, ${summary.rotations} rotation(s).`,
-        `Sets: ${summary.sets.join(', ')}`,
-      ]);
-      return summary.writeFailures > 0 && summary.dropped > 0 ? ExitCode.IoError : ExitCode.Ok;
-    } finally {
-      for (const s of signals) process.off(s, stop);
-    }
+      }),
+    );
+    this.output.note([
+      `Recorded ${summary.polls} poll(s) into ${summary.logDir}: ${summary.opened} new endpoint(s), ${summary.closed} closed, ${summary.rotations} rotation(s).`,
+      `Sets: ${summary.sets.join(', ')}`,
+    ]);
+    return summary.writeFailures > 0 && summary.dropped > 0 ? ExitCode.IoError : ExitCode.Ok;
   }
 
   private async runOnce(): Promise<number> {

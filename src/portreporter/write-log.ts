@@ -6,13 +6,21 @@
  * write() of whole lines to a file opened O_APPEND, so a kill -9 between two writes leaves whole
  * records. A write the OS takes only in part (a full disk) is cut back to the previous size at once.
  * And at start the newest set is repaired: anything after its last whole record (power loss) is cut.
+ *
+ * This file is the writer (sets, rotation, the outage backlog); one job per file beside it:
+ * append-file.ts (one file's whole-record appends), repair.ts (crash repair), log-set.ts (finding
+ * sets), pids-written.ts (a continued set's PIDS blocks), log-dir.ts (the directory and its ACL).
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Endpoint, ProcessInfo } from '../platform/types';
 import { toAsciiJson } from '../output/json';
-import { eventsFileName, fileSuffix, logFileName, logHeader, portsRow, processBlock, type HeaderInfo, type LogKind } from './write-format';
+import { AppendFile } from './append-file';
+import { createLogDir } from './log-dir';
+import { newestSet, setFiles } from './log-set';
+import { processKey, writtenProcesses } from './pids-written';
+import { repairFile } from './repair';
+import { fileSuffix, logHeader, portsRow, processBlock, type HeaderInfo, type LogKind } from './write-format';
 
 export interface RotationPolicy {
   /** A new set at every start (otherwise the newest set in the directory is continued). */
@@ -24,137 +32,6 @@ export interface RotationPolicy {
   maxBytes: number;
 }
 
-/** A file we only ever append whole records to. */
-class AppendFile {
-  private fd: number | null = null;
-  size = 0;
-  dirty = false;
-
-  constructor(readonly path: string, private readonly header: string) {}
-
-  /** True once the file holds more than its header. */
-  get hasRecords(): boolean {
-    return this.size > Buffer.byteLength(this.header);
-  }
-
-  open(): void {
-    if (this.fd !== null) return;
-    this.fd = fs.openSync(this.path, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
-    this.size = fs.fstatSync(this.fd).size;
-  }
-
-  /** Writes one record in one write(); the file is unchanged if it fails (header written first if new). */
-  append(text: string): void {
-    this.create();
-    this.writeWhole(Buffer.from(text, 'utf8'));
-  }
-
-  /** Opens the file and writes its header if it is new. */
-  create(): void {
-    this.open();
-    if (this.size === 0 && this.header) this.writeWhole(Buffer.from(this.header, 'utf8'));
-  }
-
-  private writeWhole(buf: Buffer): void {
-    const before = this.size;
-    let written = 0;
-    try {
-      written = fs.writeSync(this.fd!, buf);
-    } catch (err) {
-      this.cutBack(before);
-      throw err;
-    }
-    if (written !== buf.length) {
-      this.cutBack(before);
-      throw Object.assign(new Error(`short write to ${this.path}: ${written} of ${buf.length} bytes`), { code: 'ENOSPC' });
-    }
-    this.size = before + written;
-    this.dirty = true;
-  }
-
-  private cutBack(size: number): void {
-    try {
-      fs.ftruncateSync(this.fd!, size);
-    } catch {
-      // the repair at the next start cuts whatever is left after the last whole record
-    }
-  }
-
-  sync(): void {
-    if (this.fd !== null && this.dirty) {
-      try {
-        fs.fsyncSync(this.fd);
-      } catch {
-        // fsync can fail on a full disk; the data stays in the page cache and the next sync retries
-        return;
-      }
-      this.dirty = false;
-    }
-  }
-
-  close(): void {
-    if (this.fd === null) return;
-    this.sync();
-    fs.closeSync(this.fd);
-    this.fd = null;
-  }
-}
-
-/**
- * Cuts a file back to its last whole record: after the last line end for line files, after the last
- * blank line for block files (PIDS, INITIAL: a block ends with one). Returns the bytes removed.
- */
-export function repairFile(file: string, blocks: boolean): number {
-  let data: Buffer;
-  try {
-    data = fs.readFileSync(file);
-  } catch {
-    return 0;
-  }
-  if (data.length === 0) return 0;
-  let keep: number;
-  if (blocks) {
-    if (data.subarray(-4).toString('latin1') === '\r\n\r\n' || data.subarray(-2).toString('latin1') === '\n\n') return 0;
-    const crlf = data.lastIndexOf('\r\n\r\n');
-    const lf = data.lastIndexOf('\n\n');
-    keep = Math.max(crlf >= 0 ? crlf + 4 : 0, lf >= 0 ? lf + 2 : 0);
-  } else {
-    if (data[data.length - 1] === 0x0a) return 0;
-    keep = data.lastIndexOf(0x0a) + 1;
-  }
-  fs.truncateSync(file, keep);
-  return data.length - keep;
-}
-
-const SET_FILE = /^PR-(PORTS|PIDS|INITIAL)-(\d{2}-\d{2}-\d{1,2}-\d{1,2}-\d{1,2}-\d{1,2}(?:-\d+)?)\.log$|^PR-EVENTS-(\d{2}-\d{2}-\d{1,2}-\d{1,2}-\d{1,2}-\d{1,2}(?:-\d+)?)\.jsonl$/;
-
-/** The suffix of the newest set in dir (by the modification time of its files), or null. */
-export function newestSet(dir: string): string | null {
-  let best: { suffix: string; mtime: number } | null = null;
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return null;
-  }
-  for (const name of names) {
-    const m = SET_FILE.exec(name);
-    if (!m) continue;
-    const mtime = fs.statSync(path.join(dir, name)).mtimeMs;
-    if (!best || mtime > best.mtime) best = { suffix: (m[2] ?? m[3])!, mtime };
-  }
-  return best?.suffix ?? null;
-}
-
-function setFiles(dir: string, suffix: string) {
-  return {
-    INITIAL: path.join(dir, logFileName('INITIAL', suffix)),
-    PORTS: path.join(dir, logFileName('PORTS', suffix)),
-    PIDS: path.join(dir, logFileName('PIDS', suffix)),
-    EVENTS: path.join(dir, eventsFileName(suffix)),
-  };
-}
-
 /** The local calendar day a suffix was started (yy-MM-d-…), for daily rotation of a continued set. */
 function suffixDay(suffix: string): string {
   const [yy, mm, d] = suffix.split('-');
@@ -163,28 +40,6 @@ function suffixDay(suffix: string): string {
 
 function localDay(date: Date): string {
   return `${String(date.getFullYear() % 100).padStart(2, '0')}-${date.getMonth() + 1}-${date.getDate()}`;
-}
-
-/** Key under which a process's PIDS block is written once per set. */
-export function processKey(pid: number, process: ProcessInfo | null): string {
-  return `${pid}|${process?.startTime ? process.startTime.getTime() : ''}`;
-}
-
-const PIDS_BLOCK = /^Process ID: (\d+)\r?\n(?:.*\r?\n)*?Process start UTC: (.*?)\r?$/gm;
-
-function writtenProcesses(file: string): Set<string> {
-  const written = new Set<string>();
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return written;
-  }
-  for (const m of text.matchAll(PIDS_BLOCK)) {
-    const start = m[2] ? Date.parse(m[2]) : NaN;
-    written.add(`${m[1]}|${Number.isNaN(start) ? '' : start}`);
-  }
-  return written;
 }
 
 export interface LogWriterOptions {
@@ -420,22 +275,8 @@ export class LogWriter {
   }
 }
 
-/**
- * The log directory, readable by administrators only: mode 0700 on POSIX (root runs the recorder);
- * on Windows inheritance is cut and only Administrators and SYSTEM get access (icacls, by SID so it
- * works in every language). An existing directory is left as the administrator set it up.
- */
-export function createLogDir(dir: string): void {
-  if (fs.existsSync(dir)) return;
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (process.platform === 'win32') {
-    execFileSync('icacls', windowsLogDirAcl(dir), { stdio: 'ignore', windowsHide: true });
-  } else {
-    fs.chmodSync(dir, 0o700);
-  }
-}
-
-/** icacls arguments that restrict a directory to Administrators (S-1-5-32-544) and SYSTEM (S-1-5-18). */
-export function windowsLogDirAcl(dir: string): string[] {
-  return [dir, '/inheritance:r', '/grant:r', '*S-1-5-32-544:(OI)(CI)F', '/grant:r', '*S-1-5-18:(OI)(CI)F'];
-}
+// The helpers that lived in this file before it was split, under their old import path.
+export { createLogDir, windowsLogDirAcl } from './log-dir';
+export { newestSet } from './log-set';
+export { processKey } from './pids-written';
+export { repairFile } from './repair';

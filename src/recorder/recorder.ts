@@ -9,6 +9,9 @@ import { normalizeRecord } from '../output/record-kind';
 import { LogWriter, type RotationPolicy, type WriterCounters } from '../portreporter/write-log';
 import { EndpointTracker, isOwnerlessTail, type TrackedEndpoint } from './endpoints';
 import { RecordEventKind, toRecordEvent } from './record-event';
+import { sleep } from './stop-signal';
+
+export { sleep } from './stop-signal';
 
 export interface RecorderOptions {
   backend: PlatformBackend;
@@ -138,19 +141,6 @@ function pruneCache(cache: Map<string, ProcessInfo>, snapshot: Snapshot): void {
     const live = snapshot.processes.get(info.pid);
     if (!live || live.startTime?.getTime() !== info.startTime?.getTime()) cache.delete(key);
   }
-}
-
-/** Resolves after ms, or at once when the signal aborts (no listener left behind either way). */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** What the headers' `Operating System:` line says: the distribution's name on Linux, the edition on Windows. */

@@ -1,0 +1,51 @@
+/**
+ * Which processes a PR-PIDS file already has a block for, so that a continued set does not repeat
+ * them. Read with parse's own block parser (read-process.ts): one reading of the format.
+ */
+import * as fs from 'node:fs';
+import type { ProcessInfo } from '../platform/types';
+import { isBlockSeparator, ProcessBlockParser } from './read-process';
+import { createLocalClock } from './time';
+
+/** Key under which a process's PIDS block is written once per set: PID and start time. */
+export function processKey(pid: number, process: ProcessInfo | null): string {
+  return `${pid}|${process?.startTime ? process.startTime.getTime() : ''}`;
+}
+
+/** The processKey of every whole, readable block in a PIDS text. */
+export function processKeysIn(text: string): Set<string> {
+  const keys = new Set<string>();
+  const parser = new ProcessBlockParser();
+  const clock = createLocalClock(0);
+  const end = () => {
+    const { detail } = parser.finish(clock);
+    if (!detail) return;
+    const start = detail.startUtc ? Date.parse(detail.startUtc) : NaN;
+    keys.add(`${detail.pid}|${Number.isNaN(start) ? '' : start}`);
+  };
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (isBlockSeparator(line)) {
+      if (parser.inBlock) end();
+      parser.start(i + 1);
+    } else if (line === '') {
+      if (parser.inBlock) end();
+    } else if (parser.inBlock) {
+      parser.feed(line);
+    }
+  }
+  if (parser.inBlock) end();
+  return keys;
+}
+
+/** processKeysIn of a file; an empty set when it cannot be read. */
+export function writtenProcesses(file: string): Set<string> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return new Set();
+  }
+  return processKeysIn(text);
+}
