@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import type { EventLog } from '../eventlog/types';
 import type { Endpoint, PlatformBackend, ProcessInfo, Snapshot } from '../platform/types';
 import { normalizeRecord } from '../output/record-kind';
 import { LogWriter, type RotationPolicy, type WriterCounters } from '../portreporter/write-log';
@@ -28,6 +29,8 @@ export interface RecorderOptions {
   /** Aborted by SIGINT/SIGTERM/SIGBREAK: the loop ends, flushes and closes. */
   signal: AbortSignal;
   warn: (line: string) => void;
+  /** The system log (Application log / syslog) for what an administrator must see: the log directory replaced. */
+  eventLog?: EventLog;
   /** Called after each poll has been written (tests, benchmarks). */
   onPoll?: (info: { polls: number; tracked: number }) => void;
 }
