@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command, Option } from 'clipanion';
 import { UsageError } from '../src/errors';
+import { openEventLog } from '../src/eventlog';
 import { ExitCode } from '../src/exit-codes';
 import { sanitizeLine } from '../src/output/sanitize';
 import { createPlatformBackend } from '../src/platform';
@@ -68,12 +69,16 @@ export class RecordCommand extends BaseCommand {
     const rotation = parseRotation(this.rotate, logSizeKb * 1024);
     const intervalMs = parseDuration('--interval', this.interval, 100);
     const durationMs = this.duration === undefined ? null : parseDuration('--duration', this.duration, 1);
+    if (this.logDir !== undefined && this.logDir.trim() === '') throw new UsageError("--log-dir is empty: name the folder to record into, e.g. --log-dir /var/log/portqry-ts");
     const logDir = path.resolve(this.logDir ?? defaultLogDir(this.context.io.env));
 
     if (this.install || this.uninstall) return this.runInstall(logDir, logSizeKb);
     if (this.once) return this.runOnce();
 
     const io = this.context.io;
+    // The system log (syslog under systemd, the Application log on Windows) gets what an administrator
+    // must see; stderr gets every warning line already, so nothing falls back to it twice.
+    const eventLog = openEventLog({ fallback: null });
     const summary = await untilStopped((signal) =>
       runRecorder({
         backend: createPlatformBackend(),
@@ -86,8 +91,9 @@ export class RecordCommand extends BaseCommand {
         generatedBy: `portqry-ts ${VERSION}`,
         signal,
         warn: (line) => io.stderr.write(`portqry-ts: record: ${sanitizeLine(line)}\n`),
+        eventLog,
       }),
-    );
+    ).finally(() => eventLog.close());
     this.output.note([
       `Recorded ${summary.polls} poll(s) into ${summary.logDir}: ${summary.opened} new endpoint(s), ${summary.closed} closed, ${summary.rotations} rotation(s).`,
       `Sets: ${summary.sets.join(', ')}`,

@@ -4,6 +4,7 @@
  * disk) is cut back to the previous size at once.
  */
 import * as fs from 'node:fs';
+import { openAppend } from './safe-open';
 
 /** A file we only ever append whole records to. */
 export class AppendFile {
@@ -11,7 +12,13 @@ export class AppendFile {
   size = 0;
   dirty = false;
 
-  constructor(readonly path: string, private readonly header: string) {}
+  /** `mustBeNew`: the file belongs to a set we start, so it is created with O_EXCL (an existing one is refused). */
+  constructor(readonly path: string, private readonly header: string, private readonly mustBeNew = false) {}
+
+  /** The open descriptor (null before the first write), for the writer's per-poll identity check. */
+  get descriptor(): number | null {
+    return this.fd;
+  }
 
   /** True once the file holds more than its header. */
   get hasRecords(): boolean {
@@ -20,7 +27,8 @@ export class AppendFile {
 
   open(): void {
     if (this.fd !== null) return;
-    this.fd = fs.openSync(this.path, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
+    // Never follows a link; only our own regular file (safe-open.ts).
+    this.fd = openAppend(this.path, this.mustBeNew);
     this.size = fs.fstatSync(this.fd).size;
   }
 

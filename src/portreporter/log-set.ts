@@ -5,7 +5,10 @@ import { eventsFileName, logFileName, type LogKind } from './write-format';
 
 export const SET_FILE = /^PR-(PORTS|PIDS|INITIAL)-(\d{2}-\d{2}-\d{1,2}-\d{1,2}-\d{1,2}-\d{1,2}(?:-\d+)?)\.log$|^PR-EVENTS-(\d{2}-\d{2}-\d{1,2}-\d{1,2}-\d{1,2}-\d{1,2}(?:-\d+)?)\.jsonl$/;
 
-/** The suffix of the newest set in dir (by the modification time of its files), or null. */
+/**
+ * The suffix of the newest set in dir (by the modification time of its files), or null. lstat: a link
+ * planted under a set's name counts as that set and is then refused when opened, loudly.
+ */
 export function newestSet(dir: string): string | null {
   let best: { suffix: string; mtime: number } | null = null;
   let names: string[];
@@ -17,7 +20,7 @@ export function newestSet(dir: string): string | null {
   for (const name of names) {
     const m = SET_FILE.exec(name);
     if (!m) continue;
-    const mtime = fs.statSync(path.join(dir, name)).mtimeMs;
+    const mtime = fs.lstatSync(path.join(dir, name)).mtimeMs;
     if (!best || mtime > best.mtime) best = { suffix: (m[2] ?? m[3])!, mtime };
   }
   return best?.suffix ?? null;

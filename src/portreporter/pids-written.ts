@@ -2,9 +2,9 @@
  * Which processes a PR-PIDS file already has a block for, so that a continued set does not repeat
  * them. Read with parse's own block parser (read-process.ts): one reading of the format.
  */
-import * as fs from 'node:fs';
 import type { ProcessInfo } from '../platform/types';
 import { isBlockSeparator, ProcessBlockParser } from './read-process';
+import { readOwnFile } from './safe-open';
 import { createLocalClock } from './time';
 
 /** Key under which a process's PIDS block is written once per set: PID and start time. */
@@ -39,13 +39,8 @@ export function processKeysIn(text: string): Set<string> {
   return keys;
 }
 
-/** processKeysIn of a file; an empty set when it cannot be read. */
+/** processKeysIn of one of our files (read without following links); an empty set when it does not exist. */
 export function writtenProcesses(file: string): Set<string> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return new Set();
-  }
-  return processKeysIn(text);
+  const data = readOwnFile(file);
+  return data === null ? new Set() : processKeysIn(data.toString('utf8'));
 }

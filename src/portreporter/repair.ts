@@ -1,17 +1,25 @@
 /** Crash repair: a file cut back to its last whole record (what a power cut can leave behind). */
 import * as fs from 'node:fs';
+import { openOwnFile } from './safe-open';
 
 /**
  * Cuts a file back to its last whole record: after the last line end for line files, after the last
  * blank line for block files (PIDS, INITIAL: a block ends with one). Returns the bytes removed.
+ * Throws UnsafeLocationError (78) for a file that is not our regular file.
  */
 export function repairFile(file: string, blocks: boolean): number {
-  let data: Buffer;
+  // Opened without following links and verified ours (safe-open.ts): only our own files are cut.
+  const fd = openOwnFile(file, fs.constants.O_RDWR);
+  if (fd === null) return 0;
   try {
-    data = fs.readFileSync(file);
-  } catch {
-    return 0;
+    return repairOpen(fd, blocks);
+  } finally {
+    fs.closeSync(fd);
   }
+}
+
+function repairOpen(fd: number, blocks: boolean): number {
+  const data = fs.readFileSync(fd);
   if (data.length === 0) return 0;
   let keep: number;
   if (blocks) {
@@ -23,6 +31,6 @@ export function repairFile(file: string, blocks: boolean): number {
     if (data[data.length - 1] === 0x0a) return 0;
     keep = data.lastIndexOf(0x0a) + 1;
   }
-  fs.truncateSync(file, keep);
+  fs.ftruncateSync(fd, keep);
   return data.length - keep;
 }

@@ -15,8 +15,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Endpoint, ProcessInfo } from '../platform/types';
 import { toAsciiJson } from '../output/json';
+import { EventId, type EventLog } from '../eventlog/types';
 import { AppendFile } from './append-file';
-import { createLogDir } from './log-dir';
+import { prepareLogDir, UnsafeLocationError, type DirIdentity } from './log-dir';
 import { newestSet, setFiles } from './log-set';
 import { processKey, writtenProcesses } from './pids-written';
 import { repairFile } from './repair';
@@ -50,6 +51,8 @@ export interface LogWriterOptions {
   header: Omit<HeaderInfo, 'started' | 'pidsFile'>;
   /** One warning line for stderr (repairs, disk full, recovery). */
   warn: (line: string) => void;
+  /** The system log: write failures, recovery, the directory replaced (besides the stderr line). */
+  eventLog?: EventLog;
 }
 
 export interface WriterCounters {
@@ -63,6 +66,8 @@ export interface WriterCounters {
   dropped: number;
   /** Bytes cut from the newest set at start (a partial record from a crash). */
   repairedBytes: number;
+  /** Times the log directory or a log file was found deleted or replaced while recording. */
+  replacements: number;
 }
 
 type PendingRecord =
@@ -75,13 +80,16 @@ const MAX_PENDING = 100_000;
 
 /** Writes records to the current set, rotating as the policy says; see the module comment for safety. */
 export class LogWriter {
-  readonly counters: WriterCounters = { portsRows: 0, pidsBlocks: 0, events: 0, rotations: 0, writeFailures: 0, dropped: 0, repairedBytes: 0 };
+  readonly counters: WriterCounters = { portsRows: 0, pidsBlocks: 0, events: 0, rotations: 0, writeFailures: 0, dropped: 0, repairedBytes: 0, replacements: 0 };
   private suffix = '';
   private setDay = '';
   private files!: Record<LogKind | 'EVENTS', AppendFile>;
   private pidsWritten = new Set<string>();
   private pending: PendingRecord[] = [];
-  private outageSince: Date | null = null;
+  /** performance.now() when writing started failing: a wall-clock step cannot distort it. */
+  private outageSince: number | null = null;
+  /** The directory we write into (real path, dev, ino), checked at every flush. */
+  private dir!: DirIdentity;
   /** Every set file this writer has written to, oldest first (for the summary and tests). */
   readonly setsWritten: string[] = [];
 
@@ -90,10 +98,10 @@ export class LogWriter {
   /** Creates the directory (owner only), repairs the newest set, and opens or continues a set. */
   static open(options: LogWriterOptions, now: Date): LogWriter {
     const writer = new LogWriter(options);
-    createLogDir(options.dir);
-    const newest = newestSet(options.dir);
+    writer.dir = prepareLogDir(options.dir);
+    const newest = newestSet(writer.dir.path);
     if (newest) {
-      const files = setFiles(options.dir, newest);
+      const files = setFiles(writer.dir.path, newest);
       for (const [kind, file] of Object.entries(files)) {
         const cut = repairFile(file, kind === 'PIDS' || kind === 'INITIAL');
         if (cut > 0) {
@@ -125,25 +133,25 @@ export class LogWriter {
   private newSet(now: Date): void {
     const base = fileSuffix(now);
     let suffix = base;
-    for (let n = 1; Object.values(setFiles(this.options.dir, suffix)).some((f) => fs.existsSync(f)); n++) suffix = `${base}-${n}`;
+    for (let n = 1; Object.values(setFiles(this.dir.path, suffix)).some(lexists); n++) suffix = `${base}-${n}`;
     this.useSet(suffix, now, false);
   }
 
   private useSet(suffix: string, now: Date, continued: boolean): void {
     this.closeFiles();
-    const paths = setFiles(this.options.dir, suffix);
+    const paths = setFiles(this.dir.path, suffix);
     const info: HeaderInfo = { ...this.options.header, started: now, pidsFile: path.basename(paths.PIDS) };
     this.files = {
-      INITIAL: new AppendFile(paths.INITIAL, logHeader('INITIAL', info)),
-      PORTS: new AppendFile(paths.PORTS, logHeader('PORTS', info)),
-      PIDS: new AppendFile(paths.PIDS, logHeader('PIDS', info)),
-      EVENTS: new AppendFile(paths.EVENTS, ''),
+      INITIAL: new AppendFile(paths.INITIAL, logHeader('INITIAL', info), !continued),
+      PORTS: new AppendFile(paths.PORTS, logHeader('PORTS', info), !continued),
+      PIDS: new AppendFile(paths.PIDS, logHeader('PIDS', info), !continued),
+      EVENTS: new AppendFile(paths.EVENTS, '', !continued),
     };
     this.suffix = suffix;
     this.setDay = continued ? suffixDay(suffix) : localDay(now);
     this.pidsWritten = continued ? writtenProcesses(paths.PIDS) : new Set();
     if (continued) {
-      for (const f of Object.values(this.files)) if (fs.existsSync(f.path)) f.open();
+      for (const f of Object.values(this.files)) if (lexists(f.path)) f.open();
     }
     this.setsWritten.push(suffix);
     // Like Port Reporter, a set's logs exist from its start, even before they hold a record. A failure
@@ -153,6 +161,7 @@ export class LogWriter {
       this.files.PORTS.create();
       this.files.PIDS.create();
     } catch (err) {
+      if (err instanceof UnsafeLocationError) throw err;
       this.writeFailed(err);
     }
   }
@@ -197,21 +206,86 @@ export class LogWriter {
    * Rotation happens here, between whole records, so no line is split across sets or lost.
    */
   flush(now: Date): void {
+    if (!this.checkPlace(now)) return;
     while (this.pending.length > 0) {
       const record = this.pending[0]!;
       try {
         this.writeRecord(record, now);
       } catch (err) {
+        if (err instanceof UnsafeLocationError) throw err;
         this.writeFailed(err);
         return;
       }
       this.pending.shift();
     }
-    if (this.outageSince) {
-      const seconds = Math.round((now.getTime() - this.outageSince.getTime()) / 1000);
-      this.options.warn(`writing again to ${this.options.dir} after ${seconds} s; ${this.counters.writeFailures} write(s) had failed, ${this.counters.dropped} record(s) dropped`);
+    if (this.outageSince !== null) {
+      const seconds = Math.round((performance.now() - this.outageSince) / 1000);
+      const line = `writing again to ${this.options.dir} after ${seconds} s; ${this.counters.writeFailures} write(s) had failed, ${this.counters.dropped} record(s) dropped`;
+      this.options.warn(line);
+      this.options.eventLog?.write('info', `portqry-ts record: ${line}`, EventId.WriteRecovered);
       this.outageSince = null;
     }
+  }
+
+  /**
+   * Is the directory we write into still the one at the path, and is every open file still linked
+   * there? Checked once per flush (once per poll): lstat of the directory against the dev+ino seen
+   * when it was prepared, fstat of each open file (st_nlink 0: deleted) and lstat of its path (another
+   * file in its place). When not, the old files are closed (nothing is ever written into an unlinked
+   * file), the directory is prepared again under the same safety rules (recreated 0700 if it is gone;
+   * refused with UnsafeLocationError if what is there now is unsafe) and a new set is started; one
+   * warning on stderr and one LogDirReplaced event. Returns false while the directory cannot be
+   * recreated (records stay pending, as for a full disk).
+   */
+  private checkPlace(now: Date): boolean {
+    const where = this.options.dir;
+    let st: fs.Stats | null = null;
+    try {
+      st = fs.lstatSync(this.dir.path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return true; // cannot tell; a failing write says why
+    }
+    let problem: string | null = null;
+    if (!st) problem = `log directory ${where} disappeared`;
+    else if (!st.isDirectory() || st.dev !== this.dir.dev || st.ino !== this.dir.ino) problem = `log directory ${where} was replaced by another ${st.isDirectory() ? 'directory' : 'file'}`;
+    if (problem) {
+      this.closeFiles();
+      try {
+        this.dir = prepareLogDir(where);
+      } catch (err) {
+        if (err instanceof UnsafeLocationError) throw err;
+        this.writeFailed(err);
+        return false;
+      }
+      this.replaced(`${problem}; ${st ? 'now writing into the new one' : 'recreated it (mode 0700)'} in a new set`, now);
+      return true;
+    }
+    for (const f of Object.values(this.files)) {
+      const fd = f.descriptor;
+      if (fd === null) continue;
+      let gone = false;
+      try {
+        const open = fs.fstatSync(fd);
+        const there = fs.lstatSync(f.path, { throwIfNoEntry: false });
+        gone = open.nlink === 0 || !there || there.ino !== open.ino || there.dev !== open.dev;
+      } catch {
+        gone = true;
+      }
+      if (gone) {
+        this.closeFiles();
+        this.replaced(`log file ${path.basename(f.path)} in ${where} was deleted or replaced while recording; continuing in a new set`, now);
+        return true;
+      }
+    }
+    return true;
+  }
+
+  private replaced(line: string, now: Date): void {
+    this.counters.replacements++;
+    this.options.warn(line);
+    this.options.eventLog?.write('warning', `portqry-ts record: ${line}`, EventId.LogDirReplaced);
+    this.newSet(now);
   }
 
   private writeRecord(record: PendingRecord, now: Date): void {
@@ -251,11 +325,13 @@ export class LogWriter {
 
   private writeFailed(err: unknown): void {
     this.counters.writeFailures++;
-    if (this.outageSince) return;
-    this.outageSince = new Date();
+    if (this.outageSince !== null) return;
+    this.outageSince = performance.now();
     const code = (err as NodeJS.ErrnoException)?.code;
     const what = code === 'ENOSPC' ? 'no space left on device' : code === 'EDQUOT' ? 'disk quota exceeded' : err instanceof Error ? err.message : String(err);
-    this.options.warn(`cannot write to ${this.options.dir}: ${what}; holding records in memory and retrying at every poll`);
+    const line = `cannot write to ${this.options.dir}: ${what}; holding records in memory and retrying at every poll`;
+    this.options.warn(line);
+    this.options.eventLog?.write('error', `portqry-ts record: ${line}`, EventId.WriteFailed);
   }
 
   /** Makes everything written so far durable (called every few seconds and at the end). */
@@ -273,6 +349,20 @@ export class LogWriter {
     this.flush(now);
     this.closeFiles();
   }
+
+  /** Closes without writing what is pending (after a refusal: nothing more goes to this place). */
+  abandon(): void {
+    try {
+      this.closeFiles();
+    } catch {
+      // closing is best effort here; the error that stopped the recorder is the one reported
+    }
+  }
+}
+
+/** Whether something, even a dangling link, has this name. */
+function lexists(file: string): boolean {
+  return fs.lstatSync(file, { throwIfNoEntry: false }) !== undefined;
 }
 
 // The helpers that lived in this file before it was split, under their old import path.

@@ -57,6 +57,7 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
       jsonl: options.jsonl,
       header: { computerName: first.computerName, operatingSystem: operatingSystemName(), generatedBy: options.generatedBy },
       warn: options.warn,
+      eventLog: options.eventLog,
     },
     first.takenAt,
   );
@@ -71,16 +72,19 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
   writer.flush(first.takenAt);
   options.onPoll?.({ polls: 1, tracked: tracker.size });
 
-  const started = Date.now();
+  // Polls, the deadline and fsync run on a monotonic clock: a wall-clock step (NTP, date -s, DST is
+  // not one) neither stalls nor hurries them. Wall time only stamps records and decides daily rotation.
+  const now = () => performance.now();
+  const started = now();
   let lastSync = started;
   const deadline = options.durationMs === null ? Infinity : started + options.durationMs;
   let nextPoll = started + options.intervalMs;
   while (!options.signal.aborted) {
-    const wait = Math.min(nextPoll, deadline) - Date.now();
+    const wait = Math.min(nextPoll, deadline) - now();
     if (wait > 0) await sleep(wait, options.signal);
-    if (options.signal.aborted || Date.now() >= deadline) break;
+    if (options.signal.aborted || now() >= deadline) break;
     // Fixed-rate polling; after a slow snapshot the next one starts at once instead of piling up.
-    nextPoll = Math.max(nextPoll + options.intervalMs, Date.now());
+    nextPoll = Math.max(nextPoll + options.intervalMs, now());
     let snapshot: Snapshot;
     try {
       snapshot = await options.backend.snapshot({ processCache, modules: options.modules ?? true });
@@ -102,9 +106,9 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
     summary.opened += changes.opened.length;
     summary.closed += changes.closed.length;
     writer.flush(snapshot.takenAt);
-    if (Date.now() - lastSync >= SYNC_EVERY_MS) {
+    if (now() - lastSync >= SYNC_EVERY_MS) {
       writer.sync();
-      lastSync = Date.now();
+      lastSync = now();
     }
     options.onPoll?.({ polls: summary.polls, tracked: tracker.size });
   }

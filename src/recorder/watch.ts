@@ -26,17 +26,19 @@ export interface WatchOptions {
 }
 
 export async function runWatch(options: WatchOptions): Promise<void> {
-  const deadline = options.durationMs === null ? Infinity : Date.now() + options.durationMs;
+  // Timed by a monotonic clock, as the recorder: a wall-clock step does not stall or end the watch.
+  const now = () => performance.now();
+  const deadline = options.durationMs === null ? Infinity : now() + options.durationMs;
   const cache = new Map<string, ProcessInfo>();
   const tracker = new EndpointTracker((o) => options.matches(o));
   let snapshot = await options.snapshot(cache);
   options.onStart?.();
   for (const t of tracker.start(snapshot)) options.emit(toRecordEvent('Initial', t, snapshot.computerName, snapshot.takenAt));
   while (!options.signal.aborted && !options.closed?.()) {
-    const wait = Math.min(options.intervalMs, deadline - Date.now());
+    const wait = Math.min(options.intervalMs, deadline - now());
     if (wait <= 0) break;
     await sleep(wait, options.signal);
-    if (options.signal.aborted || Date.now() >= deadline) break;
+    if (options.signal.aborted || now() >= deadline) break;
     snapshot = await options.snapshot(cache);
     const changes = tracker.update(snapshot);
     const at = snapshot.takenAt;
