@@ -17,6 +17,7 @@ import type { Endpoint, ProcessInfo } from '../platform/types';
 import { toAsciiJson } from '../output/json';
 import { EventId, type EventLog } from '../eventlog/types';
 import { AppendFile } from './append-file';
+import { nextLocalMidnight, suffixNextMidnight } from './daily';
 import { prepareLogDir, UnsafeLocationError, type DirIdentity } from './log-dir';
 import { newestSet, setFiles } from './log-set';
 import { processKey, writtenProcesses } from './pids-written';
@@ -26,21 +27,11 @@ import { fileSuffix, logHeader, portsRow, processBlock, type HeaderInfo, type Lo
 export interface RotationPolicy {
   /** A new set at every start (otherwise the newest set in the directory is continued). */
   start: boolean;
-  /** A new set when the local date changes. */
+  /** A new set at local midnight (daily.ts). */
   daily: boolean;
   /** A new set when a file would grow past maxBytes. */
   size: boolean;
   maxBytes: number;
-}
-
-/** The local calendar day a suffix was started (yy-MM-d-…), for daily rotation of a continued set. */
-function suffixDay(suffix: string): string {
-  const [yy, mm, d] = suffix.split('-');
-  return `${yy}-${Number(mm)}-${Number(d)}`;
-}
-
-function localDay(date: Date): string {
-  return `${String(date.getFullYear() % 100).padStart(2, '0')}-${date.getMonth() + 1}-${date.getDate()}`;
 }
 
 export interface LogWriterOptions {
@@ -82,7 +73,8 @@ const MAX_PENDING = 100_000;
 export class LogWriter {
   readonly counters: WriterCounters = { portsRows: 0, pidsBlocks: 0, events: 0, rotations: 0, writeFailures: 0, dropped: 0, repairedBytes: 0, replacements: 0 };
   private suffix = '';
-  private setDay = '';
+  /** With daily rotation: the local midnight (epoch ms) at which the current set ends. */
+  private nextDayAt = Infinity;
   private files!: Record<LogKind | 'EVENTS', AppendFile>;
   private pidsWritten = new Set<string>();
   private pending: PendingRecord[] = [];
@@ -110,7 +102,7 @@ export class LogWriter {
         }
       }
     }
-    const continuable = newest && !options.rotation.start && !(options.rotation.daily && suffixDay(newest) !== localDay(now));
+    const continuable = newest && !options.rotation.start && !(options.rotation.daily && now.getTime() >= suffixNextMidnight(newest));
     if (continuable) writer.useSet(newest, now, true);
     else writer.newSet(now);
     if (continuable && options.rotation.size && writer.wouldOverflow(0)) writer.rotate(now);
@@ -148,7 +140,7 @@ export class LogWriter {
       EVENTS: new AppendFile(paths.EVENTS, '', !continued),
     };
     this.suffix = suffix;
-    this.setDay = continued ? suffixDay(suffix) : localDay(now);
+    this.nextDayAt = continued ? suffixNextMidnight(suffix) : nextLocalMidnight(now);
     this.pidsWritten = continued ? writtenProcesses(paths.PIDS) : new Set();
     if (continued) {
       for (const f of Object.values(this.files)) if (lexists(f.path)) f.open();
@@ -289,7 +281,7 @@ export class LogWriter {
   }
 
   private writeRecord(record: PendingRecord, now: Date): void {
-    if (this.options.rotation.daily && localDay(now) !== this.setDay) this.rotate(now);
+    if (this.options.rotation.daily && now.getTime() >= this.nextDayAt) this.rotate(now);
     switch (record.type) {
       case 'initial':
         this.files.INITIAL.append(record.text);
