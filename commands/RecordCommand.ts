@@ -17,7 +17,7 @@ import {
   type InstallAction,
 } from '../src/recorder/install';
 import { InstallActionKind, toInstallAction } from '../src/recorder/install-action';
-import { defaultLogDir, parseDuration, parseRotation } from '../src/recorder/options';
+import { defaultLogDir, parseDuration, parseRotation, parseSize } from '../src/recorder/options';
 import { PortOwnerKind, toPortOwner } from '../src/recorder/port-owner';
 import { runRecorder } from '../src/recorder/recorder';
 import { untilStopped } from '../src/recorder/stop-signal';
@@ -35,6 +35,10 @@ export class RecordCommand extends BaseCommand {
 
       The logs stay whole whatever happens: each record is one write, a partial last record left by a power cut is removed at the next start, SIGINT/SIGTERM/Ctrl+Break flush and close, and a full disk is reported once on stderr while records are held and written when space returns.
 
+      Retention: --keep N keeps the N newest sets, --max-total SIZE keeps all sets together under SIZE; the oldest whole sets (all four files) are removed at start, at every new set and as the current set grows, never the current one. --rotate daily starts a new set at local midnight.
+
+      The log directory must be safe: it and every folder above it owned by root (or the recorder's user) and writable by nobody else, as sshd's StrictModes requires; otherwise record refuses to start (exit 78) and says which folder to fix. Log files are never followed through links. If the directory is deleted or replaced while recording, it is recreated under the same rules and a new set starts, with a warning on stderr and in the system log. docs/record.md has the rules and every exit code.
+
       Polling misses connections that open and close between two polls: lower --interval (down to 100ms) to see more of them.
 
       --once prints one snapshot of every endpoint and its owner to stdout (schemas/port-owner.schema.json) and exits. --install registers the recorder to start at boot (Linux: systemd unit portqry-ts-record.service; Windows: a task running as SYSTEM at startup) with the other options given; --uninstall removes it; --dry-run prints the steps without doing them.
@@ -42,6 +46,7 @@ export class RecordCommand extends BaseCommand {
     examples: [
       ['Record into the default folder until Ctrl+C', '$0 record'],
       ['Record for one hour into a folder, with the event log', '$0 record -ld C:\\PortLogs --duration 1h --jsonl'],
+      ['A new set every day, the last 30 days kept, at most 2 GB in all', '$0 record --rotate daily,size --keep 30 --max-total 2GB'],
       ['Who owns which port right now, as PowerShell objects', '$0 record --once --json | ConvertFrom-Json'],
       ['Start recording at every boot', '$0 record --install -ld /var/log/portqry-ts --jsonl'],
       ['Show what --install would do', '$0 record --install --dry-run'],
@@ -50,7 +55,9 @@ export class RecordCommand extends BaseCommand {
 
   logDir = Option.String('--log-dir', { description: 'Log directory (Port Reporter -ld)' });
   logSize = Option.String('--log-size', '5000', { description: 'Start a new set of logs when a file would exceed this many KB (Port Reporter -ls; default 5000)' });
-  rotate = Option.String('--rotate', 'start,size', { description: 'When a new set of logs starts: start, daily, size, combined with commas, or none (default start,size)' });
+  rotate = Option.String('--rotate', 'start,size', { description: 'When a new set of logs starts: start, daily (at local midnight), size, combined with commas, or none (default start,size)' });
+  keep = Option.String('--keep', { description: 'Keep at most N sets of logs (the current one included); the oldest whole sets are removed' });
+  maxTotal = Option.String('--max-total', { description: 'Keep all sets together under SIZE (500MB, 2GB); the oldest whole sets are removed, never the current one' });
   interval = Option.String('--interval', '1s', { description: 'Time between polls: 100ms or more (default 1s)' });
   duration = Option.String('--duration', { description: 'Stop after this long (30s, 10m, 8h); default: until stopped' });
   jsonl = Option.Boolean('--jsonl', false, { description: 'Also write the JSON Lines event log PR-EVENTS-<suffix>.jsonl (opened and closed endpoints, lifetimes, UTC times)' });
@@ -71,6 +78,10 @@ export class RecordCommand extends BaseCommand {
     const durationMs = this.duration === undefined ? null : parseDuration('--duration', this.duration, 1);
     if (this.logDir !== undefined && this.logDir.trim() === '') throw new UsageError("--log-dir is empty: name the folder to record into, e.g. --log-dir /var/log/portqry-ts");
     const logDir = path.resolve(this.logDir ?? defaultLogDir(this.context.io.env));
+    const retention = {
+      keep: this.keep === undefined ? null : parseIntegerOption('--keep', this.keep, 1, 1_000_000),
+      maxTotalBytes: this.maxTotal === undefined ? null : parseSize('--max-total', this.maxTotal),
+    };
 
     if (this.install || this.uninstall) return this.runInstall(logDir, logSizeKb);
     if (this.once) return this.runOnce();
@@ -89,6 +100,7 @@ export class RecordCommand extends BaseCommand {
         jsonl: this.jsonl,
         modules: this.modules,
         generatedBy: `portqry-ts ${VERSION}`,
+        retention,
         signal,
         warn: (line) => io.stderr.write(`portqry-ts: record: ${sanitizeLine(line)}\n`),
         eventLog,
@@ -126,6 +138,8 @@ export class RecordCommand extends BaseCommand {
         this.rotate,
         '--interval',
         this.interval,
+        ...(this.keep === undefined ? [] : ['--keep', this.keep]),
+        ...(this.maxTotal === undefined ? [] : ['--max-total', this.maxTotal]),
         ...(this.jsonl ? ['--jsonl'] : []),
         ...(this.modules ? [] : ['--no-modules']),
       ];

@@ -22,6 +22,7 @@ import { prepareLogDir, UnsafeLocationError, type DirIdentity } from './log-dir'
 import { newestSet, setFiles } from './log-set';
 import { processKey, writtenProcesses } from './pids-written';
 import { repairFile } from './repair';
+import { applyRetention, retentionActive, type RetentionPolicy } from './retention';
 import { fileSuffix, logHeader, portsRow, processBlock, type HeaderInfo, type LogKind } from './write-format';
 
 export interface RotationPolicy {
@@ -44,6 +45,8 @@ export interface LogWriterOptions {
   warn: (line: string) => void;
   /** The system log: write failures, recovery, the directory replaced (besides the stderr line). */
   eventLog?: EventLog;
+  /** --keep / --max-total: old sets removed at start, at every new set and, for a size, at every sync. */
+  retention?: RetentionPolicy;
 }
 
 export interface WriterCounters {
@@ -59,6 +62,8 @@ export interface WriterCounters {
   repairedBytes: number;
   /** Times the log directory or a log file was found deleted or replaced while recording. */
   replacements: number;
+  /** Old sets removed by --keep / --max-total. */
+  setsRemoved: number;
 }
 
 type PendingRecord =
@@ -71,7 +76,7 @@ const MAX_PENDING = 100_000;
 
 /** Writes records to the current set, rotating as the policy says; see the module comment for safety. */
 export class LogWriter {
-  readonly counters: WriterCounters = { portsRows: 0, pidsBlocks: 0, events: 0, rotations: 0, writeFailures: 0, dropped: 0, repairedBytes: 0, replacements: 0 };
+  readonly counters: WriterCounters = { portsRows: 0, pidsBlocks: 0, events: 0, rotations: 0, writeFailures: 0, dropped: 0, repairedBytes: 0, replacements: 0, setsRemoved: 0 };
   private suffix = '';
   /** With daily rotation: the local midnight (epoch ms) at which the current set ends. */
   private nextDayAt = Infinity;
@@ -82,6 +87,8 @@ export class LogWriter {
   private outageSince: number | null = null;
   /** The directory we write into (real path, dev, ino), checked at every flush. */
   private dir!: DirIdentity;
+  /** Bytes of the sets other than the current one, as last listed (for --max-total between new sets). */
+  private olderBytes = 0;
   /** Every set file this writer has written to, oldest first (for the summary and tests). */
   readonly setsWritten: string[] = [];
 
@@ -156,6 +163,30 @@ export class LogWriter {
       if (err instanceof UnsafeLocationError) throw err;
       this.writeFailed(err);
     }
+    this.retain();
+  }
+
+  /** Removes the oldest whole sets beyond --keep / --max-total (retention.ts); never the current one. */
+  private retain(): void {
+    const policy = this.options.retention;
+    if (!retentionActive(policy)) return;
+    let result;
+    try {
+      result = applyRetention(this.dir.path, this.suffix, policy);
+    } catch (err) {
+      this.options.warn(`cannot apply --keep/--max-total in ${this.options.dir}: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    this.counters.setsRemoved += result.removed.length;
+    this.olderBytes = Math.max(0, result.bytesKept - this.currentBytes());
+    if (result.removed.length > 0) {
+      this.options.eventLog?.write('info', `portqry-ts record: removed ${result.removed.length} old log set(s) from ${this.options.dir} (${result.bytesRemoved} bytes): ${result.removed.join(', ')}`, EventId.LogRotated);
+    }
+    if (result.failures.length > 0) this.options.warn(`cannot remove an old log set: ${result.failures[0]}`);
+  }
+
+  private currentBytes(): number {
+    return Object.values(this.files).reduce((sum, f) => sum + f.size, 0);
   }
 
   private rotate(now: Date): void {
@@ -329,6 +360,8 @@ export class LogWriter {
   /** Makes everything written so far durable (called every few seconds and at the end). */
   sync(): void {
     for (const f of Object.values(this.files)) f.sync();
+    const max = this.options.retention?.maxTotalBytes;
+    if (max != null && this.olderBytes > 0 && this.olderBytes + this.currentBytes() > max) this.retain();
   }
 
   private closeFiles(): void {

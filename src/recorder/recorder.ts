@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import type { EventLog } from '../eventlog/types';
 import type { Endpoint, PlatformBackend, ProcessInfo, Snapshot } from '../platform/types';
 import { normalizeRecord } from '../output/record-kind';
+import type { RetentionPolicy } from '../portreporter/retention';
 import { LogWriter, type RotationPolicy, type WriterCounters } from '../portreporter/write-log';
 import { EndpointTracker, isOwnerlessTail, type TrackedEndpoint } from './endpoints';
 import { RecordEventKind, toRecordEvent } from './record-event';
@@ -29,6 +30,8 @@ export interface RecorderOptions {
   /** Aborted by SIGINT/SIGTERM/SIGBREAK: the loop ends, flushes and closes. */
   signal: AbortSignal;
   warn: (line: string) => void;
+  /** --keep N / --max-total SIZE: the oldest whole sets are removed, never the current one. */
+  retention?: RetentionPolicy;
   /** The system log (Application log / syslog) for what an administrator must see: the log directory replaced. */
   eventLog?: EventLog;
   /** Called after each poll has been written (tests, benchmarks). */
@@ -58,6 +61,7 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
       header: { computerName: first.computerName, operatingSystem: operatingSystemName(), generatedBy: options.generatedBy },
       warn: options.warn,
       eventLog: options.eventLog,
+      retention: options.retention,
     },
     first.takenAt,
   );
