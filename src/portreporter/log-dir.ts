@@ -11,14 +11,18 @@
  * log directory itself is never acceptable writable by others, sticky or not: we create files in it
  * by name.
  *
- * Windows: a new directory gets an ACL of Administrators and SYSTEM only (icacls, by SID); an existing
- * one is not inspected here yet (see docs/record.md "What was verified where").
+ * Windows: a new directory gets an ACL of Administrators and SYSTEM only (icacls, by SID), and the
+ * directory (new or existing) must not let anyone else write into it (windows-acl.ts: its owner and
+ * DACL read with GetFileSecurityW). Parents are not walked on Windows (see windows-acl.ts).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PortqryError } from '../errors';
 import { ExitCode } from '../exit-codes';
+import { readDirSecurity, windowsDirProblem, windowsFix, windowsLogDirAcl } from './windows-acl';
+
+export { windowsLogDirAcl } from './windows-acl';
 
 /** A directory or file the recorder refuses to use because another user could control it. */
 export class UnsafeLocationError extends PortqryError {
@@ -135,6 +139,7 @@ export function prepareLogDir(dir: string, who: Ownership | null = currentOwners
   }
   // Checked again as a whole: a component created by someone else between our checks is caught here.
   if (who) checkDirChain(dir, current, who, true);
+  if (process.platform === 'win32') checkWindowsDir(dir, current);
   const final = fs.lstatSync(current);
   if (!final.isDirectory()) throw new PortqryError(`cannot use log directory ${dir}: not a directory`, ExitCode.CantCreate);
   return { path: current, dev: final.dev, ino: final.ino };
@@ -149,7 +154,15 @@ export function createLogDir(dir: string): void {
   prepareLogDir(path.resolve(dir));
 }
 
-/** icacls arguments that restrict a directory to Administrators (S-1-5-32-544) and SYSTEM (S-1-5-18). */
-export function windowsLogDirAcl(dir: string): string[] {
-  return [dir, '/inheritance:r', '/grant:r', '*S-1-5-32-544:(OI)(CI)F', '/grant:r', '*S-1-5-18:(OI)(CI)F'];
+/** Windows: refuses a directory whose owner or DACL lets another account write into it. */
+function checkWindowsDir(dir: string, real: string): void {
+  let problem: string | null;
+  try {
+    const { security, userSid } = readDirSecurity(real);
+    problem = windowsDirProblem(security, userSid);
+  } catch (err) {
+    // Unverifiable is unsafe: a recorder running as SYSTEM must not write where it cannot check.
+    throw new UnsafeLocationError(`cannot check the access control of log directory ${dir}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (problem) throw new UnsafeLocationError(`unsafe log directory ${dir}: it ${problem}; ${windowsFix(real)}`);
 }
