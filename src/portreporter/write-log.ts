@@ -19,6 +19,7 @@ import { EventId, type EventLog } from '../eventlog/types';
 import { AppendFile } from './append-file';
 import { nextLocalMidnight, suffixNextMidnight } from './daily';
 import { prepareLogDir, UnsafeLocationError, type DirIdentity } from './log-dir';
+import { placeChange } from './log-place';
 import { newestSet, setFiles } from './log-set';
 import { processKey, writtenProcesses } from './pids-written';
 import { repairFile } from './repair';
@@ -251,55 +252,28 @@ export class LogWriter {
   }
 
   /**
-   * Is the directory we write into still the one at the path, and is every open file still linked
-   * there? Checked once per flush (once per poll): lstat of the directory against the dev+ino seen
-   * when it was prepared, fstat of each open file (st_nlink 0: deleted) and lstat of its path (another
-   * file in its place). When not, the old files are closed (nothing is ever written into an unlinked
-   * file), the directory is prepared again under the same safety rules (recreated 0700 if it is gone;
-   * refused with UnsafeLocationError if what is there now is unsafe) and a new set is started; one
-   * warning on stderr and one LogDirReplaced event. Returns false while the directory cannot be
-   * recreated (records stay pending, as for a full disk).
+   * Once per flush (once per poll): is the directory still the one we prepared, and is every open file
+   * still linked there (log-place.ts)? When not, the old files are closed (nothing is ever written into
+   * an unlinked file), the directory is prepared again under the same safety rules (recreated 0700 if
+   * gone; UnsafeLocationError if what is there now is unsafe) and a new set is started, with one
+   * warning on stderr and one LogDirReplaced event. False while the directory cannot be recreated
+   * (records stay pending, as for a full disk).
    */
   private checkPlace(now: Date): boolean {
-    const where = this.options.dir;
-    let st: fs.Stats | null = null;
-    try {
-      st = fs.lstatSync(this.dir.path);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') return true; // cannot tell; a failing write says why
-    }
-    let problem: string | null = null;
-    if (!st) problem = `log directory ${where} disappeared`;
-    else if (!st.isDirectory() || st.dev !== this.dir.dev || st.ino !== this.dir.ino) problem = `log directory ${where} was replaced by another ${st.isDirectory() ? 'directory' : 'file'}`;
-    if (problem) {
-      this.closeFiles();
+    const change = placeChange(this.dir, this.options.dir, Object.values(this.files).map((f) => ({ path: f.path, fd: f.descriptor })));
+    if (!change) return true;
+    this.closeFiles();
+    if (change.what === 'directory') {
       try {
-        this.dir = prepareLogDir(where);
+        this.dir = prepareLogDir(this.options.dir);
       } catch (err) {
         if (err instanceof UnsafeLocationError) throw err;
         this.writeFailed(err);
         return false;
       }
-      this.replaced(`${problem}; ${st ? 'now writing into the new one' : 'recreated it (mode 0700)'} in a new set`, now);
-      return true;
-    }
-    for (const f of Object.values(this.files)) {
-      const fd = f.descriptor;
-      if (fd === null) continue;
-      let gone = false;
-      try {
-        const open = fs.fstatSync(fd);
-        const there = fs.lstatSync(f.path, { throwIfNoEntry: false });
-        gone = open.nlink === 0 || !there || there.ino !== open.ino || there.dev !== open.dev;
-      } catch {
-        gone = true;
-      }
-      if (gone) {
-        this.closeFiles();
-        this.replaced(`log file ${path.basename(f.path)} in ${where} was deleted or replaced while recording; continuing in a new set`, now);
-        return true;
-      }
+      this.replaced(`${change.message}; ${change.gone ? 'recreated it (mode 0700)' : 'now writing into the new one'} in a new set`, now);
+    } else {
+      this.replaced(`${change.message}; continuing in a new set`, now);
     }
     return true;
   }
