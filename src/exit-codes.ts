@@ -33,5 +33,11 @@ export const ExitCode = {
   IoError: 74,
   /** Permission denied, e.g. the log directory (EX_NOPERM). */
   NoPermission: 77,
+  /**
+   * `record --install` refused: the executable lives where a non-administrator can write (its folder or
+   * itself; on Windows also a network drive or UNC path), so the boot-time service could be hijacked
+   * (EX_CONFIG).
+   */
+  UnsafeInstallLocation: 78,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
