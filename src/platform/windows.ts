@@ -21,6 +21,8 @@ import {
   ERROR_ACCESS_DENIED,
   ERROR_INSUFFICIENT_BUFFER,
   ERROR_MORE_DATA,
+  encodeEnablePrivilege,
+  privilegeOutcome,
   fetchSizedTable,
   fileTimeToDate,
   PROCESSENTRY32W_SIZE,
@@ -78,6 +80,9 @@ interface Win32Api {
   CreateToolhelp32Snapshot: (flags: number, pid: number) => Handle;
   Process32FirstW: (h: Handle, entry: Buffer) => number;
   Process32NextW: (h: Handle, entry: Buffer) => number;
+  GetCurrentProcess: () => Handle;
+  LookupPrivilegeValueW: Fn;
+  AdjustTokenPrivileges: Fn;
   /** ntdll; null if absent (never seen, but the command line is a bonus, not a requirement). */
   NtQueryInformationProcess: Fn | null;
 }
@@ -119,6 +124,9 @@ function win32(): Win32Api {
     CreateToolhelp32Snapshot: kernel32.func('HANDLE __stdcall CreateToolhelp32Snapshot(DWORD dwFlags, DWORD th32ProcessID)') as Win32Api['CreateToolhelp32Snapshot'],
     Process32FirstW: kernel32.func('int __stdcall Process32FirstW(HANDLE hSnapshot, void *lppe)') as Win32Api['Process32FirstW'],
     Process32NextW: kernel32.func('int __stdcall Process32NextW(HANDLE hSnapshot, void *lppe)') as Win32Api['Process32NextW'],
+    GetCurrentProcess: kernel32.func('HANDLE __stdcall GetCurrentProcess()') as Win32Api['GetCurrentProcess'],
+    LookupPrivilegeValueW: advapi32.func('int __stdcall LookupPrivilegeValueW(const char16_t *lpSystemName, const char16_t *lpName, _Out_ void *lpLuid)') as Fn,
+    AdjustTokenPrivileges: advapi32.func('int __stdcall AdjustTokenPrivileges(HANDLE TokenHandle, int DisableAllPrivileges, void *NewState, DWORD BufferLength, void *PreviousState, void *ReturnLength)') as Fn,
     NtQueryInformationProcess,
   };
   return api;
@@ -136,8 +144,12 @@ export class WindowsBackend implements PlatformBackend {
   /** SID string → DOMAIN\user (LookupAccountSidW may ask a domain controller: once per SID). */
   private readonly accounts = new Map<string, string | null>();
 
+  /** SeDebugPrivilege: tried once per process (see enableDebugPrivilege). */
+  debugPrivilege: 'enabled' | 'not held' | 'failed' | null = null;
+
   async snapshot(options: SnapshotOptions = {}): Promise<Snapshot> {
     const w = win32();
+    this.debugPrivilege ??= enableDebugPrivilege(w);
     const takenAt = new Date();
     const rows: TableRow[] = [];
     for (const [protocol, family, af] of TABLES) rows.push(...readTable(w, protocol, family, af));
@@ -222,6 +234,31 @@ export class WindowsBackend implements PlatformBackend {
     } finally {
       w.CloseHandle(token[0]);
     }
+  }
+}
+
+/**
+ * Enables SeDebugPrivilege in this process's token when the token holds it (an elevated administrator
+ * holds it disabled; SYSTEM has it enabled), so that other users' service processes can be opened for
+ * their modules and command lines. Best effort: without it, those fields stay per-field partial data
+ * (ProcessInfo.note). https://learn.microsoft.com/windows/win32/secauthz/enabling-and-disabling-privileges-in-c--
+ */
+function enableDebugPrivilege(w: Win32Api): 'enabled' | 'not held' | 'failed' {
+  const TOKEN_ADJUST_PRIVILEGES = 0x0020;
+  const token: [Handle] = [null];
+  try {
+    if (!w.OpenProcessToken(w.GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY, token) || !token[0]) return 'failed';
+    try {
+      const luid = Buffer.alloc(8);
+      if (!w.LookupPrivilegeValueW(null, 'SeDebugPrivilege', luid)) return 'failed';
+      const state = encodeEnablePrivilege(luid);
+      const ok = Boolean(w.AdjustTokenPrivileges(token[0], 0, state, state.length, null, null));
+      return privilegeOutcome(ok, w.GetLastError());
+    } finally {
+      w.CloseHandle(token[0]);
+    }
+  } catch {
+    return 'failed';
   }
 }
 

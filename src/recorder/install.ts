@@ -147,7 +147,8 @@ export interface ActionResult {
 /** Carries out the service steps (windows-scm.ts; tests inject their own). */
 export interface ServiceOperations {
   create(service: ServiceDefinition): string;
-  configure(service: ServiceDefinition): void;
+  /** Returns a note when part of the configuration could not be applied (null: all applied). */
+  configure(service: ServiceDefinition): string | null;
   start(name: string): string;
   stop(name: string): Promise<string>;
   delete(name: string): string;
@@ -187,7 +188,7 @@ export async function runActions(actions: readonly InstallAction[], services: Se
       } else if (action.kind === 'service') {
         if (!services) throw new Error('services can only be installed on Windows');
         if (action.op === 'create') detail = services.create(action.service);
-        else if (action.op === 'configure') services.configure(action.service);
+        else if (action.op === 'configure') detail = services.configure(action.service);
         else if (action.op === 'start') detail = services.start(action.name);
         else if (action.op === 'stop') detail = await services.stop(action.name);
         else if (action.op === 'delete') detail = services.delete(action.name);

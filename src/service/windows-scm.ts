@@ -35,6 +35,7 @@ const TOKEN_QUERY = 0x0008;
 const TOKEN_USER_CLASS = 1;
 
 export const ERROR_ACCESS_DENIED = 5;
+export const ERROR_INVALID_LEVEL = 124;
 export const ERROR_SERVICE_ALREADY_RUNNING = 1056;
 export const ERROR_SERVICE_DOES_NOT_EXIST = 1060;
 export const ERROR_SERVICE_NOT_ACTIVE = 1062;
@@ -231,9 +232,13 @@ export function createOrUpdateService(spec: ServiceSpec): 'created' | 'updated a
   return 'updated an existing service';
 }
 
-/** ChangeServiceConfig2W: the description, the failure actions, and the flag that applies them to a stop with an error code too. */
-export function configureService(spec: ServiceSpec): void {
-  withService(spec.name, SERVICE_ALL_ACCESS, (a, svc) => {
+/**
+ * ChangeServiceConfig2W: the description, the failure actions, and the flag that applies them to a stop
+ * with an error code too. Windows has every level since Vista; Wine 8's services.exe answers the flag
+ * with ERROR_INVALID_LEVEL, which is reported as the step's detail instead of failing the install.
+ */
+export function configureService(spec: ServiceSpec): string | null {
+  return withService(spec.name, SERVICE_ALL_ACCESS, (a, svc) => {
     const description = Buffer.from(`${spec.description}\0`, 'utf16le');
     const descInfo = Buffer.alloc(8);
     descInfo.writeBigUInt64LE(a.koffi.address(description), 0);
@@ -244,7 +249,12 @@ export function configureService(spec: ServiceSpec): void {
     if (!a.ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, info)) throw new Win32CallError('ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS)', a.GetLastError());
     const flag = Buffer.alloc(4);
     flag.writeUInt32LE(1, 0); // fFailureActionsOnNonCrashFailures
-    if (!a.ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, flag)) throw new Win32CallError('ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS_FLAG)', a.GetLastError());
+    if (!a.ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, flag)) {
+      const err = a.GetLastError();
+      if (err === ERROR_INVALID_LEVEL) return `this service control manager does not support SERVICE_CONFIG_FAILURE_ACTIONS_FLAG (${err}): failure actions apply to crashes only`;
+      throw new Win32CallError('ChangeServiceConfig2W(SERVICE_CONFIG_FAILURE_ACTIONS_FLAG)', err);
+    }
+    return null;
   });
 }
 

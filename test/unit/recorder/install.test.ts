@@ -61,7 +61,7 @@ t.test('runActions: service steps go to the injected operations in order, and th
   const calls: string[] = [];
   const ops: ServiceOperations = {
     create: (s) => (calls.push(`create ${s.binaryPath}`), 'created'),
-    configure: (s) => void calls.push(`configure ${s.failureActions.restartDelaysMs.join('/')}`),
+    configure: (s) => (calls.push(`configure ${s.failureActions.restartDelaysMs.join('/')}`), null),
     start: () => {
       calls.push('start');
       throw new Error('StartServiceW failed: the service did not respond to the start or control request in a timely fashion (1053)');
