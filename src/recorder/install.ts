@@ -171,7 +171,7 @@ export function copyExecutable(from: string, to: string): void {
   }
 }
 
-/** Runs the actions in order; stops at the first failure that may not fail. */
+/** Runs the actions in order; stops at the first failure (a failed service stop still lets the delete run). */
 export async function runActions(actions: readonly InstallAction[], services: ServiceOperations | null): Promise<ActionResult[]> {
   const results: ActionResult[] = [];
   for (const action of actions) {
@@ -200,8 +200,15 @@ export async function runActions(actions: readonly InstallAction[], services: Se
       const first = e.stderr?.toString().trim().split('\n')[0];
       error = e.code === 'ENOENT' && action.kind === 'run' ? `${action.argv[0]} not found` : first || e.message;
     }
+    if (error !== null && action.kind === 'run' && action.mayFail) {
+      // A step allowed to fail (nothing to disable, no task left from an old version) is not an error.
+      results.push({ action, ok: true, error: null, detail: `nothing done: ${error}` });
+      continue;
+    }
     results.push({ action, ok: error === null, error, detail });
-    if (error !== null && !(action.kind === 'run' && action.mayFail)) break;
+    // A service that does not stop (hung, or its process gone without telling the SCM) is still deleted:
+    // the SCM removes it once it stops; the failed stop is reported and fails the run.
+    if (error !== null && !(action.kind === 'service' && action.op === 'stop')) break;
   }
   return results;
 }

@@ -74,7 +74,7 @@ export async function runInstall(req: InstallRequest, deps: InstallDeps): Promis
     }
     const results = await runActions(actions, deps.services);
     for (const r of results) steps.push({ action: r.action, result: r });
-    const failed = results.find((r) => !r.ok && !(r.action.kind === 'run' && r.action.mayFail));
+    const failed = results.find((r) => !r.ok);
     return failed ? `${req.install ? 'install' : 'uninstall'} failed: ${failed.error ?? ''}` : null;
   };
   const fail = (error: string): InstallOutcome => ({ steps, exitCode: failureCode(error), error });

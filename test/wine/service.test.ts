@@ -72,10 +72,12 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
   // Wine ends the processes services.exe started once no user program runs in the prefix (Windows does
   // not): a user program stays running for the whole test. It is our exe too, recording elsewhere.
   await runExe(['record', '--uninstall'], { keepServer: true }); // a service left by an aborted run
-  keepalive = spawn('wine', [EXE, 'record', '--duration', '9m', '--interval', '10s', '-ld', winPath(path.join(work, 'keepalive'))], {
-    env: { ...process.env, WINEPREFIX: winePrefix(), WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=' },
-    stdio: 'ignore',
-  });
+  const startKeepalive = () =>
+    spawn('wine', [EXE, 'record', '--duration', '9m', '--interval', '10s', '-ld', winPath(path.join(work, 'keepalive'))], {
+      env: { ...process.env, WINEPREFIX: winePrefix(), WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=' },
+      stdio: 'ignore',
+    });
+  keepalive = startKeepalive();
   await new Promise((r) => setTimeout(r, 3000));
 
   t.test('--service from a console: one line saying how to run it, exit 64', async (t) => {
@@ -140,20 +142,25 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
     await waitFor('a new set of logs (--rotate start)', () => fs.readdirSync(logDir).filter((f) => f.startsWith('PR-PORTS-')).length, (n) => n > setsBefore);
   });
 
-  t.test('the service process killed: logs stay whole; restart by failure action if the SCM honours it, else by sc start', async (t) => {
+  t.test('the service process killed: logs stay whole; after a restart of the machine (Wine: of wineserver) the automatic-start service runs again', async (t) => {
     const pids = await waitFor('the service process', servicePids, (p) => p.length > 0);
+    const setsBefore = fs.readdirSync(logDir).filter((f) => f.startsWith('PR-PORTS-')).length;
     for (const pid of pids) process.kill(pid, 'SIGKILL');
-    const after = await waitFor('the SCM to notice', state, (s) => s !== 'RUNNING' || servicePids().some((p) => !pids.includes(p)), 20_000);
-    // Failure actions (restart after 5 s) are what Windows does; Wine 8's services.exe does not store them.
-    await new Promise((r) => setTimeout(r, 8000));
-    const restarted = servicePids().some((p) => !pids.includes(p));
-    t.comment(restarted ? 'the SCM restarted the service (failure action honoured)' : `Wine's SCM did not restart the service (state ${after}): failure actions are verified by unit tests only`);
+    await waitFor('the process to end', servicePids, (p) => p.every((x) => !pids.includes(x)));
     t.same(wholeLines(logDir), [], 'a kill -9 leaves whole records (one write per record)');
-    if (!restarted) {
-      const start = await sc('start', 'portqry-ts');
-      t.equal(start.code, 0, 'sc start exits 0');
-    }
-    await waitFor('RUNNING after the crash', state, (s) => s === 'RUNNING');
+    // Windows would now apply the failure actions (restart after 5 s). Wine 8's services.exe neither
+    // notices the death (sc query keeps saying RUNNING) nor stores failure actions: checked and said here.
+    await new Promise((r) => setTimeout(r, 7000));
+    const restarted = servicePids().some((p) => !pids.includes(p));
+    t.comment(restarted ? 'the SCM restarted the killed service (failure action honoured)' : `Wine's SCM did not restart the killed service (sc query: ${await state()}); failure actions are covered by unit tests only`);
+    // A reboot: every Wine process ends, services.exe starts again and starts the SERVICE_AUTO_START service.
+    keepalive?.kill('SIGKILL');
+    stopWine();
+    keepalive = startKeepalive();
+    await waitFor('RUNNING after the restart', state, (s) => s === 'RUNNING', 60_000);
+    await waitFor('a new service process', servicePids, (p) => p.length > 0 && p.every((x) => !pids.includes(x)), 60_000);
+    await waitFor('a new set of logs', () => fs.readdirSync(logDir).filter((f) => f.startsWith('PR-PORTS-')).length, (n) => n > setsBefore, 60_000);
+    t.same(wholeLines(logDir), []);
   });
 
   t.test('--uninstall: stops (waits) and deletes; sc query then knows no such service', async (t) => {
@@ -167,7 +174,7 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
     t.same(wholeLines(logDir), []);
     const again = await runExe(['record', '--uninstall', '--format', 'text'], { keepServer: true });
     t.equal(again.code, 0, 'uninstalling twice is fine');
-    t.match(again.stdout, /stopped service: portqry-ts \(not installed\)/);
+    t.match(again.stdout, /^stopped service: portqry-ts \(not installed\)\ndeleted service: portqry-ts \(not installed\)\n/);
   });
 
   t.test('install refused: the exe in a folder Everyone may write (a 0777 folder: Wine maps it to an Everyone write ACE)', async (t) => {
