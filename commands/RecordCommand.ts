@@ -11,7 +11,8 @@ import { defaultLogDir, parseDuration, parseRotation } from '../src/recorder/opt
 import { PortOwnerKind, toPortOwner } from '../src/recorder/port-owner';
 import { runRecorder } from '../src/recorder/recorder';
 import { checkPosixProgram, checkWindowsProgram, runInstall } from '../src/service/install-recorder';
-import { lineEventLog, NOT_FROM_CONSOLE, runService } from '../src/service/run-service';
+import { openEventLog } from '../src/eventlog';
+import { NOT_FROM_CONSOLE, runService } from '../src/service/run-service';
 import { koffiScmBinding, windowsServiceOperations } from '../src/service/windows-scm';
 import { VERSION } from '../src/version';
 import { BaseCommand, parseIntegerOption } from './BaseCommand';
@@ -121,7 +122,8 @@ export class RecordCommand extends BaseCommand {
    */
   private async runService(logDir: string, record: (signal: AbortSignal, warn: (line: string) => void, onPoll?: (info: { polls: number }) => void) => Promise<{ writeFailures: number; dropped: number }>): Promise<number> {
     if (process.platform !== 'win32') throw new UsageError(NOT_FROM_CONSOLE);
-    const eventLog = lineEventLog((line) => this.context.io.stderr.write(line));
+    // The Application log, source portqry-ts (a service has no console: that is where an admin looks).
+    const eventLog = openEventLog();
     try {
       const result = await runService({
         scm: koffiScmBinding(),

@@ -4,10 +4,9 @@
  * `record --service`, restarted by its failure actions. Each step is an action that is printed, and run
  * unless --dry-run.
  *
- * The scheduled task that earlier versions registered is gone: Task Scheduler's RestartOnFailure only
- * covers a task that fails to start (MS-TSCH 2.5.4.2), so a crashed recorder stayed down, and no user
- * was found who needs a task rather than a service. `--uninstall` still removes such a task if one is
- * left from an earlier version (by the full path of schtasks.exe).
+ * The scheduled task that 0.1.0 registered is gone: Task Scheduler's RestartOnFailure only covers a
+ * task that fails to start (MS-TSCH 2.5.4.2), so a crashed recorder stayed down, and no user was found
+ * who needs a task rather than a service. docs/windows-service.md says how to delete a task left by 0.1.0.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -37,8 +36,6 @@ export type InstallAction =
   | { kind: 'service'; op: 'start' | 'stop' | 'delete'; name: string };
 
 export const SYSTEMD_UNIT_NAME = 'portqry-ts-record.service';
-/** The task earlier versions registered; only --uninstall still looks for it. */
-export const LEGACY_WINDOWS_TASK_NAME = '\\portqry-ts\\record';
 
 export function systemdUnit(command: readonly string[]): string {
   return [
@@ -94,12 +91,11 @@ export function windowsInstallPlan(service: ServiceDefinition, copy: { from: str
   ];
 }
 
-/** Windows: stop (and wait), delete; then remove a scheduled task left by an earlier version, if any. */
-export function windowsUninstallPlan(systemRoot: string): InstallAction[] {
+/** Windows: stop (and wait until stopped), then delete. */
+export function windowsUninstallPlan(): InstallAction[] {
   return [
     { kind: 'service', op: 'stop', name: SERVICE_NAME },
     { kind: 'service', op: 'delete', name: SERVICE_NAME },
-    { kind: 'run', argv: [`${systemRoot}\\System32\\schtasks.exe`, '/Delete', '/TN', LEGACY_WINDOWS_TASK_NAME, '/F'], mayFail: true },
   ];
 }
 

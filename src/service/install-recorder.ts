@@ -65,7 +65,6 @@ function failureCode(error: string): number {
 
 export async function runInstall(req: InstallRequest, deps: InstallDeps): Promise<InstallOutcome> {
   const windows = req.platform === 'win32';
-  const systemRoot = req.env.SystemRoot ?? req.env.windir ?? 'C:\\Windows';
   const steps: InstallStep[] = [];
   const execute = async (actions: InstallAction[]): Promise<string | null> => {
     if (req.dryRun) {
@@ -80,7 +79,7 @@ export async function runInstall(req: InstallRequest, deps: InstallDeps): Promis
   const fail = (error: string): InstallOutcome => ({ steps, exitCode: failureCode(error), error });
 
   if (!req.install) {
-    const error = await execute(windows ? windowsUninstallPlan(systemRoot) : linuxUninstallPlan(req.unitDir));
+    const error = await execute(windows ? windowsUninstallPlan() : linuxUninstallPlan(req.unitDir));
     return error ? fail(error) : { steps, exitCode: ExitCode.Ok, error: null };
   }
 

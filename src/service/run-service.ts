@@ -125,16 +125,3 @@ export async function runService(options: ServiceRunOptions): Promise<ServiceRun
   return { exitCode: machine.status().serviceSpecificExitCode || exitCode, reported, connected };
 }
 
-/** An EventLog that writes one prefixed line per message (the fallback when the system log cannot be opened). */
-export function lineEventLog(write: (line: string) => void): EventLog {
-  return {
-    write(level, message) {
-      try {
-        write(`portqry-ts: record: ${level}: ${message.replace(/[\x00-\x1f\x7f]+/g, ' ')}\n`);
-      } catch {
-        // never throws (EventLog contract)
-      }
-    },
-    close() {},
-  };
-}

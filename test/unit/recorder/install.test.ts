@@ -32,7 +32,7 @@ t.test('systemd unit: ExecStart quoted for systemd, SIGTERM stop, boot target', 
   ]);
 });
 
-t.test('Windows: a service (create, configure, start), no scheduled task; uninstall stops, deletes, and removes a task left by an old version by full path', async (t) => {
+t.test('Windows: a service (create, configure, start), no scheduled task; uninstall stops, then deletes', async (t) => {
   const service = recorderServiceDefinition(['C:\\Program Files\\portqry-ts\\portqry-ts.exe', 'record', '--service', '-ld', 'C:\\Port Logs'], RECORDER_FAILURE_ACTIONS);
   t.equal(service.binaryPath, '"C:\\Program Files\\portqry-ts\\portqry-ts.exe" record --service -ld "C:\\Port Logs"');
   t.equal(service.name, 'portqry-ts');
@@ -49,8 +49,11 @@ t.test('Windows: a service (create, configure, start), no scheduled task; uninst
   );
   for (const a of plan) t.same(schemaErrors('install-action.schema.json', toInstallAction(a, true, null)), []);
   t.same(
-    windowsUninstallPlan('C:\\Windows').map((a) => describeAction(a, true)),
-    ['portqry-ts', 'portqry-ts', 'C:\\Windows\\System32\\schtasks.exe /Delete /TN \\portqry-ts\\record /F'],
+    windowsUninstallPlan().map((a) => toInstallAction(a, true, null)).map((r) => [r.Action, r.Target]),
+    [
+      ['StopService', 'portqry-ts'],
+      ['DeleteService', 'portqry-ts'],
+    ],
   );
   t.equal(windowsQuote('C:\\Program Files\\x\\'), '"C:\\Program Files\\x\\\\"');
   t.equal(windowsQuote('say "hi"'), '"say \\"hi\\""');
