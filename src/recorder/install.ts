@@ -163,6 +163,8 @@ export function copyExecutable(from: string, to: string): void {
     fs.renameSync(tmp, to);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EPERM' || code === 'EBUSY') throw new Error(`${to} is in use: stop the service first (Stop-Service portqry-ts), then run --install again`);
     throw err;
   }
 }

@@ -88,10 +88,14 @@ export async function runInstall(req: InstallRequest, deps: InstallDeps): Promis
   if (req.copyToProgramFiles) {
     if (!windows) throw new UsageError('--copy-to-program-files applies to Windows only (on Linux, copy portqry-ts to /usr/local/bin)');
     if (program.length !== 1) throw new UsageError('--copy-to-program-files needs the standalone portqry-ts.exe');
-    copy = { from: program[0]!, to: programFilesTarget(req.env) };
-    program = [copy.to];
-    const error = await execute([{ kind: 'copy', ...copy }]);
-    if (error) return fail(error);
+    const to = programFilesTarget(req.env);
+    // Already running from there (re-installing with new options): nothing to copy.
+    if (path.win32.resolve(program[0]!).toLowerCase() !== to.toLowerCase()) {
+      copy = { from: program[0]!, to };
+      const error = await execute([{ kind: 'copy', ...copy }]);
+      if (error) return fail(error);
+    }
+    program = [to];
   }
   // With --dry-run and a copy, the copy does not exist yet: its folder is checked on the real run.
   if (!(req.dryRun && copy)) {

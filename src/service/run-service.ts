@@ -98,7 +98,10 @@ export async function runService(options: ServiceRunOptions): Promise<ServiceRun
       }
       stopTicker();
       const requested = machine.stopReason;
-      const status = machine.recorderStopped(requested !== null && exitCode === ExitCode.Ok ? ExitCode.Ok : exitCode === ExitCode.Ok ? ExitCode.Software : exitCode);
+      // A recorder that ended on its own, even with exit code 0, did not do what a service is for: report
+      // an error so the failure actions restart it.
+      const code = exitCode !== ExitCode.Ok ? exitCode : requested === null ? ExitCode.Software : ExitCode.Ok;
+      const status = machine.recorderStopped(code);
       if (requested !== null && exitCode === ExitCode.Ok) {
         log.write('info', `portqry-ts service stopped (${requested}): logs flushed and closed in ${options.describe}`, EventId.ServiceStop);
       } else if (requested === null) {
