@@ -144,12 +144,9 @@ export class WindowsBackend implements PlatformBackend {
   /** SID string → DOMAIN\user (LookupAccountSidW may ask a domain controller: once per SID). */
   private readonly accounts = new Map<string, string | null>();
 
-  /** SeDebugPrivilege: tried once per process (see enableDebugPrivilege). */
-  debugPrivilege: 'enabled' | 'not held' | 'failed' | null = null;
-
   async snapshot(options: SnapshotOptions = {}): Promise<Snapshot> {
     const w = win32();
-    this.debugPrivilege ??= enableDebugPrivilege(w);
+    debugPrivilege ??= enableDebugPrivilege(w);
     const takenAt = new Date();
     const rows: TableRow[] = [];
     for (const [protocol, family, af] of TABLES) rows.push(...readTable(w, protocol, family, af));
@@ -236,6 +233,9 @@ export class WindowsBackend implements PlatformBackend {
     }
   }
 }
+
+/** SeDebugPrivilege: tried once per process, at the first snapshot. */
+let debugPrivilege: 'enabled' | 'not held' | 'failed' | null = null;
 
 /**
  * Enables SeDebugPrivilege in this process's token when the token holds it (an elevated administrator

@@ -27,7 +27,7 @@ async function state(): Promise<string | null> {
   return /STATE\s+:\s+\d+\s+(\w+)/.exec(r.stdout)?.[1] ?? null;
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
+async function waitFor<T>(what: string, fn: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -116,6 +116,7 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
     t.match(reg.stdout, /Description\s+REG_SZ\s+Records every new TCP and UDP port use/);
     t.match(reg.stdout, new RegExp(`ImagePath\\s+REG_SZ\\s+"${winPath(EXE).replace(/\\/g, '\\\\').replace(/\./g, '\\.')}" record --service -ld `));
 
+    // START_PENDING lasts until the first snapshot is written; on a loaded 2-core machine under Wine that can take a while.
     await waitFor('RUNNING', state, (s) => s === 'RUNNING');
     await waitFor('PR-PORTS', () => readLogSet(logDir, 'PR-PORTS-'), (s) => s.length > 0);
     t.match(readLogSet(logDir, 'PR-INITIAL-'), /^Port Reporter Version/);
