@@ -133,7 +133,7 @@ interface ScmApi {
   CloseServiceHandle: Fn;
   StartServiceCtrlDispatcherW: AsyncFn;
   RegisterServiceCtrlHandlerExW: Fn;
-  SetServiceStatus: Fn;
+  SetServiceStatus: AsyncFn;
   GetNamedSecurityInfoW: Fn;
   GetSecurityDescriptorLength: Fn;
   LocalFree: Fn;
@@ -177,7 +177,7 @@ function scmApi(): ScmApi {
     CloseServiceHandle: f(advapi32, 'int __stdcall CloseServiceHandle(void *h)'),
     StartServiceCtrlDispatcherW: advapi32.func('int __stdcall StartServiceCtrlDispatcherW(PQSVC_TABLE *table)') as AsyncFn,
     RegisterServiceCtrlHandlerExW: f(advapi32, 'void * __stdcall RegisterServiceCtrlHandlerExW(const char16_t *name, PQSVC_HandlerEx *handler, void *context)'),
-    SetServiceStatus: f(advapi32, 'int __stdcall SetServiceStatus(void *handle, void *status)'),
+    SetServiceStatus: advapi32.func('int __stdcall SetServiceStatus(void *handle, void *status)') as AsyncFn,
     GetNamedSecurityInfoW: f(
       advapi32,
       'uint32_t __stdcall GetNamedSecurityInfoW(const char16_t *name, int objectType, uint32_t info, _Out_ void **owner, _Out_ void **group, _Out_ void **dacl, _Out_ void **sacl, _Out_ void **sd)',
@@ -361,6 +361,7 @@ export function deleteService(name: string): 'deleted' | 'not installed' {
  */
 export function koffiScmBinding(): ScmBinding {
   let statusHandle: unknown = null;
+  let statusQueue: Promise<void> = Promise.resolve();
   return {
     dispatch(name, main, handler) {
       const a = scmApi();
@@ -391,7 +392,19 @@ export function koffiScmBinding(): ScmBinding {
     },
     setStatus(status) {
       if (!statusHandle) return false;
-      return Boolean(scmApi().SetServiceStatus(statusHandle, encodeServiceStatus(status)));
+      // SetServiceStatus is an RPC to the SCM. Made on the JS thread it could wait for the SCM while the
+      // SCM waits for our HandlerEx, which waits for the JS thread: a deadlock (seen under Wine's
+      // services.exe, whose control and status paths share a lock). So it runs on a worker thread too,
+      // one call at a time in order, and the JS thread stays free to answer controls.
+      const handle = statusHandle;
+      const bytes = encodeServiceStatus(status);
+      statusQueue = statusQueue.then(
+        () =>
+          new Promise<void>((resolve) => {
+            scmApi().SetServiceStatus.async(handle, bytes, () => resolve());
+          }),
+      );
+      return true;
     },
   };
 }
