@@ -124,6 +124,7 @@ export class RecordCommand extends BaseCommand {
     if (process.platform !== 'win32') throw new UsageError(NOT_FROM_CONSOLE);
     // The Application log, source portqry-ts (a service has no console: that is where an admin looks).
     const eventLog = openEventLog();
+    let exitCode: number;
     try {
       const result = await runService({
         scm: koffiScmBinding(),
@@ -137,10 +138,14 @@ export class RecordCommand extends BaseCommand {
         },
       });
       if (!result.connected) throw new UsageError(NOT_FROM_CONSOLE);
-      return result.exitCode;
+      exitCode = result.exitCode;
     } finally {
       eventLog.close();
     }
+    // STOPPED is reported: the SCM may start the service again at once, and a start that finds this
+    // process still exiting fails (1056, "an instance of the service is already running"). A service
+    // writes nothing to stdout, so nothing is lost by leaving now.
+    process.exit(exitCode);
   }
 
   private async runInstall(logDir: string, logSizeKb: number): Promise<number> {

@@ -141,6 +141,17 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
     t.equal(start.code, 0, 'sc start exits 0');
     await waitFor('RUNNING again', state, (s) => s === 'RUNNING');
     await waitFor('a new set of logs (--rotate start)', () => fs.readdirSync(logDir).filter((f) => f.startsWith('PR-PORTS-')).length, (n) => n > setsBefore);
+
+    // Stop and start in quick succession while the recorder polls: controls must always be answered
+    // (a JS thread blocked on the SCM while the SCM waits for HandlerEx would hang here).
+    for (let i = 0; i < 4; i++) {
+      t.equal((await sc('stop', 'portqry-ts')).code, 0, `cycle ${i + 1}: sc stop exits 0`);
+      await waitFor('STOPPED', state, (s) => s === 'STOPPED');
+      t.same(wholeLines(logDir), [], `cycle ${i + 1}: whole records after the stop`);
+      await waitFor('the service process to exit', servicePids, (p) => p.length === 0);
+      t.equal((await sc('start', 'portqry-ts')).code, 0, `cycle ${i + 1}: sc start exits 0`);
+      await waitFor('RUNNING', state, (s) => s === 'RUNNING');
+    }
   });
 
   t.test('the service process killed: logs stay whole; after a restart of the machine (Wine: of wineserver) the automatic-start service runs again', async (t) => {
