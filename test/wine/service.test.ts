@@ -72,6 +72,11 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
   // Wine ends the processes services.exe started once no user program runs in the prefix (Windows does
   // not): a user program stays running for the whole test. It is our exe too, recording elsewhere.
   await runExe(['record', '--uninstall'], { keepServer: true }); // a service left by an aborted run
+  // Windows gives a service 30 s to answer a control (ServicesPipeTimeout, default 30000 ms); Wine 8's
+  // services.exe reads the same value but defaults lower. The recorder answers a control between two
+  // snapshots, and a snapshot under Wine on a loaded 2-core machine can take seconds: Windows' value is set.
+  await runWine('reg', ['add', 'HKLM\\System\\CurrentControlSet\\Control', '/v', 'ServicesPipeTimeout', '/t', 'REG_DWORD', '/d', '30000', '/f'], { keepServer: true });
+  stopWine(); // services.exe reads it at start
   const startKeepalive = () =>
     spawn('wine', [EXE, 'record', '--duration', '9m', '--interval', '10s', '-ld', winPath(path.join(work, 'keepalive'))], {
       env: { ...process.env, WINEPREFIX: winePrefix(), WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=' },
@@ -187,6 +192,27 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
     const again = await runExe(['record', '--uninstall', '--format', 'text'], { keepServer: true });
     t.equal(again.code, 0, 'uninstalling twice is fine');
     t.match(again.stdout, /^stopped service: portqry-ts \(not installed\)\ndeleted service: portqry-ts \(not installed\)\n/);
+  });
+
+  t.test('--copy-to-program-files: the copy in %ProgramFiles%\\portqry-ts is what the service runs', async (t) => {
+    const target = path.join(winePrefix(), 'drive_c', 'Program Files', 'portqry-ts');
+    t.teardown(() => fs.rmSync(target, { recursive: true, force: true }));
+    const r = await runExe(['record', '--install', '--copy-to-program-files', '-ld', winPath(logDir), '--json'], { keepServer: true, timeoutMs: 120_000 });
+    t.equal(r.code, 0, r.stderr);
+    const steps = parseJsonl(r.stdout);
+    t.same(steps.map((x) => [x.Action, x.Succeeded]), [['Copy', true], ['CreateService', true], ['ConfigureService', true], ['StartService', true]]);
+    t.match(steps[1]!.Target, /: "C:\\Program Files\\portqry-ts\\portqry-ts\.exe" record --service -ld /);
+    t.equal(fs.statSync(path.join(target, 'portqry-ts.exe')).size, fs.statSync(EXE).size);
+    t.same(fs.readdirSync(target), ['portqry-ts.exe'], 'no temporary file left beside it');
+    await waitFor('RUNNING', state, (s) => s === 'RUNNING');
+    const pids = await waitFor('the service process', servicePids, (p) => p.length > 0);
+    t.ok(pids.length > 0);
+    const ps = spawnSync('ps', ['-o', 'args=', '-p', String(pids[0])], { encoding: 'utf8' }).stdout;
+    t.match(ps, /C:\\Program Files\\portqry-ts\\portqry-ts\.exe record --service/i, 'the copy runs');
+    const un = await runExe(['record', '--uninstall', '--json'], { keepServer: true, timeoutMs: 90_000 });
+    t.equal(un.code, 0, un.stderr);
+    t.equal(await state(), null);
+    await waitFor('the service process to exit', servicePids, (p) => p.length === 0);
   });
 
   t.test('install refused: the exe in a folder Everyone may write (a 0777 folder: Wine maps it to an Everyone write ACE)', async (t) => {
