@@ -19,7 +19,7 @@ const missing = wineMissing();
 const winPath = (p: string) => `Z:${p.replace(/\//g, '\\')}`;
 
 async function sc(...args: string[]) {
-  return runWine('sc', args, { keepServer: true, timeoutMs: 60_000 });
+  return runWine('sc', args, { keepServer: true, timeoutMs: 120_000 });
 }
 
 async function state(): Promise<string | null> {
@@ -64,18 +64,18 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
   const logDir = path.join(work, 'logs');
   let keepalive: ChildProcess | null = null;
   t.teardown(async () => {
-    await runExe(['record', '--uninstall'], { keepServer: true, timeoutMs: 60_000 }).catch(() => undefined);
+    await runExe(['record', '--uninstall'], { keepServer: true, timeoutMs: 120_000 }).catch(() => undefined);
     keepalive?.kill('SIGKILL');
     stopWine();
     fs.rmSync(work, { recursive: true, force: true });
   });
   // Wine ends the processes services.exe started once no user program runs in the prefix (Windows does
   // not): a user program stays running for the whole test. It is our exe too, recording elsewhere.
-  await runExe(['record', '--uninstall'], { keepServer: true }); // a service left by an aborted run
-  // Windows gives a service 30 s to answer a control (ServicesPipeTimeout, default 30000 ms); Wine 8's
-  // services.exe reads the same value but defaults lower. The recorder answers a control between two
-  // snapshots, and a snapshot under Wine on a loaded 2-core machine can take seconds: Windows' value is set.
-  await runWine('reg', ['add', 'HKLM\\System\\CurrentControlSet\\Control', '/v', 'ServicesPipeTimeout', '/t', 'REG_DWORD', '/d', '30000', '/f'], { keepServer: true });
+  await runExe(['record', '--uninstall'], { keepServer: true, timeoutMs: 120_000 }); // a service left by an aborted run
+  // ServicesPipeTimeout: how long the SCM waits for a service process to connect and for a control to be
+  // answered (Windows: 30000 ms by default; Wine 8 reads the same value but defaults lower). Under Wine on a
+  // shared 2-core CI machine a process start takes 10-30 s, several times a server's, so the test allows 120 s.
+  await runWine('reg', ['add', 'HKLM\\System\\CurrentControlSet\\Control', '/v', 'ServicesPipeTimeout', '/t', 'REG_DWORD', '/d', '120000', '/f'], { keepServer: true, timeoutMs: 120_000 });
   stopWine(); // services.exe reads it at start
   const startKeepalive = () =>
     spawn('wine', [EXE, 'record', '--duration', '9m', '--interval', '10s', '-ld', winPath(path.join(work, 'keepalive'))], {
@@ -86,7 +86,7 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
   await new Promise((r) => setTimeout(r, 3000));
 
   t.test('--service from a console: one line saying how to run it, exit 64', async (t) => {
-    const r = await runExe(['record', '--service', '-ld', winPath(logDir)], { keepServer: true });
+    const r = await runExe(['record', '--service', '-ld', winPath(logDir)], { keepServer: true, timeoutMs: 120_000 });
     t.equal(r.code, 64);
     t.equal(r.stdout, '');
     t.match(r.stderr, /^portqry-ts: record --service runs only when the Windows service control manager starts it: run 'portqry-ts record'.*\n$/);
@@ -95,7 +95,7 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
   });
 
   t.test('--install --dry-run: the steps as records, nothing done', async (t) => {
-    const r = await runExe(['record', '--install', '--dry-run', '-ld', winPath(logDir), '--json'], { keepServer: true });
+    const r = await runExe(['record', '--install', '--dry-run', '-ld', winPath(logDir), '--json'], { keepServer: true, timeoutMs: 120_000 });
     t.equal(r.code, 0, r.stderr);
     const records = parseJsonl(r.stdout);
     for (const rec of records) t.same(schemaErrors('install-action.schema.json', rec), []);
@@ -105,7 +105,7 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
   });
 
   t.test('install → RUNNING; logs appear and grow when a socket opens; sc stop → STOPPED with whole logs; sc start again', async (t) => {
-    const inst = await runExe(['record', '--install', '-ld', winPath(logDir), '--json'], { keepServer: true, timeoutMs: 90_000 });
+    const inst = await runExe(['record', '--install', '-ld', winPath(logDir), '--json'], { keepServer: true, timeoutMs: 120_000 });
     t.equal(inst.code, 0, inst.stderr);
     const steps = parseJsonl(inst.stdout);
     for (const rec of steps) t.same(schemaErrors('install-action.schema.json', rec), []);
@@ -114,7 +114,7 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
     t.comment(`ConfigureService detail: ${String(steps[1]!.Detail)}`);
     const q = await sc('query', 'portqry-ts');
     t.match(q.stdout, /TYPE\s+:\s+10\s+WIN32_OWN_PROCESS/);
-    const reg = await runWine('reg', ['query', 'HKLM\\System\\CurrentControlSet\\Services\\portqry-ts'], { keepServer: true });
+    const reg = await runWine('reg', ['query', 'HKLM\\System\\CurrentControlSet\\Services\\portqry-ts'], { keepServer: true, timeoutMs: 120_000 });
     t.match(reg.stdout, /DisplayName\s+REG_SZ\s+portqry-ts Port Reporter/);
     t.match(reg.stdout, /Start\s+REG_DWORD\s+0x2\b/, 'automatic start');
     t.match(reg.stdout, /ObjectName\s+REG_SZ\s+LocalSystem/);
@@ -181,7 +181,7 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
   });
 
   t.test('--uninstall: stops (waits) and deletes; sc query then knows no such service', async (t) => {
-    const un = await runExe(['record', '--uninstall', '--json'], { keepServer: true, timeoutMs: 90_000 });
+    const un = await runExe(['record', '--uninstall', '--json'], { keepServer: true, timeoutMs: 120_000 });
     t.equal(un.code, 0, un.stderr);
     const steps = parseJsonl(un.stdout);
     for (const rec of steps) t.same(schemaErrors('install-action.schema.json', rec), []);
@@ -189,7 +189,7 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
     t.equal(await state(), null);
     t.same(servicePids(), []);
     t.same(wholeLines(logDir), []);
-    const again = await runExe(['record', '--uninstall', '--format', 'text'], { keepServer: true });
+    const again = await runExe(['record', '--uninstall', '--format', 'text'], { keepServer: true, timeoutMs: 120_000 });
     t.equal(again.code, 0, 'uninstalling twice is fine');
     t.match(again.stdout, /^stopped service: portqry-ts \(not installed\)\ndeleted service: portqry-ts \(not installed\)\n/);
   });
@@ -209,7 +209,7 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
     t.ok(pids.length > 0);
     const ps = spawnSync('ps', ['-o', 'args=', '-p', String(pids[0])], { encoding: 'utf8' }).stdout;
     t.match(ps, /C:\\Program Files\\portqry-ts\\portqry-ts\.exe record --service/i, 'the copy runs');
-    const un = await runExe(['record', '--uninstall', '--json'], { keepServer: true, timeoutMs: 90_000 });
+    const un = await runExe(['record', '--uninstall', '--json'], { keepServer: true, timeoutMs: 120_000 });
     t.equal(un.code, 0, un.stderr);
     t.equal(await state(), null);
     await waitFor('the service process to exit', servicePids, (p) => p.length === 0);
@@ -221,12 +221,12 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
     fs.chmodSync(open, 0o777);
     const copy = path.join(open, 'portqry-ts.exe');
     fs.copyFileSync(EXE, copy);
-    const r = await runWine(copy, ['record', '--install', '-ld', winPath(logDir)], { keepServer: true });
+    const r = await runWine(copy, ['record', '--install', '-ld', winPath(logDir)], { keepServer: true, timeoutMs: 120_000 });
     t.equal(r.code, 78, r.stderr);
     t.equal(r.stdout, '');
     t.equal(r.stderr, `portqry-ts: record: refusing to install: ${winPath(open)}: Everyone may create files, create folders, delete files, delete (0x10046), so a non-administrator could replace what the service runs as SYSTEM; copy portqry-ts.exe to a folder only administrators can write, or run 'portqry-ts record --install --copy-to-program-files'\n`);
     t.equal(await state(), null, 'no service created');
-    const dry = await runWine(copy, ['record', '--install', '--dry-run', '-ld', winPath(logDir)], { keepServer: true });
+    const dry = await runWine(copy, ['record', '--install', '--dry-run', '-ld', winPath(logDir)], { keepServer: true, timeoutMs: 120_000 });
     t.equal(dry.code, 78, '--dry-run tells the same');
   });
 });
