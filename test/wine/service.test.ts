@@ -73,9 +73,10 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
   // not): a user program stays running for the whole test. It is our exe too, recording elsewhere.
   await runExe(['record', '--uninstall'], { keepServer: true, timeoutMs: 120_000 }); // a service left by an aborted run
   // ServicesPipeTimeout: how long the SCM waits for a service process to connect and for a control to be
-  // answered (Windows: 30000 ms by default; Wine 8 reads the same value but defaults lower). Under Wine on a
-  // shared 2-core CI machine a process start takes 10-30 s, several times a server's, so the test allows 120 s.
-  await runWine('reg', ['add', 'HKLM\\System\\CurrentControlSet\\Control', '/v', 'ServicesPipeTimeout', '/t', 'REG_DWORD', '/d', '120000', '/f'], { keepServer: true, timeoutMs: 120_000 });
+  // answered (Windows: 30 s by default, a REG_DWORD; Wine 8's services.exe defaults to 10 s and reads the
+  // value as a REG_SZ). Under Wine on a shared 2-core CI machine a process start can take 10-30 s,
+  // several times a server's, so the test allows 120 s.
+  await runWine('reg', ['add', 'HKLM\\System\\CurrentControlSet\\Control', '/v', 'ServicesPipeTimeout', '/t', 'REG_SZ', '/d', '120000', '/f'], { keepServer: true, timeoutMs: 120_000 });
   stopWine(); // services.exe reads it at start
   const startKeepalive = () =>
     spawn('wine', [EXE, 'record', '--duration', '9m', '--interval', '10s', '-ld', winPath(path.join(work, 'keepalive'))], {
