@@ -1,26 +1,21 @@
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command, Option } from 'clipanion';
 import { UsageError } from '../src/errors';
 import { openEventLog } from '../src/eventlog';
+import type { EventLog } from '../src/eventlog/types';
 import { ExitCode } from '../src/exit-codes';
 import { sanitizeLine } from '../src/output/sanitize';
 import { createPlatformBackend } from '../src/platform';
 import { compareEndpoints, ownedEndpoints } from '../src/recorder/endpoints';
-import {
-  linuxInstallPlan,
-  linuxUninstallPlan,
-  runActions,
-  selfCommand,
-  windowsInstallPlan,
-  windowsUninstallPlan,
-  type InstallAction,
-} from '../src/recorder/install';
+import { selfCommand } from '../src/recorder/install';
 import { InstallActionKind, toInstallAction } from '../src/recorder/install-action';
 import { defaultLogDir, parseDuration, parseRotation, parseSize } from '../src/recorder/options';
 import { PortOwnerKind, toPortOwner } from '../src/recorder/port-owner';
 import { runRecorder } from '../src/recorder/recorder';
 import { untilStopped } from '../src/recorder/stop-signal';
+import { checkPosixProgram, checkWindowsProgram, runInstall } from '../src/service/install-recorder';
+import { NOT_FROM_CONSOLE, runService } from '../src/service/run-service';
+import { koffiScmBinding, windowsServiceOperations } from '../src/service/windows-scm';
 import { VERSION } from '../src/version';
 import { BaseCommand, parseIntegerOption } from './BaseCommand';
 
@@ -41,7 +36,9 @@ export class RecordCommand extends BaseCommand {
 
       Polling misses connections that open and close between two polls: lower --interval (down to 100ms) to see more of them.
 
-      --once prints one snapshot of every endpoint and its owner to stdout (schemas/port-owner.schema.json) and exits. --install registers the recorder to start at boot (Linux: systemd unit portqry-ts-record.service; Windows: a task running as SYSTEM at startup) with the other options given; --uninstall removes it; --dry-run prints the steps without doing them.
+      --once prints one snapshot of every endpoint and its owner to stdout (schemas/port-owner.schema.json) and exits.
+
+      --install runs the recorder at every boot with the other options given. Windows: the service portqry-ts ("portqry-ts Port Reporter", automatic start, LocalSystem, restarted 5 s / 30 s / 60 s after a failure), started at once; see it with Get-Service portqry-ts. Linux: the systemd unit portqry-ts-record.service. --uninstall stops and removes it; --dry-run prints the steps without doing them. The executable must live where only administrators (root) can write, on a local disk: otherwise --install refuses with exit code 78. On Windows, --copy-to-program-files first copies portqry-ts.exe to %ProgramFiles%\\portqry-ts\\ and installs that copy. docs/windows-service.md tells more.
     `,
     examples: [
       ['Record into the default folder until Ctrl+C', '$0 record'],
@@ -50,6 +47,8 @@ export class RecordCommand extends BaseCommand {
       ['Who owns which port right now, as PowerShell objects', '$0 record --once --json | ConvertFrom-Json'],
       ['Start recording at every boot', '$0 record --install -ld /var/log/portqry-ts --jsonl'],
       ['Show what --install would do', '$0 record --install --dry-run'],
+      ['Windows: install the service from a copy in Program Files', '$0 record --install --copy-to-program-files -ld C:\\PortLogs'],
+      ['Remove the service (or the systemd unit)', '$0 record --uninstall'],
     ],
   });
 
@@ -63,15 +62,18 @@ export class RecordCommand extends BaseCommand {
   jsonl = Option.Boolean('--jsonl', false, { description: 'Also write the JSON Lines event log PR-EVENTS-<suffix>.jsonl (opened and closed endpoints, lifetimes, UTC times)' });
   modules = Option.Boolean('--modules', true, { description: 'Record loaded modules (--no-modules: faster, smaller logs)' });
   once = Option.Boolean('--once', false, { description: 'Print one snapshot of every endpoint and its owner to stdout, then exit' });
-  install = Option.Boolean('--install', false, { description: 'Start the recorder at every boot with these options (systemd unit / SYSTEM startup task)' });
+  install = Option.Boolean('--install', false, { description: 'Start the recorder at every boot with these options (Windows service portqry-ts / systemd unit)' });
+  copyToProgramFiles = Option.Boolean('--copy-to-program-files', false, { description: 'Windows, with --install: copy portqry-ts.exe to %ProgramFiles%\\portqry-ts\\ and install that copy' });
+  service = Option.Boolean('--service', false, { hidden: true });
   uninstall = Option.Boolean('--uninstall', false, { description: 'Remove what --install registered' });
   dryRun = Option.Boolean('--dry-run', false, { description: 'With --install/--uninstall: print the steps, do nothing' });
   unitDir = Option.String('--unit-dir', { description: 'Linux: where --install writes the systemd unit (default /etc/systemd/system)' });
 
   async run(): Promise<number> {
-    const exclusive = [this.once && '--once', this.install && '--install', this.uninstall && '--uninstall'].filter(Boolean);
+    const exclusive = [this.once && '--once', this.install && '--install', this.uninstall && '--uninstall', this.service && '--service'].filter(Boolean);
     if (exclusive.length > 1) throw new UsageError(`${exclusive.join(' and ')} cannot be used together`);
     if (this.dryRun && !this.install && !this.uninstall) throw new UsageError('--dry-run only applies to --install and --uninstall');
+    if (this.copyToProgramFiles && !this.install) throw new UsageError('--copy-to-program-files only applies to --install');
     const logSizeKb = parseIntegerOption('-ls', this.logSize, 1, 4_194_304);
     const rotation = parseRotation(this.rotate, logSizeKb * 1024);
     const intervalMs = parseDuration('--interval', this.interval, 100);
@@ -85,12 +87,7 @@ export class RecordCommand extends BaseCommand {
 
     if (this.install || this.uninstall) return this.runInstall(logDir, logSizeKb);
     if (this.once) return this.runOnce();
-
-    const io = this.context.io;
-    // The system log (syslog under systemd, the Application log on Windows) gets what an administrator
-    // must see; stderr gets every warning line already, so nothing falls back to it twice.
-    const eventLog = openEventLog({ fallback: null });
-    const summary = await untilStopped((signal) =>
+    const record = (signal: AbortSignal, warn: (line: string) => void, eventLog: EventLog, onPoll?: (info: { polls: number }) => void) =>
       runRecorder({
         backend: createPlatformBackend(),
         intervalMs,
@@ -102,10 +99,17 @@ export class RecordCommand extends BaseCommand {
         generatedBy: `portqry-ts ${VERSION}`,
         retention,
         signal,
-        warn: (line) => io.stderr.write(`portqry-ts: record: ${sanitizeLine(line)}\n`),
+        warn,
+        onPoll,
         eventLog,
-      }),
-    ).finally(() => eventLog.close());
+      });
+    if (this.service) return this.runService(logDir, record);
+
+    const io = this.context.io;
+    // The system log (syslog under systemd, the Application log on Windows) gets what an administrator
+    // must see; stderr gets every warning line already, so nothing falls back to it twice.
+    const eventLog = openEventLog({ fallback: null });
+    const summary = await untilStopped((signal) => record(signal, (line) => io.stderr.write(`portqry-ts: record: ${sanitizeLine(line)}\n`), eventLog)).finally(() => eventLog.close());
     this.output.note([
       `Recorded ${summary.polls} poll(s) into ${summary.logDir}: ${summary.opened} new endpoint(s), ${summary.closed} closed, ${summary.rotations} rotation(s).`,
       `Sets: ${summary.sets.join(', ')}`,
@@ -123,43 +127,54 @@ export class RecordCommand extends BaseCommand {
     return ExitCode.Ok;
   }
 
+  /**
+   * `record --service`: started by the Windows service control manager (src/service/run-service.ts).
+   * STOP/SHUTDOWN/PRESHUTDOWN abort the same signal SIGTERM aborts in a console run.
+   */
+  private async runService(logDir: string, record: (signal: AbortSignal, warn: (line: string) => void, eventLog: EventLog, onPoll?: (info: { polls: number }) => void) => Promise<{ writeFailures: number; dropped: number }>): Promise<number> {
+    if (process.platform !== 'win32') throw new UsageError(NOT_FROM_CONSOLE);
+    // The Application log, source portqry-ts (a service has no console: that is where an admin looks).
+    const eventLog = openEventLog();
+    let exitCode: number;
+    try {
+      const result = await runService({
+        scm: koffiScmBinding(),
+        eventLog,
+        describe: `into ${logDir}`,
+        startRecorder: async (signal, started) => {
+          const summary = await record(signal, (line) => eventLog.write('warning', line), eventLog, (info) => {
+            if (info.polls === 1) started();
+          });
+          return summary.writeFailures > 0 && summary.dropped > 0 ? ExitCode.IoError : ExitCode.Ok;
+        },
+      });
+      if (!result.connected) throw new UsageError(NOT_FROM_CONSOLE);
+      exitCode = result.exitCode;
+    } finally {
+      eventLog.close();
+    }
+    // STOPPED is reported: the SCM may start the service again at once, and a start that finds this
+    // process still exiting fails (1056, "an instance of the service is already running"). A service
+    // writes nothing to stdout, so nothing is lost by leaving now.
+    process.exit(exitCode);
+  }
+
   private async runInstall(logDir: string, logSizeKb: number): Promise<number> {
     const windows = process.platform === 'win32';
-    let actions: InstallAction[];
-    if (this.install) {
-      const command = [
-        ...selfCommand(),
-        'record',
-        '--log-dir',
-        logDir,
-        '--log-size',
-        String(logSizeKb),
-        '--rotate',
-        this.rotate,
-        '--interval',
-        this.interval,
-        ...(this.keep === undefined ? [] : ['--keep', this.keep]),
-        ...(this.maxTotal === undefined ? [] : ['--max-total', this.maxTotal]),
-        ...(this.jsonl ? ['--jsonl'] : []),
-        ...(this.modules ? [] : ['--no-modules']),
-      ];
-      actions = windows
-        ? windowsInstallPlan(command, path.join(os.tmpdir(), `portqry-ts-record-task-${process.pid}.xml`))
-        : linuxInstallPlan(command, this.unitDir ?? '/etc/systemd/system');
-    } else {
-      actions = windows ? windowsUninstallPlan() : linuxUninstallPlan(this.unitDir ?? '/etc/systemd/system');
-    }
-    if (this.dryRun) {
-      for (const a of actions) this.output.write(InstallActionKind, toInstallAction(a, windows, null));
-      return ExitCode.Ok;
-    }
-    const results = runActions(actions);
-    for (const r of results) this.output.write(InstallActionKind, toInstallAction(r.action, windows, r));
-    const failed = results.find((r) => !r.ok && !(r.action.kind === 'run' && r.action.mayFail));
-    if (failed) {
-      this.context.io.stderr.write(`portqry-ts: record: ${this.install ? 'install' : 'uninstall'} failed: ${sanitizeLine(failed.error ?? '')}\n`);
-      return /permission|EACCES|EPERM/i.test(failed.error ?? '') ? ExitCode.NoPermission : ExitCode.OsError;
-    }
-    return ExitCode.Ok;
+    const outcome = await runInstall(
+      {
+        install: this.install,
+        dryRun: this.dryRun,
+        launch: { logDir, logSizeKb, rotate: this.rotate, interval: this.interval, keep: this.keep, maxTotal: this.maxTotal, jsonl: this.jsonl, modules: this.modules },
+        unitDir: this.unitDir ?? '/etc/systemd/system',
+        copyToProgramFiles: this.copyToProgramFiles,
+        platform: process.platform,
+        env: this.context.io.env,
+      },
+      { self: selfCommand(), checkLocation: windows ? checkWindowsProgram : checkPosixProgram, services: windows ? windowsServiceOperations() : null },
+    );
+    for (const step of outcome.steps) this.output.write(InstallActionKind, toInstallAction(step.action, windows, step.result));
+    if (outcome.error) this.context.io.stderr.write(`portqry-ts: record: ${sanitizeLine(outcome.error)}\n`);
+    return outcome.exitCode;
   }
 }

@@ -33,7 +33,12 @@ export const ExitCode = {
   IoError: 74,
   /** Permission denied, e.g. the log directory (EX_NOPERM). */
   NoPermission: 77,
-  /** An unsafe location: a directory (or a parent) that another user can write, refused as sshd's StrictModes does. */
+  /**
+   * An unsafe location (EX_CONFIG): the recorder's log directory, or a folder above it, that another user
+   * can write (refused as sshd's StrictModes does), or a planted link/file in it; or `record --install`
+   * with an executable where a non-administrator can write (its folder or itself; on Windows also a
+   * network drive or UNC path), so the boot-time service could be hijacked.
+   */
   UnsafeLocation: 78,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -254,3 +254,26 @@ export function decodeUnicodeString(buf: Buffer, base: bigint): string | null {
 export function windowsBaseName(path: string): string {
   return path.slice(Math.max(path.lastIndexOf('\\'), path.lastIndexOf('/')) + 1);
 }
+
+export const SE_PRIVILEGE_ENABLED = 0x2;
+export const ERROR_NOT_ALL_ASSIGNED = 1300;
+
+/**
+ * TOKEN_PRIVILEGES with one entry, enabling the privilege whose LUID (8 bytes as LookupPrivilegeValueW
+ * wrote it) is given: PrivilegeCount u32 @0, LUID_AND_ATTRIBUTES { LUID @4 (LowPart u32, HighPart i32);
+ * Attributes u32 @12 } (4-byte aligned: 16 bytes).
+ */
+export function encodeEnablePrivilege(luid: Buffer): Buffer {
+  if (luid.length !== 8) throw new RangeError('a LUID has 8 bytes');
+  const buf = Buffer.alloc(16);
+  buf.writeUInt32LE(1, 0);
+  luid.copy(buf, 4);
+  buf.writeUInt32LE(SE_PRIVILEGE_ENABLED, 12);
+  return buf;
+}
+
+/** AdjustTokenPrivileges' outcome: it returns TRUE even when the privilege is not held, and says so in GetLastError. */
+export function privilegeOutcome(ok: boolean, lastError: number): 'enabled' | 'not held' | 'failed' {
+  if (!ok) return 'failed';
+  return lastError === ERROR_NOT_ALL_ASSIGNED ? 'not held' : 'enabled';
+}

@@ -10,7 +10,6 @@
  */
 import * as os from 'node:os';
 import { loadKoffi, type Koffi } from './koffi';
-import { enableDebugPrivilege } from './windows-privilege';
 import {
   AF_INET,
   AF_INET6,
@@ -22,6 +21,8 @@ import {
   ERROR_ACCESS_DENIED,
   ERROR_INSUFFICIENT_BUFFER,
   ERROR_MORE_DATA,
+  encodeEnablePrivilege,
+  privilegeOutcome,
   fetchSizedTable,
   fileTimeToDate,
   PROCESSENTRY32W_SIZE,
@@ -79,6 +80,9 @@ interface Win32Api {
   CreateToolhelp32Snapshot: (flags: number, pid: number) => Handle;
   Process32FirstW: (h: Handle, entry: Buffer) => number;
   Process32NextW: (h: Handle, entry: Buffer) => number;
+  GetCurrentProcess: () => Handle;
+  LookupPrivilegeValueW: Fn;
+  AdjustTokenPrivileges: Fn;
   /** ntdll; null if absent (never seen, but the command line is a bonus, not a requirement). */
   NtQueryInformationProcess: Fn | null;
 }
@@ -120,9 +124,11 @@ function win32(): Win32Api {
     CreateToolhelp32Snapshot: kernel32.func('HANDLE __stdcall CreateToolhelp32Snapshot(DWORD dwFlags, DWORD th32ProcessID)') as Win32Api['CreateToolhelp32Snapshot'],
     Process32FirstW: kernel32.func('int __stdcall Process32FirstW(HANDLE hSnapshot, void *lppe)') as Win32Api['Process32FirstW'],
     Process32NextW: kernel32.func('int __stdcall Process32NextW(HANDLE hSnapshot, void *lppe)') as Win32Api['Process32NextW'],
+    GetCurrentProcess: kernel32.func('HANDLE __stdcall GetCurrentProcess()') as Win32Api['GetCurrentProcess'],
+    LookupPrivilegeValueW: advapi32.func('int __stdcall LookupPrivilegeValueW(const char16_t *lpSystemName, const char16_t *lpName, _Out_ void *lpLuid)') as Fn,
+    AdjustTokenPrivileges: advapi32.func('int __stdcall AdjustTokenPrivileges(HANDLE TokenHandle, int DisableAllPrivileges, void *NewState, DWORD BufferLength, void *PreviousState, void *ReturnLength)') as Fn,
     NtQueryInformationProcess,
   };
-  enableDebugPrivilege(koffi); // best effort, once: an elevated admin then sees service processes' modules
   return api;
 }
 
@@ -140,6 +146,7 @@ export class WindowsBackend implements PlatformBackend {
 
   async snapshot(options: SnapshotOptions = {}): Promise<Snapshot> {
     const w = win32();
+    debugPrivilege ??= enableDebugPrivilege(w);
     const takenAt = new Date();
     const rows: TableRow[] = [];
     for (const [protocol, family, af] of TABLES) rows.push(...readTable(w, protocol, family, af));
@@ -224,6 +231,35 @@ export class WindowsBackend implements PlatformBackend {
     } finally {
       w.CloseHandle(token[0]);
     }
+  }
+}
+
+/** SeDebugPrivilege: tried once per process, at the first snapshot. */
+let debugPrivilege: 'enabled' | 'not held' | 'failed' | null = null;
+
+/**
+ * Enables SeDebugPrivilege in this process's token when the token holds it (an elevated administrator
+ * holds it disabled; SYSTEM has it enabled), so that other users' service processes can be opened for
+ * their modules and command lines. Best effort: without it, those fields stay per-field partial data
+ * (ProcessInfo.note). https://learn.microsoft.com/windows/win32/secauthz/enabling-and-disabling-privileges-in-c--
+ */
+function enableDebugPrivilege(w: Win32Api): 'enabled' | 'not held' | 'failed' {
+  const TOKEN_ADJUST_PRIVILEGES = 0x0020;
+  const token: [Handle] = [null];
+  try {
+    if (!w.OpenProcessToken(w.GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY, token) || !token[0]) return 'failed';
+    try {
+      const luid = Buffer.alloc(8);
+      if (!w.LookupPrivilegeValueW(null, 'SeDebugPrivilege', luid)) return 'failed';
+      const state = encodeEnablePrivilege(luid);
+      // BufferLength 0: PreviousState is NULL (AdjustTokenPrivileges' documented use).
+      const ok = Boolean(w.AdjustTokenPrivileges(token[0], 0, state, 0, null, null));
+      return privilegeOutcome(ok, w.GetLastError());
+    } finally {
+      w.CloseHandle(token[0]);
+    }
+  } catch {
+    return 'failed';
   }
 }
 

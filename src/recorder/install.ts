@@ -1,28 +1,41 @@
 /**
- * `record --install` / `--uninstall`: run the recorder at boot. Linux: a systemd unit. Windows: a task
- * of the Task Scheduler that runs as SYSTEM at startup, created from XML because the command-line form
- * (`schtasks /Create /SC ONSTART`) gives every task a 72-hour execution limit, which would stop the
- * recorder on its third day. Each step is an action that is printed, and run unless --dry-run.
+ * `record --install` / `--uninstall`: run the recorder at boot. Linux: a systemd unit. Windows: a real
+ * service (src/service/windows-scm.ts, through advapi32), started by the service control manager with
+ * `record --service`, restarted by its failure actions. Each step is an action that is printed, and run
+ * unless --dry-run.
+ *
+ * The scheduled task that 0.1.0 registered is gone: Task Scheduler's RestartOnFailure only covers a
+ * task that fails to start (MS-TSCH 2.5.4.2), so a crashed recorder stayed down, and no user was found
+ * who needs a task rather than a service. docs/windows-service.md says how to delete a task left by 0.1.0.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { seaModule } from '../platform/koffi';
+import { SERVICE_DESCRIPTION, SERVICE_DISPLAY_NAME, SERVICE_NAME } from '../service/run-service';
+import { systemdCommandLine, systemdQuote, windowsCommandLine, windowsQuote } from '../service/command-line';
+import type { FailureActions } from '../service/windows-scm';
+
+export { systemdQuote, windowsQuote };
+
+export interface ServiceDefinition {
+  name: string;
+  displayName: string;
+  description: string;
+  /** The full command line the SCM runs (program quoted). */
+  binaryPath: string;
+  failureActions: FailureActions;
+}
 
 export type InstallAction =
-  | { kind: 'write'; path: string; content: string; encoding: 'utf8' | 'utf16le-bom' }
+  | { kind: 'write'; path: string; content: string; encoding: 'utf8' }
   | { kind: 'remove'; path: string }
-  | { kind: 'run'; argv: string[]; mayFail?: boolean };
+  | { kind: 'run'; argv: string[]; mayFail?: boolean }
+  | { kind: 'copy'; from: string; to: string }
+  | { kind: 'service'; op: 'create' | 'configure'; service: ServiceDefinition }
+  | { kind: 'service'; op: 'start' | 'stop' | 'delete'; name: string };
 
 export const SYSTEMD_UNIT_NAME = 'portqry-ts-record.service';
-export const WINDOWS_TASK_NAME = '\\portqry-ts\\record';
-
-/** Quotes one ExecStart argument for systemd: double quotes when needed, `%` doubled (specifiers). */
-export function systemdQuote(arg: string): string {
-  const escaped = arg.replace(/%/g, '%%');
-  if (escaped !== '' && !/[\s"'\\;$]/.test(escaped)) return escaped;
-  return `"${escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
 
 export function systemdUnit(command: readonly string[]): string {
   return [
@@ -33,7 +46,7 @@ export function systemdUnit(command: readonly string[]): string {
     '',
     '[Service]',
     'Type=simple',
-    `ExecStart=${command.map(systemdQuote).join(' ')}`,
+    `ExecStart=${systemdCommandLine(command)}`,
     // SIGTERM makes the recorder flush and close its logs; a kill -9 after the timeout still leaves whole lines.
     'KillSignal=SIGTERM',
     'TimeoutStopSec=15',
@@ -63,86 +76,55 @@ export function linuxUninstallPlan(unitDir: string): InstallAction[] {
   ];
 }
 
-/** Quotes one argument the way CommandLineToArgvW (and so Node on Windows) splits it back. */
-export function windowsQuote(arg: string): string {
-  if (arg !== '' && !/[\s"]/.test(arg)) return arg;
-  return `"${arg.replace(/(\\*)"/g, '$1$1\\"').replace(/(\\+)$/, '$1$1')}"`;
+/** The service `record --install` creates: command = the program and `record --service …` (see service/command-line.ts). */
+export function recorderServiceDefinition(command: readonly string[], failureActions: FailureActions): ServiceDefinition {
+  return { name: SERVICE_NAME, displayName: SERVICE_DISPLAY_NAME, description: SERVICE_DESCRIPTION, binaryPath: windowsCommandLine(command), failureActions };
 }
 
-function xmlEscape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-/** Task Scheduler XML: at boot, as SYSTEM (S-1-5-18), no execution time limit, restarted on failure. */
-export function windowsTaskXml(command: readonly string[]): string {
-  const [exe, ...args] = command;
+/** Windows: optionally copy the exe first, then create (or update), configure and start the service. */
+export function windowsInstallPlan(service: ServiceDefinition, copy: { from: string; to: string } | null): InstallAction[] {
   return [
-    '<?xml version="1.0" encoding="UTF-16"?>',
-    '<Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">',
-    '  <RegistrationInfo>',
-    '    <Description>portqry-ts record: log every new TCP/UDP port use with its process (Port Reporter). Written by portqry-ts record --install.</Description>',
-    '  </RegistrationInfo>',
-    '  <Triggers>',
-    '    <BootTrigger>',
-    '      <Enabled>true</Enabled>',
-    '    </BootTrigger>',
-    '  </Triggers>',
-    '  <Principals>',
-    '    <Principal id="Author">',
-    '      <UserId>S-1-5-18</UserId>',
-    '      <RunLevel>HighestAvailable</RunLevel>',
-    '    </Principal>',
-    '  </Principals>',
-    '  <Settings>',
-    '    <MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>',
-    '    <DisallowStartIfOnBatteries>false</DisallowStartIfOnBatteries>',
-    '    <StopIfGoingOnBatteries>false</StopIfGoingOnBatteries>',
-    '    <ExecutionTimeLimit>PT0S</ExecutionTimeLimit>',
-    '    <RestartOnFailure>',
-    '      <Interval>PT1M</Interval>',
-    '      <Count>999</Count>',
-    '    </RestartOnFailure>',
-    '    <StartWhenAvailable>true</StartWhenAvailable>',
-    '    <Hidden>false</Hidden>',
-    '    <Enabled>true</Enabled>',
-    '  </Settings>',
-    '  <Actions Context="Author">',
-    '    <Exec>',
-    `      <Command>${xmlEscape(exe ?? '')}</Command>`,
-    `      <Arguments>${xmlEscape(args.map(windowsQuote).join(' '))}</Arguments>`,
-    '    </Exec>',
-    '  </Actions>',
-    '</Task>',
-    '',
-  ].join('\r\n');
-}
-
-export function windowsInstallPlan(command: readonly string[], xmlPath: string): InstallAction[] {
-  return [
-    { kind: 'write', path: xmlPath, content: windowsTaskXml(command), encoding: 'utf16le-bom' },
-    { kind: 'run', argv: ['schtasks.exe', '/Create', '/TN', WINDOWS_TASK_NAME, '/XML', xmlPath, '/F'] },
-    { kind: 'remove', path: xmlPath },
-    { kind: 'run', argv: ['schtasks.exe', '/Run', '/TN', WINDOWS_TASK_NAME] },
+    ...(copy ? [{ kind: 'copy' as const, ...copy }] : []),
+    { kind: 'service', op: 'create', service },
+    { kind: 'service', op: 'configure', service },
+    { kind: 'service', op: 'start', name: service.name },
   ];
 }
 
+/** Windows: stop (and wait until stopped), then delete. */
 export function windowsUninstallPlan(): InstallAction[] {
   return [
-    // /End terminates the process without a signal; the logs stay whole (one write per record).
-    { kind: 'run', argv: ['schtasks.exe', '/End', '/TN', WINDOWS_TASK_NAME], mayFail: true },
-    { kind: 'run', argv: ['schtasks.exe', '/Delete', '/TN', WINDOWS_TASK_NAME, '/F'] },
+    { kind: 'service', op: 'stop', name: SERVICE_NAME },
+    { kind: 'service', op: 'delete', name: SERVICE_NAME },
   ];
 }
 
-/** One line a person can paste into a shell to do the same. */
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/** One line a person can read (or, for commands, paste into a shell) to see what a step does. */
 export function describeAction(action: InstallAction, windows: boolean): string {
   switch (action.kind) {
     case 'write':
       return `write ${action.path}`;
     case 'remove':
       return `remove ${action.path}`;
+    case 'copy':
+      return `copy ${action.from} to ${action.to}`;
     case 'run':
       return action.argv.map(windows ? windowsQuote : shellQuote).join(' ');
+    case 'service':
+      switch (action.op) {
+        case 'create':
+          return `${action.service.name} ("${action.service.displayName}", automatic start, LocalSystem): ${action.service.binaryPath}`;
+        case 'configure': {
+          const f = action.service.failureActions;
+          return `${action.service.name}: description; on failure restart after ${f.restartDelaysMs.map(seconds).join(', ')}; failure count reset after ${f.resetPeriodSeconds / 3600} h; also when it stops with an error code`;
+        }
+        default:
+          return action.name;
+      }
   }
 }
 
@@ -154,30 +136,77 @@ export interface ActionResult {
   action: InstallAction;
   ok: boolean;
   error: string | null;
+  /** What the step found, when it is worth saying: "updated an existing service", "not installed". */
+  detail: string | null;
 }
 
-/** Runs the actions in order; stops at the first failure that may not fail. */
-export function runActions(actions: readonly InstallAction[]): ActionResult[] {
+/** Carries out the service steps (windows-scm.ts; tests inject their own). */
+export interface ServiceOperations {
+  create(service: ServiceDefinition): string;
+  /** Returns a note when part of the configuration could not be applied (null: all applied). */
+  configure(service: ServiceDefinition): string | null;
+  start(name: string): string;
+  stop(name: string): Promise<string>;
+  delete(name: string): string;
+}
+
+/**
+ * Copies the executable into an administrators-only folder: the folder is created under
+ * %ProgramFiles% (whose ACL it inherits), the bytes go to a random name inside that same folder and are
+ * renamed over the target, so no file passes through a directory others can write.
+ */
+export function copyExecutable(from: string, to: string): void {
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  const tmp = path.join(path.dirname(to), `.${path.basename(to)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  fs.copyFileSync(from, tmp, fs.constants.COPYFILE_EXCL);
+  try {
+    fs.renameSync(tmp, to);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EPERM' || code === 'EBUSY') throw new Error(`${to} is in use: stop the service first (Stop-Service portqry-ts), then run --install again`);
+    throw err;
+  }
+}
+
+/** Runs the actions in order; stops at the first failure (a failed service stop still lets the delete run). */
+export async function runActions(actions: readonly InstallAction[], services: ServiceOperations | null): Promise<ActionResult[]> {
   const results: ActionResult[] = [];
   for (const action of actions) {
     let error: string | null = null;
+    let detail: string | null = null;
     try {
       if (action.kind === 'write') {
         fs.mkdirSync(path.dirname(action.path), { recursive: true });
-        const data = action.encoding === 'utf8' ? Buffer.from(action.content, 'utf8') : Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(action.content, 'utf16le')]);
-        fs.writeFileSync(action.path, data, { mode: 0o644 });
+        fs.writeFileSync(action.path, action.content, { mode: 0o644 });
       } else if (action.kind === 'remove') {
         fs.rmSync(action.path, { force: true });
+      } else if (action.kind === 'copy') {
+        copyExecutable(action.from, action.to);
+      } else if (action.kind === 'service') {
+        if (!services) throw new Error('services can only be installed on Windows');
+        if (action.op === 'create') detail = services.create(action.service);
+        else if (action.op === 'configure') detail = services.configure(action.service);
+        else if (action.op === 'start') detail = services.start(action.name);
+        else if (action.op === 'stop') detail = await services.stop(action.name);
+        else if (action.op === 'delete') detail = services.delete(action.name);
       } else {
         execFileSync(action.argv[0]!, action.argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], windowsHide: true, timeout: 60_000 });
       }
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
-      const detail = e.stderr?.toString().trim().split('\n')[0];
-      error = e.code === 'ENOENT' && action.kind === 'run' ? `${action.argv[0]} not found` : detail || e.message;
+      const first = e.stderr?.toString().trim().split('\n')[0];
+      error = e.code === 'ENOENT' && action.kind === 'run' ? `${action.argv[0]} not found` : first || e.message;
     }
-    results.push({ action, ok: error === null, error });
-    if (error !== null && !(action.kind === 'run' && action.mayFail)) break;
+    if (error !== null && action.kind === 'run' && action.mayFail) {
+      // A step allowed to fail (nothing to disable, no task left from an old version) is not an error.
+      results.push({ action, ok: true, error: null, detail: `nothing done: ${error}` });
+      continue;
+    }
+    results.push({ action, ok: error === null, error, detail });
+    // A service that does not stop (hung, or its process gone without telling the SCM) is still deleted:
+    // the SCM removes it once it stops; the failed stop is reported and fails the run.
+    if (error !== null && !(action.kind === 'service' && action.op === 'stop')) break;
   }
   return results;
 }

@@ -279,7 +279,7 @@ t.test('record --install --dry-run prints the steps; --unit-dir writes the unit 
   const inst = await runCli(['record', '--install', '--unit-dir', unitDir, '-ld', '/var/log/pq logs', '-ls', '2000', '--jsonl', '--json'], { env });
   t.equal(inst.code, 0, inst.stderr);
   const unit = fs.readFileSync(path.join(unitDir, 'portqry-ts-record.service'), 'utf8');
-  t.match(unit, new RegExp(`^ExecStart=${process.execPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\S+main\\.cjs record --log-dir "/var/log/pq logs" --log-size 2000 --rotate start,size --interval 1s --jsonl$`, 'm'));
+  t.match(unit, new RegExp(`^ExecStart=${process.execPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\S+main\\.cjs record -ld "/var/log/pq logs" -ls 2000 --rotate start,size --interval 1s --jsonl$`, 'm'));
   t.equal(fs.readFileSync(calls, 'utf8'), 'daemon-reload\nenable --now portqry-ts-record.service\n');
   t.same(parseJsonl(inst.stdout).map((r) => r.Succeeded), [true, true, true]);
   const un = await runCli(['record', '--uninstall', '--unit-dir', unitDir, '--format', 'text'], { env });

@@ -1,17 +1,12 @@
 import * as fs from 'node:fs';
 import t from 'tap';
-import { tokenPrivileges } from '../../src/platform/windows-privilege';
 import { EXE, runExe, stopWine, wineMissing } from '../helpers/wine';
 
-// SeDebugPrivilege is asked for once when the Windows backend starts (src/platform/windows-privilege.ts).
+// SeDebugPrivilege is asked for once, at the Windows backend's first snapshot (src/platform/windows.ts;
+// the TOKEN_PRIVILEGES bytes are unit-tested in test/unit/platform/windows-privilege.test.ts).
 // Under Wine the calls are traced: LookupPrivilegeValueW returns SeDebugPrivilege's LUID (20, winnt.h
 // SE_DEBUG_PRIVILEGE) and AdjustTokenPrivileges is called with it. Whether an elevated admin then opens
 // other accounts' services is for a real Windows (docs/windows-build.md).
-t.test('TOKEN_PRIVILEGES layout: count 1, LUID, SE_PRIVILEGE_ENABLED', async (t) => {
-  const luid = Buffer.from([20, 0, 0, 0, 0, 0, 0, 0]);
-  t.same([...tokenPrivileges(luid)], [1, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0]);
-});
-
 const missing = wineMissing();
 t.test('query -local under Wine enables SeDebugPrivilege once, best effort', { skip: missing ?? false }, async (t) => {
   if (!fs.existsSync(EXE)) {
