@@ -26,6 +26,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { system32Program } from './system32';
 
 export class NativeDirError extends Error {}
 
@@ -75,7 +76,7 @@ let elevated: boolean | undefined;
 function windowsElevated(env: NodeJS.ProcessEnv): boolean {
   if (elevated !== undefined) return elevated;
   if (windowsSystem(env)) return (elevated = true);
-  const whoami = path.win32.join(env.SystemRoot ?? env.SYSTEMROOT ?? 'C:\\Windows', 'System32', 'whoami.exe');
+  const whoami = system32Program('whoami.exe', env);
   const r = spawnSync(whoami, ['/groups', '/fo', 'csv', '/nh'], { encoding: 'utf8', windowsHide: true, timeout: 10_000 });
   elevated = r.status === 0 && /S-1-16-(12288|16384)/.test(r.stdout ?? '');
   return elevated;
@@ -126,7 +127,7 @@ export function checkPosixPrivate(dir: string): void {
 
 /** Windows, elevated: Administrators (S-1-5-32-544) own the folder; the DACL is Administrators and SYSTEM only, not inherited. */
 function restrictToAdmins(dir: string): void {
-  const icacls = path.win32.join(process.env.SystemRoot ?? process.env.SYSTEMROOT ?? 'C:\\Windows', 'System32', 'icacls.exe');
+  const icacls = system32Program('icacls.exe');
   const run = (args: string[]) => spawnSync(icacls, args, { encoding: 'utf8', windowsHide: true, timeout: 30_000 });
   // The parent (…\portqry-ts) too: whoever controls it could rename our folder away and put theirs in its place.
   for (const d of [path.win32.dirname(dir), dir]) {

@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import { PortqryError } from '../errors';
 import { ExitCode } from '../exit-codes';
 import { readDirSecurity, windowsDirProblem, windowsFix, windowsLogDirAcl } from './windows-acl';
+import { system32Program } from '../platform/system32';
 
 export { windowsLogDirAcl } from './windows-acl';
 
@@ -132,7 +133,7 @@ export function prepareLogDir(dir: string, who: Ownership | null = currentOwners
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw createError(err, dir, current);
     }
     if (process.platform === 'win32') {
-      execFileSync('icacls', windowsLogDirAcl(current), { stdio: 'ignore', windowsHide: true });
+      execFileSync(system32Program('icacls.exe'), windowsLogDirAcl(current), { stdio: 'ignore', windowsHide: true });
     } else {
       fs.chmodSync(current, 0o700);
     }
