@@ -4,7 +4,7 @@ import { fileError, PortqryError } from '../errors';
 import { ExitCode } from '../exit-codes';
 
 /**
- * PortQry's `-l` log (portqry.md §3.4): a header, the same lines the text output shows, and the end
+ * PortQry's `-l` log (PortQry 2.0's -l, KB 310099): a header, the same lines the text output shows, and the end
  * marker, CRLF line ends as on Windows. PortQry asks before overwriting an existing log unless -y
  * (or -q) is given; portqry-ts never prompts, so without -y an existing log is an error (exit 73)
  * and nothing is written.

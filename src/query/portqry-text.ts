@@ -7,7 +7,7 @@ import type { QueryResult } from './query-result';
 import type { ResolvedTarget } from './resolve';
 
 /**
- * PortQry's text, line for line (portqry.md §3): scripts scrape these lines, so their words, order and
+ * PortQry's text, line for line (PortQry 2.0, KB 310099 and its samples): scripts scrape these lines, so their words, order and
  * blank lines are kept. Every message is followed by a blank line. Used by the text format and by
  * the -l log file.
  */
