@@ -1,8 +1,8 @@
 import { type BaseContext, Command, Option } from 'clipanion';
 import * as t from 'typanion';
-import { PortqryError, UsageError } from '../src/errors';
+import { PortqryError, UsageError, writeError } from '../src/errors';
 import { ExitCode } from '../src/exit-codes';
-import { FORMATS, openOutput, type Output } from '../src/output/emitter';
+import { checkOutFile, FORMATS, openOutput, type Output } from '../src/output/emitter';
 import type { IOStreams } from '../src/output/iostreams';
 import { sanitizeLine } from '../src/output/sanitize';
 import { createStyle } from '../src/output/style';
@@ -28,6 +28,7 @@ export abstract class BaseCommand extends Command<PortqryContext> {
   outFile = Option.String('--out-file', { description: 'Write the records to this file instead of stdout (CSV gets a UTF-8 BOM and CRLF for Excel)' });
   delimiter = Option.String('--delimiter', { description: "CSV delimiter: one character, or comma, semicolon, tab, pipe (default ,)" });
   color = Option.Boolean('--color', { description: 'Force colour on (--color) or off (--no-color); default: on for a terminal unless NO_COLOR is set' });
+  force = Option.Boolean('-y,--force', false, { description: 'Replace an existing --out-file (it is written to a temporary file beside it and renamed at the end; a failed run leaves it as it was)' });
 
   private openedOutput: Output | undefined;
 
@@ -39,6 +40,7 @@ export abstract class BaseCommand extends Command<PortqryContext> {
       outFile: this.outFile,
       delimiter: this.delimiter,
       color: this.color,
+      force: this.force,
     });
     return this.openedOutput;
   }
@@ -48,16 +50,18 @@ export abstract class BaseCommand extends Command<PortqryContext> {
   async execute(): Promise<number> {
     let code: number;
     try {
+      // A bad --out-file (exists without -y, a symlink, a directory) stops the run before it does anything.
+      if (this.outFile !== undefined) checkOutFile(this.outFile, this.force);
       code = await this.run();
       if (this.openedOutput) await this.openedOutput.end();
     } catch (err) {
       code = this.report(err);
-      try {
-        if (this.openedOutput) await this.openedOutput.end();
-      } catch {
-        // the first error is the one worth reporting
-      }
+      this.openedOutput?.abort();
     }
+    // A lost stdout outranks any result: for `query` an exit code of 1 or 2 would read as a verdict.
+    await new Promise((resolve) => setImmediate(resolve));
+    const lost = this.context.io.stdoutError;
+    if (lost && code !== ExitCode.IoError) code = this.report(writeError(lost, 'to standard output'));
     return code;
   }
 

@@ -74,6 +74,7 @@ export abstract class PortReporterInputCommand extends BaseCommand {
       flaggedOnly: this.flaggedOnly,
       resolve: this.resolve || this.host !== undefined || this.criteriaMatcher?.needsNames ? { timeoutMs: resolveTimeoutMs } : false,
       strict: this.strict,
+      exclude: this.outputPaths(),
       onSkip: (skip) => this.onSkip(skip),
     };
   }
@@ -89,6 +90,11 @@ export abstract class PortReporterInputCommand extends BaseCommand {
     this.skippedFiles.add(skip.file);
     if (this.quiet || this.skipped > WARNINGS_SHOWN) return;
     this.warn(`${skip.file}:${skip.line}: skipped: ${skip.reason}`);
+  }
+
+  /** Files this command writes, which its inputs must never include. */
+  protected outputPaths(): string[] {
+    return this.outFile === undefined ? [] : [this.outFile];
   }
 
   /** The summary line, after the records. */

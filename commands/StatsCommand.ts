@@ -1,6 +1,6 @@
-import * as fs from 'node:fs';
 import { Command, Option } from 'clipanion';
-import { fileError, UsageError } from '../src/errors';
+import { UsageError } from '../src/errors';
+import { checkOutFile, writeWholeFile } from '../src/output/emitter';
 import { ExitCode } from '../src/exit-codes';
 import { readPortReporterBatches } from '../src/portreporter/read';
 import { StatsEngine } from '../src/stats/engine';
@@ -44,6 +44,7 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
 
   async run(): Promise<number> {
     const statistics = this.selectedStatistics();
+    if (this.html !== undefined) checkOutFile(this.html, this.force);
     const top = this.top === undefined ? undefined : parseIntegerOption('--top', this.top, 1, 10_000_000);
     const writeRecords = !this.html || this.format !== undefined || this.json || this.outFile !== undefined;
     if (writeRecords && statistics.length > 1 && (this.format === 'csv')) {
@@ -74,11 +75,7 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
         filters: this.filterArguments(),
         records: engine.records,
       });
-      try {
-        fs.writeFileSync(this.html, page);
-      } catch (err) {
-        throw fileError(err, this.html, true);
-      }
+      await writeWholeFile(this.html, page, this.force);
     }
     if (writeRecords) {
       results.forEach(({ statistic, rows }, i) => {
@@ -89,6 +86,10 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
       this.output.note([`HTML report written to ${this.html}`]);
     }
     return flagged && this.failOnFlag ? ExitCode.Flagged : ExitCode.Ok;
+  }
+
+  protected outputPaths(): string[] {
+    return [...super.outputPaths(), ...(this.html === undefined ? [] : [this.html])];
   }
 
   private selectedStatistics(): StatisticDefinition[] {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { fileError, PortqryError } from '../errors';
+import { fileError, PortqryError, writeError } from '../errors';
 import { ExitCode } from '../exit-codes';
 
 /**
@@ -10,7 +10,10 @@ import { ExitCode } from '../exit-codes';
  * and nothing is written.
  */
 export class QueryLogFile {
-  private constructor(private readonly fd: number) {}
+  private constructor(
+    private readonly fd: number,
+    private readonly path: string,
+  ) {}
 
   static open(path: string, overwrite: boolean, commandLine: string, now = new Date()): QueryLogFile {
     let fd: number;
@@ -22,13 +25,19 @@ export class QueryLogFile {
       }
       throw fileError(err, path, true);
     }
-    const log = new QueryLogFile(fd);
+    const log = new QueryLogFile(fd, path);
     log.write(['PortQry Version 2.0 Log File', '', `System Date: ${ctimeDate(now)}`, '', 'Command run:', ` ${commandLine}`, '', 'Local computer name:', '', ` ${os.hostname().toUpperCase()}`, '']);
     return log;
   }
 
   write(lines: readonly string[]): void {
-    if (lines.length) fs.writeSync(this.fd, lines.map((l) => `${l}\r\n`).join(''));
+    if (!lines.length) return;
+    try {
+      fs.writeSync(this.fd, lines.map((l) => `${l}\r\n`).join(''));
+    } catch (err) {
+      // A full disk is ExitCode.IoError, never a verdict's exit code.
+      throw writeError(err, this.path);
+    }
   }
 
   close(): void {
