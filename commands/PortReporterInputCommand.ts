@@ -1,4 +1,5 @@
 import { Option } from 'clipanion';
+import { reverseResolverEnv } from '../src/dns/reverse';
 import { UsageError } from '../src/errors';
 import { sanitizeLine } from '../src/output/sanitize';
 import { createStyle } from '../src/output/style';
@@ -37,7 +38,7 @@ export abstract class PortReporterInputCommand extends BaseCommand {
   failOnFlag = Option.Boolean('--fail-on-flag', false, { description: 'Exit with code 3 when a record matches the criteria (for scheduled checks)' });
 
   resolve = Option.Boolean('--resolve', false, { description: 'Reverse DNS of remote addresses into RemoteHostName (cached, concurrent)' });
-  resolveTimeout = Option.String('--resolve-timeout', '2000', { description: 'Milliseconds to wait for one name (default 2000)' });
+  resolveTimeout = Option.String('--resolve-timeout', '2000', { description: 'The longest wait for one remote address\'s name, in ms (default 2000, 1-60000): the hosts file, then DNS with one try and this timeout whatever the system\'s resolver settings; no name in time = null. Lookups still pending when the last record is out are cancelled' });
 
   strict = Option.Boolean('--strict', false, { description: 'An unreadable line is an error (exit 65) instead of a skipped line' });
   quiet = Option.Boolean('-q,--quiet', false, { description: 'No warnings on stderr about skipped lines' });
@@ -72,7 +73,7 @@ export abstract class PortReporterInputCommand extends BaseCommand {
       },
       criteria: this.criteriaMatcher,
       flaggedOnly: this.flaggedOnly,
-      resolve: this.resolve || this.host !== undefined || this.criteriaMatcher?.needsNames ? { timeoutMs: resolveTimeoutMs } : false,
+      resolve: this.resolve || this.host !== undefined || this.criteriaMatcher?.needsNames ? { timeoutMs: resolveTimeoutMs, ...reverseResolverEnv(this.context.io.env) } : false,
       strict: this.strict,
       exclude: this.outputPaths(),
       onSkip: (skip) => this.onSkip(skip),

@@ -78,9 +78,13 @@ export async function* readPortReporterBatches(inputs: readonly string[], option
     return;
   }
   const resolver = createResolver(typeof options.resolve === 'object' ? options.resolve : {});
-  for await (const batch of resolveInOrder(filtered(), resolver)) {
-    const out = batch.filter(finish);
-    if (out.length > 0) yield out;
+  try {
+    for await (const batch of resolveInOrder(filtered(), resolver)) {
+      const out = batch.filter(finish);
+      if (out.length > 0) yield out;
+    }
+  } finally {
+    resolver.close();
   }
 }
 

@@ -26,7 +26,7 @@ export function portqryStatusLine(r: { Protocol: string; RemotePort: number; Ser
 
 /** The lines before a target's first result. */
 export function targetPreamble(target: ResolvedTarget): string[] {
-  return ['Querying target system called:', '', ` ${sanitizeLine(target.target)}`, '', ...target.notes, 'querying...', ''];
+  return ['Querying target system called:', '', ` ${sanitizeLine(target.target)}`, '', ...target.notes.map(sanitizeLine), 'querying...', ''];
 }
 
 /** What PortQry prints for a name that does not resolve, before it gives up on that target. */

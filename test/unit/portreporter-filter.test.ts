@@ -5,7 +5,8 @@ import { compileCriteria, checkCriteria, normalizeFolder } from '../../src/portr
 import { parseAddressMatcher } from '../../src/portreporter/address';
 import { readPortReporterRecords, type ReadOptions } from '../../src/portreporter/read';
 import type { PortReporterRecord } from '../../src/portreporter/record';
-import { createResolver, resolveInOrder, systemReverseLookup } from '../../src/portreporter/resolve';
+import { createReverseResolver } from '../../src/dns/reverse';
+import { createResolver, resolveInOrder } from '../../src/portreporter/resolve';
 import type { FilterOptions } from '../../src/portreporter/filter';
 
 const PORTS = path.join(ROOT, 'test', 'fixtures', 'portreporter', 'ours', 'SRV01', 'PR-PORTS-26-11-25-22-34-17.log');
@@ -143,10 +144,13 @@ t.test('resolution keeps order, caches, and a hanging lookup only costs its time
 });
 
 t.test('the system resolver: loopback from the hosts file, no other traffic', async (t) => {
-  t.equal(await systemReverseLookup('127.0.0.1'), 'localhost');
+  const system = createReverseResolver({ timeoutMs: 2000 });
+  t.equal(await system.reverse('127.0.0.1'), 'localhost');
+  system.close();
   const resolver = createResolver();
   t.equal(resolver.nameOf('0.0.0.0'), null);
   t.equal(resolver.nameOf(null), null);
   t.equal(await resolver.nameOf('127.0.0.1'), 'localhost');
   t.equal(resolver.nameOf('127.0.0.1'), 'localhost', 'cached');
+  resolver.close();
 });
