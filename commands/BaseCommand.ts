@@ -15,6 +15,18 @@ export type PortqryContext = BaseContext & {
 };
 
 /**
+ * Options that take several values (repeated, or a comma list): the rest take one, and giving one of
+ * those twice is a usage error (src/usage.ts). listOption() is the one way to declare such an option.
+ */
+export const REPEATABLE_OPTIONS = new WeakSet<object>();
+
+export function listOption(names: string, options: { description: string }) {
+  const option = Option.Array(names, options);
+  REPEATABLE_OPTIONS.add(option as unknown as object);
+  return option;
+}
+
+/**
  * Options every command shares (clipanion has no global options, so they are inherited), and the
  * template method that turns whatever a command throws into one stderr line and an exit code.
  * Subclasses implement run() and write records to this.output.
@@ -34,15 +46,20 @@ export abstract class BaseCommand extends Command<PortqryContext> {
 
   /** The output, opened on first use so that a usage error found before it creates no file. */
   protected get output(): Output {
-    this.openedOutput ??= openOutput(this.context.io, {
+    this.openedOutput ??= this.wrapOutput(openOutput(this.context.io, {
       format: this.format as (typeof FORMATS)[number] | undefined,
       json: this.json,
       outFile: this.outFile,
       delimiter: this.delimiter,
       color: this.color,
       force: this.force,
-    });
+    }));
     return this.openedOutput;
+  }
+
+  /** A command that also copies its records elsewhere (query's local mode into a -l log) wraps the output here. */
+  protected wrapOutput(output: Output): Output {
+    return output;
   }
 
   abstract run(): Promise<number>;

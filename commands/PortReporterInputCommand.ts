@@ -6,7 +6,7 @@ import { createStyle } from '../src/output/style';
 import { type CriteriaMatcher, loadCriteria } from '../src/portreporter/criteria';
 import type { ReadOptions, SkippedLine } from '../src/portreporter/read';
 import { parseUtcOffset } from '../src/portreporter/time';
-import { BaseCommand, parseIntegerOption } from './BaseCommand';
+import { BaseCommand, listOption, parseIntegerOption } from './BaseCommand';
 
 /** Warnings shown one by one before the rest are only counted. */
 const WARNINGS_SHOWN = 10;
@@ -21,15 +21,15 @@ export abstract class PortReporterInputCommand extends BaseCommand {
   computer = Option.String('--computer', { description: 'Computer name for logs that do not say (default: the PR-PIDS header, else the folder name)' });
   utcOffset = Option.String('--utc-offset', { description: "The logs' time zone as an offset (+02:00, -0500, UTC); default: this machine's zone" });
 
-  protocol = Option.Array('--protocol', { description: 'Only tcp or udp' });
-  port = Option.Array('--port', { description: 'Only these local or remote ports (80,443 or 1024-2048; repeatable)' });
-  localPort = Option.Array('--local-port', { description: 'Only these local ports' });
-  remotePort = Option.Array('--remote-port', { description: 'Only these remote ports' });
-  process = Option.Array('--process', { description: 'Only these processes: image name (svchost.exe, sql*) or path with a backslash' });
-  module = Option.Array('--module', { description: 'Only processes that loaded this module (file name or path, wildcards)' });
-  ip = Option.Array('--ip', { description: 'Only these local or remote addresses or CIDR blocks (10.0.0.0/8)' });
-  user = Option.Array('--user', { description: 'Only these user contexts (DOMAIN\\user, or user for any domain; wildcards)' });
-  host = Option.Array('--host', { description: 'Only these remote host names, after reverse DNS (implies --resolve; wildcards)' });
+  protocol = listOption('--protocol', { description: 'Only tcp or udp' });
+  port = listOption('--port', { description: 'Only these local or remote ports (80,443 or 1024-2048; repeatable)' });
+  localPort = listOption('--local-port', { description: 'Only these local ports' });
+  remotePort = listOption('--remote-port', { description: 'Only these remote ports' });
+  process = listOption('--process', { description: 'Only these processes: image name (svchost.exe, sql*) or path with a backslash' });
+  module = listOption('--module', { description: 'Only processes that loaded this module (file name or path, wildcards)' });
+  ip = listOption('--ip', { description: 'Only these local or remote addresses or CIDR blocks (10.0.0.0/8)' });
+  user = listOption('--user', { description: 'Only these user contexts (DOMAIN\\user, or user for any domain; wildcards)' });
+  host = listOption('--host', { description: 'Only these remote host names, after reverse DNS (implies --resolve; wildcards)' });
   since = Option.String('--since', { description: 'Only uses at or after this time (2026-11-25, 2026-11-25T14:30; local unless it ends in Z or an offset)' });
   until = Option.String('--until', { description: 'Only uses at or before this time' });
 

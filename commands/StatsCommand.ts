@@ -8,7 +8,7 @@ import { renderHtmlReport } from '../src/stats/html';
 import { findStatistic, STATISTICS, STATISTIC_NAMES } from '../src/stats/registry';
 import { processKey, type StatisticDefinition } from '../src/stats/statistic';
 import { VERSION } from '../src/version';
-import { parseIntegerOption } from './BaseCommand';
+import { listOption, parseIntegerOption } from './BaseCommand';
 import { PortReporterInputCommand } from './PortReporterInputCommand';
 
 /** The process of the process-by-user report when --process is not given: the original's report. */
@@ -37,7 +37,7 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
     ],
   });
 
-  statistic = Option.Array('--statistic', { description: `Statistics to compute (repeatable or comma-separated; default all): ${STATISTIC_NAMES.join(', ')}` });
+  statistic = listOption('--statistic', { description: `Statistics to compute (repeatable or comma-separated; default all): ${STATISTIC_NAMES.join(', ')}` });
   perComputer = Option.Boolean('--per-computer', false, { description: 'Compute every statistic for each computer on its own (ComputerName set) instead of over all of them' });
   top = Option.String('--top', { description: 'Rows per ranked statistic (endpoints per process for process-endpoint, whose default is 10; the newest for new-listener); default all' });
   html = Option.String('--html', { description: 'Also write a self-contained HTML report with tables and charts to this file' });

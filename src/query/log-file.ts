@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { fileError, PortqryError, writeError } from '../errors';
 import { ExitCode } from '../exit-codes';
+import { displayValue, type Output } from '../output/emitter';
+import { createStyle } from '../output/style';
 
 /**
  * PortQry's `-l` log (PortQry 2.0's -l, KB 310099): a header, the same lines the text output shows, and the end
@@ -60,4 +62,49 @@ export function ctimeDate(d: Date): string {
 /** The command line as the user typed it, quoted where a word has spaces. */
 export function commandLineText(args: readonly string[]): string {
   return ['portqry-ts', ...args].map((a) => (/[\s"]/.test(a) || a === '' ? `"${a.replace(/"/g, '\\"')}"` : a)).join(' ');
+}
+
+/**
+ * An output that also writes PortQry's text of every record and note into a -l log (local mode, -wport,
+ * -wpid); the log is closed, with its end marker, when the output ends or the run fails.
+ */
+export function withQueryLog(inner: Output, log: QueryLogFile): Output {
+  const plain = createStyle(false);
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    log.close();
+  };
+  return {
+    format: inner.format,
+    style: inner.style,
+    get closed() {
+      return inner.closed;
+    },
+    write(kind, record) {
+      inner.write(kind, record);
+      log.write(kind.text ? kind.text(record, plain) : [...kind.keys.map((k) => `${k} : ${displayValue(record[k])}`), '']);
+    },
+    note(lines) {
+      inner.note(lines);
+      log.write(lines);
+    },
+    ready: () => inner.ready(),
+    async end() {
+      try {
+        await inner.end();
+      } finally {
+        close();
+      }
+    },
+    abort() {
+      inner.abort();
+      try {
+        close();
+      } catch {
+        // the run's own error is the one reported
+      }
+    },
+  };
 }
