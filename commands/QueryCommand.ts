@@ -1,9 +1,8 @@
-import * as fs from 'node:fs';
 import { Command, Option } from 'clipanion';
-import { fileError } from '../src/errors';
 import { commandLineText } from '../src/query/log-file';
 import { PRESETS, presetRecord, QueryPresetKind } from '../src/query/presets';
 import { buildQueryRequest, executeQuery } from '../src/query/run';
+import { readTargetsFile } from '../src/query/targets-file';
 import { BaseCommand } from './BaseCommand';
 
 export class QueryCommand extends BaseCommand {
@@ -79,10 +78,6 @@ export class QueryCommand extends BaseCommand {
   }
 
   private readTargetsFile(path: string): string {
-    try {
-      return fs.readFileSync(path === '-' ? 0 : path, 'utf8');
-    } catch (err) {
-      throw fileError(err, path);
-    }
+    return readTargetsFile(path);
   }
 }

@@ -276,8 +276,26 @@ export class LogParser {
     this.options.onSkip({ file: this.source.name, line, reason: last ? `truncated last line (${reason})` : reason, truncated: last });
   }
 
-  private notALog(): DataError {
+  notALog(): DataError {
     return new DataError(`not a Port Reporter log: ${this.source.name}`);
+  }
+}
+
+/**
+ * How far into a file its header must have been recognized. A Port Reporter header is a few hundred
+ * bytes; without this, `parse /dev/zero` or a file with no line feed was read for ever (issue 14).
+ */
+export const HEADER_WINDOW_BYTES = 1 << 20;
+
+/** The file's bytes, until HEADER_WINDOW_BYTES have gone by without the parser knowing what the file is. */
+async function* withinHeaderWindow(chunks: AsyncIterable<Buffer | string>, parser: LogParser): AsyncGenerator<Buffer | string> {
+  let bytes = 0;
+  for await (const chunk of chunks) {
+    if (parser.kind === undefined) {
+      bytes += chunk.length;
+      if (bytes > HEADER_WINDOW_BYTES) throw parser.notALog();
+    }
+    yield chunk;
   }
 }
 
@@ -285,7 +303,7 @@ export class LogParser {
 export async function* readLogFile(source: LogSource, options: LogReadOptions): AsyncGenerator<PortReporterRecord[]> {
   const parser = new LogParser(source, options);
   try {
-    for await (const batch of readLineBatches(source.open(), { maxLineBytes: options.maxLineBytes })) {
+    for await (const batch of readLineBatches(withinHeaderWindow(source.open(), parser), { maxLineBytes: options.maxLineBytes })) {
       const out: PortReporterRecord[] = [];
       const n = batch.lines.length;
       for (let i = 0; i < n; i++) {
@@ -310,7 +328,7 @@ export async function* readLogFile(source: LogSource, options: LogReadOptions): 
 export async function readProcessDetails(source: LogSource, options: LogReadOptions): Promise<{ kind: LogKind | undefined; computerName: string | null; details: ProcessDetail[] }> {
   const parser = new LogParser(source, options, true);
   const sink: PortReporterRecord[] = [];
-  for await (const batch of readLineBatches(source.open(), { maxLineBytes: options.maxLineBytes })) {
+  for await (const batch of readLineBatches(withinHeaderWindow(source.open(), parser), { maxLineBytes: options.maxLineBytes })) {
     const n = batch.lines.length;
     for (let i = 0; i < n; i++) {
       parser.feed(batch.lines[i]!, batch.firstLine + i, batch.unterminated && i === n - 1, sink);
