@@ -291,10 +291,9 @@ export const HEADER_WINDOW_BYTES = 1 << 20;
 async function* withinHeaderWindow(chunks: AsyncIterable<Buffer | string>, parser: LogParser): AsyncGenerator<Buffer | string> {
   let bytes = 0;
   for await (const chunk of chunks) {
-    if (parser.kind === undefined) {
-      bytes += chunk.length;
-      if (bytes > HEADER_WINDOW_BYTES) throw parser.notALog();
-    }
+    // The lines of the chunks already passed on have been parsed when the next one is asked for.
+    if (parser.kind === undefined && bytes > HEADER_WINDOW_BYTES) throw parser.notALog();
+    bytes += chunk.length;
     yield chunk;
   }
 }
