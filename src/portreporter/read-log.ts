@@ -1,12 +1,21 @@
 import * as path from 'node:path';
 import { DataError } from '../errors';
-import type { ProcessIndex } from './correlate';
 import { readLineBatches } from './read-lines';
 import { eventToRecord } from './read-events';
 import { parsePortsRow, type RowContext } from './read-ports';
 import { isBlockSeparator, parseSystemDate, ProcessBlockParser, type ProcessDetail, utcOfLocal } from './read-process';
 import type { PortReporterRecord } from './record';
 import type { LocalClock } from './time';
+
+/**
+ * What the reader needs of a PR-PIDS index (correlate.ts's ProcessIndex): fill a PR-PORTS record's
+ * process detail. Declared here so that the reader does not import the correlator that imports it.
+ */
+export interface ProcessIndex {
+  /** The computer name of the PR-PIDS header. */
+  readonly computerName: string | null;
+  enrich(record: PortReporterRecord): void;
+}
 
 /**
  * One log file, whatever its kind: the kind is read from its header (never its name), and a header

@@ -9,7 +9,7 @@ import { QueryLogFile } from './log-file';
 import { buildPortSpecs, parseCommunity, parsePort, parseTargets, parseTlsPorts, type PortSpec } from './plan';
 import { targetPreamble, resultLines, unresolvedPreamble } from './portqry-text';
 import { PROBES, probeByName } from './probes/registry';
-import { QueryResultKind } from './query-result';
+import { QueryResultKind } from './query-result-kind';
 
 /** The query options as typed (strings), before validation. */
 export interface QueryOptionsText {
