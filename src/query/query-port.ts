@@ -34,6 +34,18 @@ export interface QuerySettings {
 const EPHEMERAL_SOURCE_PROBES = new Set(['rpc-epm', 'cldap', 'netbios-ns']);
 
 /** The probe that runs after a positive connect (TCP) or in step 2 (UDP), or undefined. */
+/** PortQry's UDP step 1 (an empty datagram): what each outcome means. */
+export const UDP_STEP1_VERDICTS: Readonly<Record<UdpExchangeResult['outcome'], PortState>> = {
+  reply: 'LISTENING',
+  'self-connect': 'NOT LISTENING',
+  'icmp-port-unreachable': 'NOT LISTENING',
+  'icmp-unreachable': 'FILTERED',
+  'no-reply': 'LISTENING or FILTERED',
+};
+
+/** Step 2, the probe's real query after silence: silence now means FILTERED (PortQry). */
+export const UDP_PROBE_VERDICTS: Readonly<Record<UdpExchangeResult['outcome'], PortState>> = { ...UDP_STEP1_VERDICTS, 'no-reply': 'FILTERED' };
+
 export function selectProbe(spec: PortSpec, settings: QuerySettings): Probe | undefined {
   if (!settings.probes) return undefined;
   const kind = spec.protocol === 'TCP' ? 'stream' : 'datagram';
@@ -177,14 +189,7 @@ async function queryUdp(target: ResolvedTarget, spec: PortSpec, settings: QueryS
     if (step1.outcome !== 'no-reply') break;
   }
   const first = step1!;
-  const verdicts: Record<UdpExchangeResult['outcome'], PortState> = {
-    reply: 'LISTENING',
-    'self-connect': 'NOT LISTENING',
-    'icmp-port-unreachable': 'NOT LISTENING',
-    'icmp-unreachable': 'FILTERED',
-    'no-reply': 'LISTENING or FILTERED',
-  };
-  const record = makeRecord(target, spec, { ...first, state: verdicts[first.outcome], reason: first.outcome, attempts });
+  const record = makeRecord(target, spec, { ...first, state: UDP_STEP1_VERDICTS[first.outcome], reason: first.outcome, attempts });
   const probe = selectProbe(spec, settings) as DatagramProbe | undefined;
   if (probe && (first.outcome === 'reply' || first.outcome === 'no-reply')) {
     record.Probe = probe.name;
@@ -200,8 +205,7 @@ async function queryUdp(target: ResolvedTarget, spec: PortSpec, settings: QueryS
       const step2 = await udpExchange(target.address, spec.port, request, { timeoutMs: settings.timeoutMs, sourcePort, anySourcePort: probe.replyFromAnyPort });
       record.Attempts = attempts + 1;
       if (first.outcome === 'no-reply') {
-        const state: Record<UdpExchangeResult['outcome'], PortState> = { ...verdicts, 'no-reply': 'FILTERED' };
-        record.State = state[step2.outcome];
+        record.State = UDP_PROBE_VERDICTS[step2.outcome];
         record.Reason = `probe-${step2.outcome}`;
         record.ResponseTimeMs = step2.elapsedMs;
         record.LocalAddress = step2.localAddress;
