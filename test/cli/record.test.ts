@@ -6,13 +6,11 @@ import * as path from 'node:path';
 import t from 'tap';
 import { BUNDLE, parseJsonl, ROOT, runCli } from '../helpers/cli';
 import { schemaErrors, schemaKeys } from '../helpers/schema';
+import { missingPrerequisite, onlyOn } from '../helpers/prerequisite';
 import { readEvents, readLogSet } from '../helpers/recorder-logs';
 
 // End to end on Linux with real sockets this test opens and closes, and the real /proc backend.
-if (process.platform !== 'linux') {
-  t.pass('Linux only');
-  process.exit(0);
-}
+if (!onlyOn(t, 'linux', 'the recorder end to end with the /proc backend')) process.exit(0);
 
 function tmpDir(t: { teardown(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rec-cli-'));
@@ -223,7 +221,7 @@ t.test('full disk: reported once, records held, recording resumes when space ret
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'rec-tmpfs', mnt], { stdio: 'ignore' });
   } catch {
-    t.pass('skipped: cannot mount a tmpfs here (needs root)');
+    missingPrerequisite(t, 'cannot mount a tmpfs here (needs root)');
     return;
   }
   t.teardown(() => execFileSync('umount', ['-l', mnt], { stdio: 'ignore' }));
