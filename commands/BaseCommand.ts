@@ -2,7 +2,8 @@ import { type BaseContext, Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { PortqryError, UsageError, writeError } from '../src/errors';
 import { ExitCode } from '../src/exit-codes';
-import { checkOutFile, FORMATS, openOutput, type Output } from '../src/output/emitter';
+import { checkCsvKinds, checkOutFile, FORMATS, openOutput, type Output, resolveFormat } from '../src/output/emitter';
+import type { RecordKind } from '../src/output/record-kind';
 import type { IOStreams } from '../src/output/iostreams';
 import { sanitizeLine } from '../src/output/sanitize';
 import { createStyle } from '../src/output/style';
@@ -57,6 +58,11 @@ export abstract class BaseCommand extends Command<PortqryContext> {
     return this.openedOutput;
   }
 
+  /** The record kinds this run will write (for the one CSV check), with what to tell the user; undefined = not declared. */
+  protected outputKinds(): { kinds: readonly RecordKind[]; hint?: string } | undefined {
+    return undefined;
+  }
+
   /** A command that also copies its records elsewhere (query's local mode into a -l log) wraps the output here. */
   protected wrapOutput(output: Output): Output {
     return output;
@@ -69,6 +75,8 @@ export abstract class BaseCommand extends Command<PortqryContext> {
     try {
       // A bad --out-file (exists without -y, a symlink, a directory) stops the run before it does anything.
       if (this.outFile !== undefined) checkOutFile(this.outFile, this.force);
+      const declared = this.outputKinds();
+      if (declared) checkCsvKinds(resolveFormat(this.context.io, { format: this.format as (typeof FORMATS)[number] | undefined, json: this.json, outFile: this.outFile }), declared.kinds, declared.hint);
       code = await this.run();
       if (this.openedOutput) await this.openedOutput.end();
     } catch (err) {

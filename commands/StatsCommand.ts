@@ -47,9 +47,6 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
     if (this.html !== undefined) checkOutFile(this.html, this.force);
     const top = this.top === undefined ? undefined : parseIntegerOption('--top', this.top, 1, 10_000_000);
     const writeRecords = !this.html || this.format !== undefined || this.json || this.outFile !== undefined;
-    if (writeRecords && statistics.length > 1 && (this.format === 'csv')) {
-      throw new UsageError(`--format csv holds one statistic: choose it with --statistic NAME (${STATISTIC_NAMES.join(', ')})`);
-    }
     const reported = this.process && this.process.length > 0 ? undefined : DEFAULT_REPORTED_PROCESS;
     const engine = new StatsEngine(statistics, {
       top,
@@ -86,6 +83,10 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
       this.output.note([`HTML report written to ${this.html}`]);
     }
     return flagged && this.failOnFlag ? ExitCode.Flagged : ExitCode.Ok;
+  }
+
+  protected override outputKinds() {
+    return { kinds: this.selectedStatistics().map((s) => s.kind), hint: `choose one with --statistic NAME (${STATISTIC_NAMES.join(', ')})` };
   }
 
   protected outputPaths(): string[] {

@@ -166,6 +166,16 @@ export function parseDelimiter(value: string | undefined): string {
   return d;
 }
 
+/**
+ * CSV holds one kind of record (one header row). The one check, made before a command writes anything
+ * (BaseCommand calls it with the kinds the command will write); the CSV writer's own check stays as an
+ * assertion against a command that writes what it did not declare.
+ */
+export function checkCsvKinds(format: Format, kinds: readonly RecordKind[], hint = 'use --format jsonl, or narrow the command'): void {
+  if (format !== 'csv' || kinds.length <= 1) return;
+  throw new UsageError(`--format csv holds one kind of record, but this command writes ${kinds.map((k) => k.name).join(', ')}: ${hint}`);
+}
+
 export function openOutput(io: IOStreams, options: OutputOptions): Output {
   const format = resolveFormat(io, options);
   const delimiter = parseDelimiter(options.delimiter);
@@ -419,7 +429,7 @@ function tableWriter(ctx: WriterContext): Writer {
         first = false;
         const columns = kind.tableColumns;
         const body = rows.map((r) => columns.map((c) => truncate(displayValue(r[c]), 80)));
-        const flaggedIndex = kind.keys.includes('Flagged') ? rows.map((r) => r.Flagged === true) : [];
+        const flaggedIndex = kind.highlight ? rows.map((r) => kind.highlight!(r)) : [];
         const data = [columns.map((c) => ctx.style.bold(c)), ...body.map((cells, i) => (flaggedIndex[i] ? cells.map((c) => ctx.style.flagged(c)) : cells))];
         ctx.sink.write(
           table(data, {
@@ -452,8 +462,10 @@ function textWriter(ctx: WriterContext): Writer {
         for (const key of kind.keys) lines.push(`${key.padEnd(width)} : ${displayValue(record[key])}`);
         lines.push('');
       }
-      const text = lines.map((l) => `${l}\n`).join('');
-      ctx.sink.write(record.Flagged === true ? ctx.style.flagged(text) : text);
+      // Styled without the final line end: chalk re-opens its colour after a trailing newline, which
+      // would leak onto the next record's first line.
+      const body = lines.join('\n');
+      ctx.sink.write(`${kind.highlight?.(record) ? ctx.style.flagged(body) : body}\n`);
     },
     raw: (text) => ctx.sink.write(text),
     end: async () => {},
