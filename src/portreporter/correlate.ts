@@ -95,7 +95,7 @@ export function createProcessIndexLoader(options: LogReadOptions): (dir: string,
       const first = !loaded.has(file);
       loaded.add(file);
       const result = await readProcessDetails(
-        { name: file, path: file, explicit: false, open: () => fs.createReadStream(file, { highWaterMark: 1 << 20 }) },
+        { name: file, path: file, explicit: false, open: () => fs.createReadStream(file, { highWaterMark: 1 << 16 }) },
         // Report a PIDS file's bad lines only the first time it is read.
         { ...options, onSkip: first ? options.onSkip : () => {} },
       ).catch((err: unknown) => {

@@ -240,13 +240,39 @@ export class LogParser {
     }
   }
 
+  private readonly pool = new StringPool();
+
+  /**
+   * A block kept for an index holds only what a record is enriched with, in strings of its own: a line
+   * is a slice of a decoded read chunk and would keep the whole chunk alive, so an index of a 59 MB
+   * PR-PIDS pinned the file several times over (273 MB). Repeated strings (module paths, users,
+   * services, image paths) are stored once.
+   */
+  private compact(d: ProcessDetail): ProcessDetail {
+    const p = this.pool;
+    return {
+      pid: d.pid,
+      recordedLocal: p.get(d.recordedLocal),
+      recordedUtc: null,
+      startUtc: p.get(d.startUtc),
+      imageName: p.get(d.imageName),
+      imagePath: p.get(d.imagePath),
+      commandLine: p.get(d.commandLine),
+      user: p.get(d.user),
+      services: p.list(d.services),
+      ports: [],
+      modules: p.list(d.modules),
+      line: d.line,
+    };
+  }
+
   private endBlock(out: PortReporterRecord[]): void {
     const { detail, error, line } = this.block.finish(this.options.clock);
     if (!detail) {
       this.skip(line, error!, false);
       return;
     }
-    if (this.keepDetails) this.details.push(detail);
+    if (this.keepDetails) this.details.push(this.compact(detail));
     if (this.kind === 'initial') {
       const local = detail.recordedLocal ?? this.systemDateLocal;
       const utc = detail.recordedUtc ?? (local ? utcOfLocal(local, this.options.clock) : null);
@@ -287,6 +313,24 @@ export class LogParser {
 
   notALog(): DataError {
     return new DataError(`not a Port Reporter log: ${this.source.name}`);
+  }
+}
+
+/** Strings stored once each, as copies of their own (never slices of a larger string). */
+class StringPool {
+  private readonly strings = new Map<string, string>();
+
+  get<T extends string | null>(s: T): T {
+    if (s === null) return s;
+    const hit = this.strings.get(s);
+    if (hit !== undefined) return hit as T;
+    const copy = Buffer.from(s, 'utf8').toString('utf8');
+    if (this.strings.size < 500_000) this.strings.set(copy, copy);
+    return copy as T;
+  }
+
+  list(items: readonly string[]): string[] {
+    return items.length === 0 ? [] : items.map((i) => this.get(i));
   }
 }
 
