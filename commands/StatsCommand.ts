@@ -2,6 +2,7 @@ import { Command, Option } from 'clipanion';
 import { UsageError } from '../src/errors';
 import { checkOutFile, writeWholeFile } from '../src/output/emitter';
 import { ExitCode } from '../src/exit-codes';
+import { filterArguments } from '../src/portreporter/filter';
 import { readPortReporterBatches } from '../src/portreporter/read';
 import { StatsEngine } from '../src/stats/engine';
 import { renderHtmlReport } from '../src/stats/html';
@@ -47,7 +48,8 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
     if (this.html !== undefined) checkOutFile(this.html, this.force);
     const top = this.top === undefined ? undefined : parseIntegerOption('--top', this.top, 1, 10_000_000);
     const writeRecords = !this.html || this.format !== undefined || this.json || this.outFile !== undefined;
-    const reported = this.process && this.process.length > 0 ? undefined : DEFAULT_REPORTED_PROCESS;
+    const processFilter = this.filters().process;
+    const reported = processFilter && processFilter.length > 0 ? undefined : DEFAULT_REPORTED_PROCESS;
     const engine = new StatsEngine(statistics, {
       top,
       perComputer: this.perComputer,
@@ -69,7 +71,7 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
         generatedUtc: new Date().toISOString(),
         version: VERSION,
         inputs: this.inputs,
-        filters: this.filterArguments(),
+        filters: filterArguments(this.filters()),
         records: engine.records,
       });
       await writeWholeFile(this.html, page, this.force);
@@ -106,24 +108,4 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
     return STATISTICS.filter((s) => chosen.has(s));
   }
 
-  /** The filters as typed, for the report header. */
-  private filterArguments(): string[] {
-    const out: string[] = [];
-    const add = (flag: string, values: string | string[] | undefined) => {
-      for (const v of Array.isArray(values) ? values : values === undefined ? [] : [values]) out.push(flag, v);
-    };
-    add('--protocol', this.protocol);
-    add('--port', this.port);
-    add('--local-port', this.localPort);
-    add('--remote-port', this.remotePort);
-    add('--process', this.process);
-    add('--module', this.module);
-    add('--ip', this.ip);
-    add('--user', this.user);
-    add('--host', this.host);
-    add('--since', this.since);
-    add('--until', this.until);
-    if (this.flaggedOnly) out.push('--flagged-only');
-    return out;
-  }
 }
