@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { parseJsonl, ROOT, runCli } from '../helpers/cli';
+import { parseJsonl, ROOT } from '../helpers/cli';
+// In-process (runCli with test IOStreams): the executables are proven by standalone.test.ts and Wine.
+import { runInProcess as runCli } from '../helpers/in-process';
 import { chromiumPath, runChromium } from '../helpers/chromium';
 import { schemaErrors, schemaKeys } from '../helpers/schema';
 
