@@ -41,6 +41,19 @@ export async function runInProcess(args: string[], options: InProcessOptions = {
   const env: NodeJS.ProcessEnv = { ...options.env };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   const io = createIOStreams({ stdin: stdin as unknown as PassThrough, stdout, stderr, env, stdoutIsTTY: options.stdoutIsTTY ?? false });
-  const code = await runCliInProcess(args, io);
+  // The clock's zone is the process's: a TZ given for the run is applied while it runs (Node reads
+  // process.env.TZ changes at once), as a spawned process would get it.
+  const savedTz = process.env.TZ;
+  if (options.env && 'TZ' in options.env) {
+    if (options.env.TZ === undefined) delete process.env.TZ;
+    else process.env.TZ = options.env.TZ;
+  }
+  let code: number;
+  try {
+    code = await runCliInProcess(args, io);
+  } finally {
+    if (savedTz === undefined) delete process.env.TZ;
+    else process.env.TZ = savedTz;
+  }
   return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code, signal: null };
 }
