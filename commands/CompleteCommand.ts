@@ -1,5 +1,6 @@
 import { Command, Option } from 'clipanion';
 import { FORMATS } from '../src/output/emitter';
+import { FILTER_DEFINITIONS } from '../src/portreporter/filter';
 import { PRESETS } from '../src/query/presets';
 import { STATISTIC_NAMES } from '../src/stats/registry';
 import type { PortqryContext } from './BaseCommand';
@@ -58,7 +59,9 @@ export class CompleteCommand extends Command<PortqryContext> {
       const previous = options.find((o) => o.names.includes(before.at(-1)!));
       if (previous?.takesValue) {
         const long = previous.names.find((n) => n.startsWith('--')) ?? '';
-        candidates = OPTION_VALUES[long]?.() ?? [];
+        // parse and stats take their filters' values from the filters' one definition.
+        const filter = ['parse', 'stats'].includes(before[0]!) ? FILTER_DEFINITIONS.find((f) => f.option === long) : undefined;
+        candidates = filter ? (filter.values ?? []) : (OPTION_VALUES[long]?.() ?? []);
       } else {
         // Long names first: they say what they do; short ones only when the user typed a single dash.
         const names = options.flatMap((o) => o.names);

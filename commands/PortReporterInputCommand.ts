@@ -1,11 +1,13 @@
 import { Option } from 'clipanion';
+import { reverseResolverEnv } from '../src/dns/reverse';
 import { UsageError } from '../src/errors';
 import { sanitizeLine } from '../src/output/sanitize';
 import { createStyle } from '../src/output/style';
 import { type CriteriaMatcher, loadCriteria } from '../src/portreporter/criteria';
+import { FILTER_DEFINITIONS, type FilterOptions } from '../src/portreporter/filter';
 import type { ReadOptions, SkippedLine } from '../src/portreporter/read';
 import { parseUtcOffset } from '../src/portreporter/time';
-import { BaseCommand, parseIntegerOption } from './BaseCommand';
+import { BaseCommand, listOption, parseIntegerOption } from './BaseCommand';
 
 /** Warnings shown one by one before the rest are only counted. */
 const WARNINGS_SHOWN = 10;
@@ -20,27 +22,30 @@ export abstract class PortReporterInputCommand extends BaseCommand {
   computer = Option.String('--computer', { description: 'Computer name for logs that do not say (default: the PR-PIDS header, else the folder name)' });
   utcOffset = Option.String('--utc-offset', { description: "The logs' time zone as an offset (+02:00, -0500, UTC); default: this machine's zone" });
 
-  protocol = Option.Array('--protocol', { description: 'Only tcp or udp' });
-  port = Option.Array('--port', { description: 'Only these local or remote ports (80,443 or 1024-2048; repeatable)' });
-  localPort = Option.Array('--local-port', { description: 'Only these local ports' });
-  remotePort = Option.Array('--remote-port', { description: 'Only these remote ports' });
-  process = Option.Array('--process', { description: 'Only these processes: image name (svchost.exe, sql*) or path with a backslash' });
-  module = Option.Array('--module', { description: 'Only processes that loaded this module (file name or path, wildcards)' });
-  ip = Option.Array('--ip', { description: 'Only these local or remote addresses or CIDR blocks (10.0.0.0/8)' });
-  user = Option.Array('--user', { description: 'Only these user contexts (DOMAIN\\user, or user for any domain; wildcards)' });
-  host = Option.Array('--host', { description: 'Only these remote host names, after reverse DNS (implies --resolve; wildcards)' });
-  since = Option.String('--since', { description: 'Only uses at or after this time (2026-11-25, 2026-11-25T14:30; local unless it ends in Z or an offset)' });
-  until = Option.String('--until', { description: 'Only uses at or before this time' });
-
   criteria = Option.String('--criteria', { description: 'JSON file of criteria of interest (schemas/criteria.schema.json); matching records get Flagged and FlagReasons' });
   flaggedOnly = Option.Boolean('--flagged-only', false, { description: 'Only records that match the criteria' });
   failOnFlag = Option.Boolean('--fail-on-flag', false, { description: 'Exit with code 3 when a record matches the criteria (for scheduled checks)' });
 
   resolve = Option.Boolean('--resolve', false, { description: 'Reverse DNS of remote addresses into RemoteHostName (cached, concurrent)' });
-  resolveTimeout = Option.String('--resolve-timeout', '2000', { description: 'Milliseconds to wait for one name (default 2000)' });
+  resolveTimeout = Option.String('--resolve-timeout', '2000', { description: 'The longest wait for one remote address\'s name, in ms (default 2000, 1-60000): the hosts file, then DNS with one try and this timeout whatever the system\'s resolver settings; no name in time = null. Lookups still pending when the last record is out are cancelled' });
 
   strict = Option.Boolean('--strict', false, { description: 'An unreadable line is an error (exit 65) instead of a skipped line' });
   quiet = Option.Boolean('-q,--quiet', false, { description: 'No warnings on stderr about skipped lines' });
+
+  constructor() {
+    super();
+    // The 11 filters come from their one definition (src/portreporter/filter.ts); clipanion reads the
+    // option fields of an instance, so they are declared here, one per row.
+    for (const f of FILTER_DEFINITIONS) {
+      (this as unknown as Record<string, unknown>)[f.key] = f.list ? listOption(f.option, { description: f.description }) : Option.String(f.option, { description: f.description });
+    }
+  }
+
+  /** The filter options as given (after clipanion filled the fields declared above). */
+  protected filters(): FilterOptions {
+    const self = this as unknown as Record<string, string | string[] | undefined>;
+    return Object.fromEntries(FILTER_DEFINITIONS.map((f) => [f.key, self[f.key]])) as FilterOptions;
+  }
 
   private skipped = 0;
   private skippedFiles = new Set<string>();
@@ -57,23 +62,12 @@ export abstract class PortReporterInputCommand extends BaseCommand {
       stdin: this.context.io.stdin,
       utcOffsetMinutes,
       computer: this.computer?.trim(),
-      filter: {
-        protocol: this.protocol,
-        port: this.port,
-        localPort: this.localPort,
-        remotePort: this.remotePort,
-        process: this.process,
-        module: this.module,
-        ip: this.ip,
-        user: this.user,
-        host: this.host,
-        since: this.since,
-        until: this.until,
-      },
+      filter: this.filters(),
       criteria: this.criteriaMatcher,
       flaggedOnly: this.flaggedOnly,
-      resolve: this.resolve || this.host !== undefined || this.criteriaMatcher?.needsNames ? { timeoutMs: resolveTimeoutMs } : false,
+      resolve: this.resolve || this.filters().host !== undefined || this.criteriaMatcher?.needsNames ? { timeoutMs: resolveTimeoutMs, ...reverseResolverEnv(this.context.io.env) } : false,
       strict: this.strict,
+      exclude: this.outputPaths(),
       onSkip: (skip) => this.onSkip(skip),
     };
   }
@@ -89,6 +83,11 @@ export abstract class PortReporterInputCommand extends BaseCommand {
     this.skippedFiles.add(skip.file);
     if (this.quiet || this.skipped > WARNINGS_SHOWN) return;
     this.warn(`${skip.file}:${skip.line}: skipped: ${skip.reason}`);
+  }
+
+  /** Files this command writes, which its inputs must never include. */
+  protected outputPaths(): string[] {
+    return this.outFile === undefined ? [] : [this.outFile];
   }
 
   /** The summary line, after the records. */

@@ -1,9 +1,8 @@
-import * as fs from 'node:fs';
 import { Command, Option } from 'clipanion';
-import { fileError } from '../src/errors';
 import { commandLineText } from '../src/query/log-file';
 import { PRESETS, presetRecord, QueryPresetKind } from '../src/query/presets';
 import { buildQueryRequest, executeQuery } from '../src/query/run';
+import { readTargetsFile } from '../src/query/targets-file';
 import { BaseCommand } from './BaseCommand';
 
 export class QueryCommand extends BaseCommand {
@@ -61,7 +60,7 @@ export class QueryCommand extends BaseCommand {
   community = Option.String('--community', { description: 'SNMP community, PortQry style !name! (PortQry -cn; default public)' });
   quiet = Option.Boolean('-q,--quiet', false, { description: 'Print nothing; the exit code is the answer (PortQry -q)' });
   logFile = Option.String('-l,--log-file', { description: "Also write PortQry's text log to this file" });
-  overwriteLog = Option.Boolean('-y,--overwrite-log', false, { description: 'Overwrite an existing -l log file' });
+  overwriteLog = Option.Boolean('--overwrite-log', false, { description: 'Overwrite an existing -l log file' });
   timeout = Option.String('--timeout', { description: 'Milliseconds to wait for each attempt (default 1000)' });
   retries = Option.String('--retries', { description: 'Attempts before FILTERED / LISTENING or FILTERED (default 3 for TCP, 1 for UDP, as PortQry)' });
   concurrency = Option.String('--concurrency', { description: 'Queries in flight at once (default 1024, bounded by the open-file limit)' });
@@ -77,15 +76,11 @@ export class QueryCommand extends BaseCommand {
     const request = buildQueryRequest(this, (path) => this.readTargetsFile(path));
     // -q: nothing reaches stdout, so no output is opened (and no --out-file created).
     const output = this.quiet ? undefined : this.output;
-    const log = this.logFile === undefined ? undefined : { path: this.logFile, overwrite: this.overwriteLog, commandLine: commandLineText(this.context.argv ?? []) };
+    const log = this.logFile === undefined ? undefined : { path: this.logFile, overwrite: this.overwriteLog || this.force, commandLine: commandLineText(this.context.argv ?? []) };
     return executeQuery(request, output, this.context.io, { quiet: this.quiet, log });
   }
 
   private readTargetsFile(path: string): string {
-    try {
-      return fs.readFileSync(path === '-' ? 0 : path, 'utf8');
-    } catch (err) {
-      throw fileError(err, path);
-    }
+    return readTargetsFile(path);
   }
 }

@@ -10,6 +10,8 @@ import { RecordEventKind } from '../src/recorder/record-event';
 import { untilStopped } from '../src/recorder/stop-signal';
 import { runWatch } from '../src/recorder/watch';
 import { BaseCommand, parseIntegerOption } from './BaseCommand';
+import type { Output } from '../src/output/emitter';
+import { commandLineText, QueryLogFile, withQueryLog } from '../src/query/log-file';
 
 /**
  * PortQry's local mode. clipanion chooses among the `query` commands by their required options:
@@ -18,6 +20,14 @@ import { BaseCommand, parseIntegerOption } from './BaseCommand';
  */
 abstract class LocalModeCommand extends BaseCommand {
   modules = Option.Boolean('--modules', true, { description: 'Collect loaded modules (--no-modules: faster)' });
+  verbose = Option.Boolean('-v,--verbose', false, { description: "PortQry's -v: accepted; local mode always prints every detail" });
+  logFile = Option.String('-l,--log-file', { description: "Also write PortQry's text to this log file (PortQry -l); an existing log is replaced only with -y" });
+
+  /** With -l, everything also goes to PortQry's log layout (src/query/log-file.ts), whatever --format stdout uses. */
+  protected override wrapOutput(output: Output): Output {
+    if (this.logFile === undefined) return output;
+    return withQueryLog(output, QueryLogFile.open(this.logFile, this.force, commandLineText(this.context.argv ?? [])));
+  }
 
   /** One backend for all of a watch's checks, so its caches (socket owners, user names) carry over. */
   private backend: PlatformBackend | undefined;

@@ -1,10 +1,13 @@
 import { Command, Option } from 'clipanion';
 import { UsageError } from '../src/errors';
+import { checkOutFile } from '../src/output/emitter';
+import { filterArguments } from '../src/portreporter/filter';
 import { readPortReporterBatches } from '../src/portreporter/read';
 import { findStatistic, STATISTICS, STATISTIC_NAMES } from '../src/stats/registry';
 import { runStats } from '../src/stats/run';
+import { statsPartialKind } from '../src/stats/partial';
 import type { StatisticDefinition } from '../src/stats/statistic';
-import { parseIntegerOption } from './BaseCommand';
+import { listOption, parseIntegerOption } from './BaseCommand';
 import { PortReporterInputCommand } from './PortReporterInputCommand';
 
 /** The process of the process-by-user report when --process is not given: the original's report. */
@@ -37,7 +40,7 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
     ],
   });
 
-  statistic = Option.Array('--statistic', { description: `Statistics to compute (repeatable or comma-separated; default all): ${STATISTIC_NAMES.join(', ')}` });
+  statistic = listOption('--statistic', { description: `Statistics to compute (repeatable or comma-separated; default all): ${STATISTIC_NAMES.join(', ')}` });
   perComputer = Option.Boolean('--per-computer', false, { description: 'Compute every statistic for each computer on its own (ComputerName set) instead of over all of them' });
   top = Option.String('--top', { description: 'Rows per ranked statistic (endpoints per process for process-endpoint, whose default is 10; the newest for new-listener); default all' });
   html = Option.String('--html', { description: 'Also write a self-contained HTML report with tables and charts to this file' });
@@ -48,20 +51,19 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
   async run(): Promise<number> {
     if (this.partial && this.merge) throw new UsageError('--partial and --merge cannot be used together');
     const statistics = this.selectedStatistics();
+    if (this.html !== undefined) checkOutFile(this.html, this.force);
     const top = this.top === undefined ? undefined : parseIntegerOption('--top', this.top, 1, 10_000_000);
     const writeRecords = !this.html || this.format !== undefined || this.json || this.outFile !== undefined;
-    if (writeRecords && !this.partial && (statistics?.length ?? 2) > 1 && this.format === 'csv') {
-      throw new UsageError(`--format csv holds one statistic: choose it with --statistic NAME (${STATISTIC_NAMES.join(', ')})`);
-    }
     if (this.partial && (this.html || (this.format !== undefined && this.format !== 'jsonl' && this.format !== 'json'))) {
       throw new UsageError(`--partial writes JSON: it goes with --format json or jsonl (or none), not ${this.html ? '--html' : `--format ${this.format}`}`);
     }
-    const filters = this.filterArguments();
+    const filterOptions = this.filters();
+    const filters = filterArguments(filterOptions);
     if (this.merge) {
       const filter = [...filters, ...(this.criteria ? ['--criteria'] : []), ...(this.resolve ? ['--resolve'] : [])][0];
       if (filter) throw new UsageError(`${filter} cannot be used with --merge: the partials were counted already; give it when making them with --partial`);
     }
-    const reportedProcess = this.process && this.process.length > 0 ? null : DEFAULT_REPORTED_PROCESS;
+    const reportedProcess = filterOptions.process && filterOptions.process.length > 0 ? null : DEFAULT_REPORTED_PROCESS;
     return runStats(
       {
         statistics,
@@ -70,6 +72,7 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
         reportedProcess,
         mode: this.partial ? 'partial' : this.merge ? 'merge' : 'stats',
         html: this.html,
+        force: this.force,
         writeRecords,
         inputs: this.inputs,
         filters,
@@ -82,6 +85,16 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
     );
   }
 
+  protected override outputKinds() {
+    if (this.partial) return { kinds: [statsPartialKind] };
+    return { kinds: (this.selectedStatistics() ?? STATISTICS).map((s) => s.kind), hint: `choose one with --statistic NAME (${STATISTIC_NAMES.join(', ')})` };
+  }
+
+  protected outputPaths(): string[] {
+    return [...super.outputPaths(), ...(this.html === undefined ? [] : [this.html])];
+  }
+
+  /** --statistic as chosen, in the registry's order; undefined when not given (all; with --merge, all the partials hold). */
   private selectedStatistics(): StatisticDefinition[] | undefined {
     if (!this.statistic || this.statistic.length === 0) return undefined;
     const names = this.statistic.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
@@ -95,24 +108,4 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
     return STATISTICS.filter((s) => chosen.has(s));
   }
 
-  /** The filters as typed, for the report header. */
-  private filterArguments(): string[] {
-    const out: string[] = [];
-    const add = (flag: string, values: string | string[] | undefined) => {
-      for (const v of Array.isArray(values) ? values : values === undefined ? [] : [values]) out.push(flag, v);
-    };
-    add('--protocol', this.protocol);
-    add('--port', this.port);
-    add('--local-port', this.localPort);
-    add('--remote-port', this.remotePort);
-    add('--process', this.process);
-    add('--module', this.module);
-    add('--ip', this.ip);
-    add('--user', this.user);
-    add('--host', this.host);
-    add('--since', this.since);
-    add('--until', this.until);
-    if (this.flaggedOnly) out.push('--flagged-only');
-    return out;
-  }
 }

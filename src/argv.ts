@@ -9,6 +9,8 @@ export const LEGACY_OPTIONS: Readonly<Record<string, Readonly<Record<string, str
     '-nr': '--no-reverse-lookup',
     '-sp': '--source-port',
     '-sl': '--slow-link',
+    // PortQry 1.x spelled slow link -s.
+    '-s': '--slow-link',
     '-cn': '--community',
     '-local': '--local',
     '-wport': '--watch-port',

@@ -1,5 +1,5 @@
 import { Builtins, Cli, Command, type CommandClass } from 'clipanion';
-import type { PortqryContext } from '../commands/BaseCommand';
+import { type PortqryContext, REPEATABLE_OPTIONS } from '../commands/BaseCommand';
 import { CompleteCommand } from '../commands/CompleteCommand';
 import { ParseCommand } from '../commands/ParseCommand';
 import { QueryCommand } from '../commands/QueryCommand';
@@ -8,10 +8,12 @@ import { RecordCommand } from '../commands/RecordCommand';
 import { EventLogCheckCommand, EventSourceCommand, SelfCheckCommand } from '../commands/SelfCheckCommand';
 import { StatsCommand } from '../commands/StatsCommand';
 import { translateLegacyArgv } from './argv';
+import { UsageError } from './errors';
 import { ExitCode } from './exit-codes';
 import type { IOStreams } from './output/iostreams';
 import { sanitizeLine } from './output/sanitize';
 import { createStyle } from './output/style';
+import { checkCommandLine, type CommandForm, commandFormOf, explainNoMatchingForm } from './usage';
 import { VERSION } from './version';
 
 /** Every subcommand, in the order `--help` lists them. Adding a command is adding it here. */
@@ -50,6 +52,22 @@ class TopLevelHelpCommand extends Command<PortqryContext> {
 }
 
 let sharedCli: Cli<PortqryContext> | undefined;
+let sharedForms: Map<string, CommandForm[]> | undefined;
+
+/** Each command's forms (classes sharing its path) with their options, computed once (at build time in the snapshot). */
+function commandForms(): Map<string, CommandForm[]> {
+  if (sharedForms) return sharedForms;
+  const forms = new Map<string, CommandForm[]>();
+  for (const c of [...COMMANDS, ...HIDDEN_COMMANDS]) {
+    for (const p of c.paths ?? []) {
+      const name = p.join(' ');
+      if (!forms.has(name)) forms.set(name, []);
+      forms.get(name)!.push(commandFormOf(c as unknown as new () => object, REPEATABLE_OPTIONS));
+    }
+  }
+  sharedForms = forms;
+  return forms;
+}
 
 /**
  * The process's one Cli. It is built once, and in the Linux executable already at build time, inside
@@ -72,6 +90,7 @@ export function getCli(): Cli<PortqryContext> {
   const compiled = builder.compile();
   builder.compile = () => compiled;
   sharedCli = cli;
+  commandForms();
   return cli;
 }
 
@@ -102,12 +121,16 @@ export async function runCli(argv: readonly string[], io: IOStreams): Promise<nu
     io.stdout.write(sharing.map((c) => cli.usage(c, { detailed: true, colored: io.colorStdout })).join('\n'));
     return ExitCode.Ok;
   }
+  const forms = commandForms().get(args[0] ?? '') ?? [];
   let command;
+  let checked: string[] = args;
   try {
-    command = cli.process(args, context);
+    checked = checkCommandLine(args, forms);
+    command = cli.process(checked, context);
   } catch (err) {
     const style = createStyle(io.colorStderr);
-    const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
+    let message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
+    if (!(err instanceof UsageError)) message = explainNoMatchingForm(checked, forms) ?? message;
     const topic = args[0] && COMMANDS.some((c) => c.paths?.[0]?.[0] === args[0]) ? `${args[0]} --help` : '--help';
     io.stderr.write(`${style.bad('portqry-ts:')} ${sanitizeLine(message)} (see 'portqry-ts ${topic}')\n`);
     return ExitCode.Usage;

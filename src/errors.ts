@@ -43,3 +43,22 @@ export function fileError(err: unknown, path: string, writing = false): PortqryE
   const msg = err instanceof Error ? err.message : String(err);
   return new PortqryError(`${writing ? 'cannot write' : 'cannot read'} ${path}: ${msg}`, writing ? ExitCode.CantCreate : ExitCode.IoError);
 }
+
+/** Words for the errors a write can meet mid-way (a full disk, a dead device), errno code last when unknown. */
+function writeReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC') return 'no space left on device';
+  if (code === 'EDQUOT') return 'disk quota exceeded';
+  if (code === 'EFBIG') return 'file too large';
+  if (code === 'EIO') return 'input/output error (EIO)';
+  const msg = err instanceof Error ? err.message : String(err);
+  return code && !msg.includes(code) ? `${msg} (${code})` : msg;
+}
+
+/**
+ * A write that failed after the destination was opened: ExitCode.IoError (74) on every command, so that
+ * `query` never lets a lost output look like a verdict. `what` is a path or "to standard output".
+ */
+export function writeError(err: unknown, what: string): PortqryError {
+  return new PortqryError(`cannot write ${what}: ${writeReason(err)}`, ExitCode.IoError);
+}

@@ -1,8 +1,11 @@
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { type CsvFormatterStream, format as csvFormat } from '@fast-csv/format';
 import { getBorderCharacters, table } from 'table';
-import { fileError, UsageError } from '../errors';
+import { ExitCode } from '../exit-codes';
+import { fileError, PortqryError, UsageError, writeError } from '../errors';
 import type { IOStreams } from './iostreams';
 import { JsonBytes, normalizeRecord, type OutputRecord, type RecordKind, writeRecordJson } from './record-kind';
 import { neutralizeCsvCell, sanitizeLine } from './sanitize';
@@ -21,6 +24,8 @@ export interface OutputOptions {
   delimiter?: string;
   /** --color / --no-color; undefined lets IOStreams decide. */
   color?: boolean;
+  /** -y / --force: an existing --out-file may be replaced. */
+  force?: boolean;
 }
 
 /** Where records go. Commands only ever call write() and end(). */
@@ -37,7 +42,112 @@ export interface Output {
    * produces a lot (parse over gigabytes) awaits this between batches to keep memory flat.
    */
   ready(): Promise<void>;
+  /** Finishes the output: flushes, and puts an --out-file in place. Throws a PortqryError when writing failed. */
   end(): Promise<void>;
+  /** The run failed: an --out-file's temporary file is removed and an existing file stays as it was. */
+  abort(): void;
+}
+
+/**
+ * Where --out-file writes: a new temporary file beside the target (same folder, so the final rename is
+ * atomic and on the same volume), renamed over the target by commit(). A failed run calls discard() and
+ * the target is untouched. A symbolic link is never followed, an existing file is replaced only with
+ * -y/--force, and a device or FIFO (/dev/null, a named pipe) is written directly.
+ */
+export interface OutFile {
+  readonly path: string;
+  /** The file written until commit(); equal to path for a device or FIFO. */
+  readonly tempPath: string;
+  readonly stream: fs.WriteStream;
+  commit(): Promise<void>;
+  discard(): void;
+}
+
+/** The temporary name of an --out-file, so that input expansion can pass over it (a folder both read and written). */
+export const OUT_FILE_TEMP_SUFFIX = '.portqry-tmp';
+
+/** Checks an --out-file path before anything runs (a usage error or 73 without side effects). */
+export function checkOutFile(file: string, force: boolean): 'new' | 'replace' | 'device' {
+  if (file.trim() === '') throw new UsageError("invalid --out-file '': expected a file path");
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'new';
+    throw fileError(err, file, true);
+  }
+  if (stat.isSymbolicLink()) throw new PortqryError(`--out-file ${file} is a symbolic link; not followed`, ExitCode.CantCreate);
+  if (stat.isDirectory()) throw new PortqryError(`--out-file ${file} is a directory`, ExitCode.CantCreate);
+  if (!stat.isFile()) return 'device';
+  if (!force) throw new PortqryError(`--out-file ${file} exists; add -y or --force to replace it`, ExitCode.CantCreate);
+  return 'replace';
+}
+
+/** Writes a whole file (an HTML report) with --out-file's rules: temporary file, rename, no symlink, -y to replace. */
+export async function writeWholeFile(file: string, data: string | Buffer, force: boolean): Promise<void> {
+  const out = openOutFile(file, force);
+  out.stream.on('error', () => {});
+  out.stream.write(data);
+  const failed = await finishStream(out.stream);
+  if (failed !== undefined) {
+    out.discard();
+    throw writeError(failed, file);
+  }
+  await out.commit();
+}
+
+/**
+ * Ends a file stream and waits until its descriptor is closed (Windows cannot rename an open file).
+ * Resolves with the write error, if any: end()'s callback gets it before the 'error' event fires.
+ */
+function finishStream(stream: fs.WriteStream): Promise<unknown> {
+  return new Promise((resolve) => {
+    let failure: unknown;
+    stream.once('close', () => resolve(failure));
+    stream.end((err?: unknown) => {
+      if (err) failure = err;
+    });
+  });
+}
+
+export function openOutFile(file: string, force: boolean): OutFile {
+  const mode = checkOutFile(file, force);
+  if (mode === 'device') {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'w');
+    } catch (err) {
+      throw fileError(err, file, true);
+    }
+    const stream = fs.createWriteStream(file, { fd });
+    return { path: file, tempPath: file, stream, commit: async () => {}, discard: () => stream.destroy() };
+  }
+  const tempPath = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}${OUT_FILE_TEMP_SUFFIX}`);
+  let fd: number;
+  try {
+    // 'wx': O_CREAT|O_EXCL, so a file (or link) planted under the temporary name is never written through.
+    fd = fs.openSync(tempPath, 'wx', 0o666);
+  } catch (err) {
+    throw fileError(err, file, true);
+  }
+  const stream = fs.createWriteStream(tempPath, { fd });
+  return {
+    path: file,
+    tempPath,
+    stream,
+    async commit() {
+      try {
+        fs.renameSync(tempPath, file);
+      } catch (err) {
+        fs.rmSync(tempPath, { force: true });
+        throw fileError(err, file, true);
+      }
+    },
+    discard() {
+      stream.destroy();
+      fs.rmSync(tempPath, { force: true });
+    },
+  };
 }
 
 export function resolveFormat(io: IOStreams, options: OutputOptions): Format {
@@ -56,25 +166,34 @@ export function parseDelimiter(value: string | undefined): string {
   return d;
 }
 
+/**
+ * CSV holds one kind of record (one header row). The one check, made before a command writes anything
+ * (BaseCommand calls it with the kinds the command will write); the CSV writer's own check stays as an
+ * assertion against a command that writes what it did not declare.
+ */
+export function checkCsvKinds(format: Format, kinds: readonly RecordKind[], hint = 'use --format jsonl, or narrow the command'): void {
+  if (format !== 'csv' || kinds.length <= 1) return;
+  throw new UsageError(`--format csv holds one kind of record, but this command writes ${kinds.map((k) => k.name).join(', ')}: ${hint}`);
+}
+
 export function openOutput(io: IOStreams, options: OutputOptions): Output {
   const format = resolveFormat(io, options);
   const delimiter = parseDelimiter(options.delimiter);
   let sink: Writable = io.stdout;
-  let fileStream: fs.WriteStream | undefined;
-  if (options.outFile) {
-    try {
-      const fd = fs.openSync(options.outFile, 'w');
-      fileStream = fs.createWriteStream(options.outFile, { fd });
-    } catch (err) {
-      throw fileError(err, options.outFile, true);
-    }
-    sink = fileStream;
+  let outFile: OutFile | undefined;
+  let fileFailed: unknown;
+  if (options.outFile !== undefined) {
+    outFile = openOutFile(options.outFile, options.force ?? false);
+    outFile.stream.on('error', (err) => {
+      fileFailed ??= err;
+    });
+    sink = outFile.stream;
   }
   const toTerminal = !options.outFile && io.stdoutIsTTY;
   // io.colorStdout already weighs the terminal, NO_COLOR and FORCE_COLOR; a file gets colour only with --color.
   const color = options.color ?? (options.outFile ? false : io.colorStdout);
   const style = createStyle(color);
-  const isClosed = () => (!options.outFile && io.stdoutClosed);
+  const isClosed = () => (outFile ? fileFailed !== undefined : io.stdoutClosed);
   const writer = makeWriter(format, { sink, style, delimiter, toFile: Boolean(options.outFile), asciiBorders: !toTerminal, columns: toTerminal ? io.columns : 0 });
   return {
     format,
@@ -96,14 +215,23 @@ export function openOutput(io: IOStreams, options: OutputOptions): Output {
     },
     async end() {
       await writer.end();
-      if (fileStream) {
-        await new Promise<void>((resolve, reject) => {
-          fileStream!.once('error', (e) => reject(fileError(e, options.outFile!, true)));
-          fileStream!.end(resolve);
-        });
-      } else {
+      if (!outFile) {
         await drain(io.stdout);
+        return;
       }
+      const file = outFile;
+      if (fileFailed === undefined) {
+        const err = await finishStream(file.stream);
+        fileFailed ??= err;
+      }
+      if (fileFailed !== undefined) {
+        file.discard();
+        throw writeError(fileFailed, file.path);
+      }
+      await file.commit();
+    },
+    abort() {
+      outFile?.discard();
     },
   };
 }
@@ -301,7 +429,7 @@ function tableWriter(ctx: WriterContext): Writer {
         first = false;
         const columns = kind.tableColumns;
         const body = rows.map((r) => columns.map((c) => truncate(displayValue(r[c]), 80)));
-        const flaggedIndex = kind.keys.includes('Flagged') ? rows.map((r) => r.Flagged === true) : [];
+        const flaggedIndex = kind.highlight ? rows.map((r) => kind.highlight!(r)) : [];
         const data = [columns.map((c) => ctx.style.bold(c)), ...body.map((cells, i) => (flaggedIndex[i] ? cells.map((c) => ctx.style.flagged(c)) : cells))];
         ctx.sink.write(
           table(data, {
@@ -334,8 +462,10 @@ function textWriter(ctx: WriterContext): Writer {
         for (const key of kind.keys) lines.push(`${key.padEnd(width)} : ${displayValue(record[key])}`);
         lines.push('');
       }
-      const text = lines.map((l) => `${l}\n`).join('');
-      ctx.sink.write(record.Flagged === true ? ctx.style.flagged(text) : text);
+      // Styled without the final line end: chalk re-opens its colour after a trailing newline, which
+      // would leak onto the next record's first line.
+      const body = lines.join('\n');
+      ctx.sink.write(`${kind.highlight?.(record) ? ctx.style.flagged(body) : body}\n`);
     },
     raw: (text) => ctx.sink.write(text),
     end: async () => {},

@@ -18,8 +18,14 @@ export interface IOStreams {
   readonly colorStderr: boolean;
   /** Terminal width for tables, 0 when not a terminal. */
   readonly columns: number;
-  /** True once the stdout reader has gone away (EPIPE): producers should stop. */
+  /** True once the stdout reader has gone away (EPIPE) or a write to it failed: producers should stop. */
   readonly stdoutClosed: boolean;
+  /**
+   * The first write error on stdout that is not a closed pipe (a full disk, an I/O error): the command
+   * then ends with ExitCode.IoError, whatever its result would have been (a verdict must not stand in
+   * for an output that was lost).
+   */
+  readonly stdoutError: NodeJS.ErrnoException | undefined;
   /** One transient progress line on stderr; a no-op unless stderr is a terminal. */
   progress(line: string): void;
   /** Clears the progress line, if one is shown. */
@@ -60,17 +66,22 @@ export function createIOStreams(options: StreamOptions): IOStreams {
   const stdoutIsTTY = options.stdoutIsTTY ?? false;
   const stderrIsTTY = options.stderrIsTTY ?? false;
   let closed = false;
+  let failed: NodeJS.ErrnoException | undefined;
   let progressShown = false;
   const onError = (err: NodeJS.ErrnoException) => {
+    // After a failed write the stream is destroyed and later writes report ERR_STREAM_DESTROYED: the
+    // first error is the one that counts.
+    if (closed || failed) return;
     if (err && BROKEN_PIPE.has(err.code ?? '')) {
-      if (closed) return;
       closed = true;
       options.onBrokenPipe?.();
       return;
     }
-    throw err;
+    failed = err ?? new Error('write failed');
   };
   options.stdout.on('error', onError);
+  // A failed error message has nowhere to go; it must not crash the process either.
+  options.stderr.on('error', () => {});
   const io: IOStreams = {
     stdin: options.stdin,
     stdout: options.stdout,
@@ -82,7 +93,10 @@ export function createIOStreams(options: StreamOptions): IOStreams {
     colorStderr: wantsColor(stderrIsTTY, env),
     columns: options.columns ?? 0,
     get stdoutClosed() {
-      return closed;
+      return closed || failed !== undefined;
+    },
+    get stdoutError() {
+      return failed;
     },
     progress(line: string) {
       if (!stderrIsTTY) return;

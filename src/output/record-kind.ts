@@ -28,12 +28,15 @@ export interface RecordKind {
   readonly text?: (record: OutputRecord, style: Style) => string[];
   /** Text printed once before the first record of this kind in text format (e.g. PortQry's preamble). */
   readonly textHeader?: (style: Style) => string[];
+  /** Records shown highlighted (red) in text and table output, e.g. parse's flagged records. */
+  readonly highlight?: (record: OutputRecord) => boolean;
 }
 
 export interface RecordKindOptions {
   tableColumns?: readonly string[];
   text?: RecordKind['text'];
   textHeader?: RecordKind['textHeader'];
+  highlight?: RecordKind['highlight'];
 }
 
 export function defineRecordKind(schema: RecordSchema, options: RecordKindOptions = {}): RecordKind {
@@ -55,6 +58,7 @@ export function defineRecordKind(schema: RecordSchema, options: RecordKindOption
     tableColumns: options.tableColumns ?? scalar,
     text: options.text,
     textHeader: options.textHeader,
+    highlight: options.highlight,
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Pure decoders for Linux's /proc text formats (no I/O here: src/platform/linux.ts reads the files).
  * Formats: kernel Documentation/networking/proc_net_tcp.rst, proc_pid_stat(5), proc_pid_status(5),
- * proc_pid_maps(5), cgroups(7); platform-apis.md §4.
+ * proc_pid_maps(5), cgroups(7).
  */
 import * as os from 'node:os';
 import { formatIPv4, formatIPv6 } from './address';

@@ -2,7 +2,7 @@
  * NETLINK_SOCK_DIAG dumps through libc via koffi (Node has no AF_NETLINK sockets). Used by the Linux
  * backend for its repeated snapshots (the recorder, watch mode): the kernel fills binary messages
  * instead of printing /proc/net text, which with 1,000 sockets costs about a quarter of the CPU
- * (platform-apis.md §4.5; scripts/bench/record). koffi is loaded on the first dump only, so one-shot
+ * (sock_diag(7); scripts/bench/record). koffi is loaded on the first dump only, so one-shot
  * commands never load native code; anything that fails here makes the backend go back to /proc.
  */
 import * as os from 'node:os';

@@ -1,7 +1,7 @@
 /**
  * Which process holds which socket, kept between snapshots. Matching socket inodes with /proc/PID/fd
- * links is what `ss -p` does, and it is the dominant cost of a snapshot (platform-apis.md §4.4: one
- * readlink per open descriptor of every process, ~6 µs each). A recorder polling every second would
+ * links is what `ss -p` does, and it is the dominant cost of a snapshot (measured with
+ * scripts/bench/snapshot: one readlink per open descriptor of every process, ~6 µs each). A recorder polling every second would
  * redo that whole walk each time for an answer that has not changed, so this index remembers each
  * process's socket inodes and re-reads a descriptor table only when something says it changed:
  *

@@ -1,5 +1,5 @@
 /**
- * Pure encoding and decoding of NETLINK_SOCK_DIAG inet dumps (what `ss` reads; platform-apis.md §4.5):
+ * Pure encoding and decoding of NETLINK_SOCK_DIAG inet dumps (what `ss` reads; sock_diag(7)):
  * the same rows as /proc/net/{tcp,tcp6,udp,udp6}, from binary messages the kernel fills without
  * printing text. The socket I/O is in linux-netlink.ts. Layouts (include/uapi/linux/netlink.h,
  * sock_diag.h, inet_diag.h), all in host byte order except the ports (big-endian) and addresses

@@ -1,6 +1,6 @@
 /**
  * Pure decoders for the Windows structures the Windows backend reads (x64 layouts from
- * platform-apis.md §1.3/§2.3, checked against mingw-w64 headers and koffi under Wine). No FFI here:
+ * the Win32 headers: MIB_TCPROW_OWNER_MODULE, MIB_UDP6ROW_OWNER_MODULE, FILETIME…, checked against mingw-w64 headers and koffi under Wine). No FFI here:
  * windows.ts makes the calls and hands the bytes over, so every layout is unit-tested with Buffers.
  */
 import { formatIPv4, formatIPv6 } from './address';
@@ -156,7 +156,8 @@ export class Win32Error extends Error {
 }
 
 /**
- * The two-call pattern with its races handled (platform-apis.md §1.5): probe the size with a NULL
+ * The two-call pattern with its races handled (GetExtendedTcpTable's documented ERROR_INSUFFICIENT_BUFFER
+ * contract, https://learn.microsoft.com/windows/win32/api/iphlpapi/nf-iphlpapi-getextendedtcptable): probe the size with a NULL
  * buffer, allocate it plus 25 % slack, and call again; the table may grow in between, so retry
  * (bounded) on ERROR_INSUFFICIENT_BUFFER and on the transient STATUS_UNSUCCESSFUL. A probe that
  * answers anything but "insufficient buffer" means the family is absent (IPv6 disabled) → null.

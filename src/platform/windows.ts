@@ -1,7 +1,7 @@
 /**
  * Windows backend: iphlpapi socket tables, then per owning process kernel32/psapi/advapi32/ntdll
  * calls, all through koffi (no PowerShell, no netstat). Byte layouts are decoded by windows-decode.ts;
- * this file only declares and calls. Declarations follow platform-apis.md §3.2 (checked under Wine
+ * this file only declares and calls. Declarations follow koffi's type mapping (https://koffi.dev/functions; checked under Wine
  * with koffi 3.3.4): BOOL is int, DWORD uint32_t, out-scalars one-element arrays, buffers Node Buffers.
  *
  * Access is best effort, never a failure: a process we may not open (System, protected services,

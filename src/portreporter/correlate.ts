@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../errors';
-import { readProcessDetails, type LogReadOptions } from './read-log';
+import { readProcessDetails, type LogReadOptions, type ProcessIndex as ProcessEnricher } from './read-log';
 import type { ProcessDetail } from './read-process';
 import type { PortReporterRecord } from './record';
 
@@ -12,7 +12,7 @@ import type { PortReporterRecord } from './record';
  * are reused; a block is written when the process first shows up in PR-PORTS), else the first block
  * of that PID.
  */
-export class ProcessIndex {
+export class ProcessIndex implements ProcessEnricher {
   private readonly byPid = new Map<number, ProcessDetail[]>();
 
   constructor(
@@ -95,7 +95,7 @@ export function createProcessIndexLoader(options: LogReadOptions): (dir: string,
       const first = !loaded.has(file);
       loaded.add(file);
       const result = await readProcessDetails(
-        { name: file, path: file, explicit: false, open: () => fs.createReadStream(file, { highWaterMark: 1 << 20 }) },
+        { name: file, path: file, explicit: false, open: () => fs.createReadStream(file, { highWaterMark: 1 << 16 }) },
         // Report a PIDS file's bad lines only the first time it is read.
         { ...options, onSkip: first ? options.onSkip : () => {} },
       ).catch((err: unknown) => {

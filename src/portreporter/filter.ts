@@ -1,6 +1,7 @@
 import { UsageError } from '../errors';
 import { type AddressMatcher, parseAddressMatcher } from './address';
 import type { PortReporterRecord } from './record';
+import { compileWildcard, type Wildcard } from './wildcard';
 import { type LocalClock, parseTimeBound } from './time';
 
 /**
@@ -20,6 +21,46 @@ export interface FilterOptions {
   host?: string[];
   since?: string;
   until?: string;
+}
+
+/**
+ * The filters of `parse` and `stats`, defined once: the commands' options (commands/PortReporterInputCommand.ts
+ * declares one clipanion option per row), their order in --help, the values `complete` offers, the
+ * HTML report's list of filters, and the PowerShell module's parameters (checked against
+ * `portqry-ts complete`) all come from this table.
+ */
+export interface FilterDefinition {
+  readonly key: keyof FilterOptions;
+  readonly option: `--${string}`;
+  /** Several values (repeated, or a comma list), matched with OR; else one value. */
+  readonly list: boolean;
+  readonly description: string;
+  /** The only values it takes, for completion. */
+  readonly values?: readonly string[];
+}
+
+export const FILTER_DEFINITIONS: readonly FilterDefinition[] = [
+  { key: 'protocol', option: '--protocol', list: true, description: 'Only tcp or udp', values: ['tcp', 'udp'] },
+  { key: 'port', option: '--port', list: true, description: 'Only these local or remote ports (80,443 or 1024-2048; repeatable)' },
+  { key: 'localPort', option: '--local-port', list: true, description: 'Only these local ports' },
+  { key: 'remotePort', option: '--remote-port', list: true, description: 'Only these remote ports' },
+  { key: 'process', option: '--process', list: true, description: 'Only these processes: image name (svchost.exe, sql*) or path with a backslash' },
+  { key: 'module', option: '--module', list: true, description: 'Only processes that loaded this module (file name or path, wildcards)' },
+  { key: 'ip', option: '--ip', list: true, description: 'Only these local or remote addresses or CIDR blocks (10.0.0.0/8)' },
+  { key: 'user', option: '--user', list: true, description: 'Only these user contexts (DOMAIN\\user, or user for any domain; wildcards)' },
+  { key: 'host', option: '--host', list: true, description: 'Only these remote host names, after reverse DNS (implies --resolve; wildcards)' },
+  { key: 'since', option: '--since', list: false, description: 'Only uses at or after this time (2026-11-25, 2026-11-25T14:30; local unless it ends in Z or an offset)' },
+  { key: 'until', option: '--until', list: false, description: 'Only uses at or before this time' },
+];
+
+/** The filters as command-line words (`--port 80 --user bob`), e.g. for the HTML report's header. */
+export function filterArguments(options: FilterOptions): string[] {
+  const out: string[] = [];
+  for (const f of FILTER_DEFINITIONS) {
+    const v = options[f.key];
+    for (const value of Array.isArray(v) ? v : v === undefined ? [] : [v]) out.push(f.option, value);
+  }
+  return out;
 }
 
 export interface RecordFilter {
@@ -49,10 +90,9 @@ export function parsePortRanges(name: string, values: readonly string[] | undefi
   });
 }
 
-/** A case-insensitive wildcard pattern (`*`, `?`) as a RegExp over the whole string. */
-export function wildcard(pattern: string): RegExp {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${re}$`, 'i');
+/** A case-insensitive wildcard pattern (`*`, `?`) over the whole string, matched in linear time (wildcard.ts). */
+export function wildcard(pattern: string): Wildcard {
+  return compileWildcard(pattern, { caseInsensitive: true });
 }
 
 export function basename(p: string): string {

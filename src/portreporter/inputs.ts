@@ -3,7 +3,14 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileError, PortqryError, UsageError } from '../errors';
 import { ExitCode } from '../exit-codes';
+import { OUT_FILE_TEMP_SUFFIX } from '../output/emitter';
 import type { LogSource } from './read-log';
+import { compileWildcard, type Wildcard } from './wildcard';
+
+/** Files the command itself writes (--out-file, --html): never read back as input. */
+export interface InputExclusions {
+  readonly paths: readonly string[];
+}
 
 /**
  * Turns the command line's inputs into log sources, in order: a file; a directory (every file under
@@ -13,8 +20,12 @@ import type { LogSource } from './read-log';
  * numbers, which is chronological), and those that are not Port Reporter logs are passed over;
  * a file named explicitly must be one.
  */
-export async function* expandInputs(inputs: readonly string[], stdin: Readable, platform: NodeJS.Platform = process.platform): AsyncGenerator<LogSource> {
+export async function* expandInputs(inputs: readonly string[], stdin: Readable, platform: NodeJS.Platform = process.platform, exclude: InputExclusions = { paths: [] }): AsyncGenerator<LogSource> {
   let stdinUsed = false;
+  const key = (p: string) => (platform === 'win32' ? path.resolve(p).toLowerCase() : path.resolve(p));
+  const excluded = new Set(exclude.paths.map(key));
+  // Our own output (or its temporary file, when the output folder is also an input) is passed over.
+  const ours = (file: string) => excluded.has(key(file)) || file.endsWith(OUT_FILE_TEMP_SUFFIX);
   for (const input of inputs) {
     if (input === '-') {
       if (stdinUsed) throw new UsageError("'-' (stdin) can be given only once");
@@ -25,8 +36,9 @@ export async function* expandInputs(inputs: readonly string[], stdin: Readable, 
     const stat = await fs.promises.stat(input).catch((err: NodeJS.ErrnoException) => err);
     if (!(stat instanceof Error)) {
       if (stat.isDirectory()) {
-        for await (const file of walk(input)) yield fileSource(file, false);
+        for await (const file of walk(input)) if (!ours(file)) yield fileSource(file, false);
       } else {
+        if (excluded.has(key(input))) throw new UsageError(`${input} is both an input and the output file`);
         yield fileSource(input, true);
       }
       continue;
@@ -34,6 +46,7 @@ export async function* expandInputs(inputs: readonly string[], stdin: Readable, 
     if (hasGlob(input)) {
       let matched = 0;
       for await (const file of expandGlob(input, platform)) {
+        if (ours(file)) continue;
         matched++;
         yield fileSource(file, false);
       }
@@ -111,11 +124,11 @@ export async function* expandGlob(pattern: string, platform: NodeJS.Platform = p
   let root = base.join(path.sep) || path.sep;
   if (/^[A-Za-z]:$/.test(root)) root += path.sep;
   const segments = parts.slice(i).filter((s) => s !== '');
-  const matchers = segments.map((s) => (s === '**' ? '**' : segmentRegex(s, windows)));
+  const matchers = segments.map((s) => (s === '**' ? '**' : compileWildcard(s, { caseInsensitive: windows, classes: true, what: 'wildcard' })));
   yield* matchFrom(base.length === 0 ? '' : root, matchers);
 }
 
-async function* matchFrom(dir: string, matchers: (RegExp | '**')[]): AsyncGenerator<string> {
+async function* matchFrom(dir: string, matchers: (Wildcard | '**')[]): AsyncGenerator<string> {
   if (matchers.length === 0) return;
   const [first, ...rest] = matchers;
   const entries = await fs.promises.readdir(dir === '' ? '.' : dir, { withFileTypes: true }).catch(() => [] as fs.Dirent[]);
@@ -137,23 +150,4 @@ async function* matchFrom(dir: string, matchers: (RegExp | '**')[]): AsyncGenera
       yield full;
     }
   }
-}
-
-function segmentRegex(segment: string, caseInsensitive: boolean): RegExp {
-  let re = '';
-  for (let i = 0; i < segment.length; i++) {
-    const c = segment[i]!;
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const close = segment.indexOf(']', i + 2);
-      if (close < 0) re += '\\[';
-      else {
-        const body = segment.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\');
-        re += `[${body}]`;
-        i = close;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, caseInsensitive ? 'i' : '');
 }

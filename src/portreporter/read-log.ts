@@ -1,12 +1,21 @@
 import * as path from 'node:path';
 import { DataError } from '../errors';
-import type { ProcessIndex } from './correlate';
 import { readLineBatches } from './read-lines';
 import { eventToRecord } from './read-events';
 import { parsePortsRow, type RowContext } from './read-ports';
 import { isBlockSeparator, parseSystemDate, ProcessBlockParser, type ProcessDetail, utcOfLocal } from './read-process';
 import type { PortReporterRecord } from './record';
 import type { LocalClock } from './time';
+
+/**
+ * What the reader needs of a PR-PIDS index (correlate.ts's ProcessIndex): fill a PR-PORTS record's
+ * process detail. Declared here so that the reader does not import the correlator that imports it.
+ */
+export interface ProcessIndex {
+  /** The computer name of the PR-PIDS header. */
+  readonly computerName: string | null;
+  enrich(record: PortReporterRecord): void;
+}
 
 /**
  * One log file, whatever its kind: the kind is read from its header (never its name), and a header
@@ -231,13 +240,39 @@ export class LogParser {
     }
   }
 
+  private readonly pool = new StringPool();
+
+  /**
+   * A block kept for an index holds only what a record is enriched with, in strings of its own: a line
+   * is a slice of a decoded read chunk and would keep the whole chunk alive, so an index of a 59 MB
+   * PR-PIDS pinned the file several times over (273 MB). Repeated strings (module paths, users,
+   * services, image paths) are stored once.
+   */
+  private compact(d: ProcessDetail): ProcessDetail {
+    const p = this.pool;
+    return {
+      pid: d.pid,
+      recordedLocal: p.get(d.recordedLocal),
+      recordedUtc: null,
+      startUtc: p.get(d.startUtc),
+      imageName: p.get(d.imageName),
+      imagePath: p.get(d.imagePath),
+      commandLine: p.get(d.commandLine),
+      user: p.get(d.user),
+      services: p.list(d.services),
+      ports: [],
+      modules: p.list(d.modules),
+      line: d.line,
+    };
+  }
+
   private endBlock(out: PortReporterRecord[]): void {
     const { detail, error, line } = this.block.finish(this.options.clock);
     if (!detail) {
       this.skip(line, error!, false);
       return;
     }
-    if (this.keepDetails) this.details.push(detail);
+    if (this.keepDetails) this.details.push(this.compact(detail));
     if (this.kind === 'initial') {
       const local = detail.recordedLocal ?? this.systemDateLocal;
       const utc = detail.recordedUtc ?? (local ? utcOfLocal(local, this.options.clock) : null);
@@ -276,8 +311,43 @@ export class LogParser {
     this.options.onSkip({ file: this.source.name, line, reason: last ? `truncated last line (${reason})` : reason, truncated: last });
   }
 
-  private notALog(): DataError {
+  notALog(): DataError {
     return new DataError(`not a Port Reporter log: ${this.source.name}`);
+  }
+}
+
+/** Strings stored once each, as copies of their own (never slices of a larger string). */
+class StringPool {
+  private readonly strings = new Map<string, string>();
+
+  get<T extends string | null>(s: T): T {
+    if (s === null) return s;
+    const hit = this.strings.get(s);
+    if (hit !== undefined) return hit as T;
+    const copy = Buffer.from(s, 'utf8').toString('utf8');
+    if (this.strings.size < 500_000) this.strings.set(copy, copy);
+    return copy as T;
+  }
+
+  list(items: readonly string[]): string[] {
+    return items.length === 0 ? [] : items.map((i) => this.get(i));
+  }
+}
+
+/**
+ * How far into a file its header must have been recognized. A Port Reporter header is a few hundred
+ * bytes; without this, `parse /dev/zero` or a file with no line feed was read for ever (issue 14).
+ */
+export const HEADER_WINDOW_BYTES = 1 << 20;
+
+/** The file's bytes, until HEADER_WINDOW_BYTES have gone by without the parser knowing what the file is. */
+async function* withinHeaderWindow(chunks: AsyncIterable<Buffer | string>, parser: LogParser): AsyncGenerator<Buffer | string> {
+  let bytes = 0;
+  for await (const chunk of chunks) {
+    // The lines of the chunks already passed on have been parsed when the next one is asked for.
+    if (parser.kind === undefined && bytes > HEADER_WINDOW_BYTES) throw parser.notALog();
+    bytes += chunk.length;
+    yield chunk;
   }
 }
 
@@ -285,7 +355,7 @@ export class LogParser {
 export async function* readLogFile(source: LogSource, options: LogReadOptions): AsyncGenerator<PortReporterRecord[]> {
   const parser = new LogParser(source, options);
   try {
-    for await (const batch of readLineBatches(source.open(), { maxLineBytes: options.maxLineBytes })) {
+    for await (const batch of readLineBatches(withinHeaderWindow(source.open(), parser), { maxLineBytes: options.maxLineBytes })) {
       const out: PortReporterRecord[] = [];
       const n = batch.lines.length;
       for (let i = 0; i < n; i++) {
@@ -310,7 +380,7 @@ export async function* readLogFile(source: LogSource, options: LogReadOptions): 
 export async function readProcessDetails(source: LogSource, options: LogReadOptions): Promise<{ kind: LogKind | undefined; computerName: string | null; details: ProcessDetail[] }> {
   const parser = new LogParser(source, options, true);
   const sink: PortReporterRecord[] = [];
-  for await (const batch of readLineBatches(source.open(), { maxLineBytes: options.maxLineBytes })) {
+  for await (const batch of readLineBatches(withinHeaderWindow(source.open(), parser), { maxLineBytes: options.maxLineBytes })) {
     const n = batch.lines.length;
     for (let i = 0; i < n; i++) {
       parser.feed(batch.lines[i]!, batch.firstLine + i, batch.unterminated && i === n - 1, sink);

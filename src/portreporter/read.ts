@@ -31,6 +31,8 @@ export interface ReadOptions {
   /** A malformed line is an error (DataError, exit 65) instead of a skip; a truncated last line is still only skipped. */
   strict?: boolean;
   maxLineBytes?: number;
+  /** Files this command writes (--out-file, --html): passed over in folders and wildcards, refused when named. */
+  exclude?: readonly string[];
   /** Each skipped line (for warnings and counts). */
   onSkip?(skip: SkippedLine): void;
 }
@@ -60,7 +62,7 @@ export async function* readPortReporterBatches(inputs: readonly string[], option
   };
 
   async function* filtered(): AsyncGenerator<PortReporterRecord[]> {
-    for await (const source of expandInputs(inputs, options.stdin ?? process.stdin)) {
+    for await (const source of expandInputs(inputs, options.stdin ?? process.stdin, process.platform, { paths: options.exclude ?? [] })) {
       for await (const batch of readLogFile(source, logOptions)) {
         const kept = filter.active ? batch.filter(filter.beforeResolve) : batch;
         if (kept.length > 0) yield kept;
@@ -76,9 +78,13 @@ export async function* readPortReporterBatches(inputs: readonly string[], option
     return;
   }
   const resolver = createResolver(typeof options.resolve === 'object' ? options.resolve : {});
-  for await (const batch of resolveInOrder(filtered(), resolver)) {
-    const out = batch.filter(finish);
-    if (out.length > 0) yield out;
+  try {
+    for await (const batch of resolveInOrder(filtered(), resolver)) {
+      const out = batch.filter(finish);
+      if (out.length > 0) yield out;
+    }
+  } finally {
+    resolver.close();
   }
 }
 

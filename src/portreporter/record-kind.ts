@@ -7,6 +7,8 @@ import type { PortReporterRecord } from './record';
 export const PortReporterRecordKind = defineRecordKind(schema as RecordSchema, {
   tableColumns: ['TimeLocal', 'ComputerName', 'Event', 'Protocol', 'LocalAddress', 'LocalPort', 'RemoteAddress', 'RemotePort', 'State', 'OwningProcess', 'ProcessName', 'UserName', 'RemoteHostName', 'FlagReasons'],
   text: (record) => [recordLine(record as unknown as PortReporterRecord)],
+  // Records that matched --criteria are shown in red on a terminal.
+  highlight: (record) => record.Flagged === true,
 });
 
 function endpoint(address: string | null, port: number | null): string {

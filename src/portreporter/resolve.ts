@@ -1,10 +1,10 @@
-import * as dns from 'node:dns';
+import { createReverseResolver } from '../dns/reverse';
 import type { PortReporterRecord } from './record';
 
 /**
- * --resolve: reverse DNS of remote addresses into RemoteHostName. The system resolver is asked
- * (getnameinfo: the hosts file, DNS, and on Windows NetBIOS/LLMNR, as other Windows tools see names),
- * each address once (cached, including failures), a bounded number at a time, each with a timeout.
+ * --resolve: reverse DNS of remote addresses into RemoteHostName. The hosts file, then DNS, are asked
+ * (src/dns/reverse.ts: cancellable, never on the thread pool), each address once (cached, including
+ * failures), a bounded number at a time, each for at most --resolve-timeout; close() cancels what is left.
  * Records keep their order: a window of records waits for its names while reading goes on, so one
  * slow lookup delays output by at most the timeout and never stops the stream.
  */
@@ -15,31 +15,29 @@ export interface ResolveOptions {
   concurrency?: number;
   /** Records read ahead while names are pending (default 5000). */
   window?: number;
-  /** The lookup itself (tests); default the system resolver. */
+  /** The lookup itself (tests); default the hosts file, then DNS (src/dns/reverse.ts). */
   lookup?: (address: string) => Promise<string | null>;
+  /** DNS servers to ask instead of the system's (PORTQRY_DNS_SERVERS). */
+  servers?: readonly string[];
+  /** Hosts file to read instead of the system's (PORTQRY_HOSTS_FILE). */
+  hostsFile?: string;
 }
 
 export interface Resolver {
   /** The cached name, or a promise of it; null when there is nothing to resolve. */
   nameOf(address: string | null): string | null | Promise<string | null>;
   readonly lookups: number;
+  /** Cancels pending lookups (their names stay null) so that nothing outlives the run. */
+  close(): void;
 }
 
 const UNRESOLVABLE = new Set(['0.0.0.0', '::', '*', '']);
 
-export async function systemReverseLookup(address: string): Promise<string | null> {
-  try {
-    const { hostname } = await dns.promises.lookupService(address, 0);
-    return hostname && hostname !== address ? hostname : null;
-  } catch {
-    return null;
-  }
-}
-
 export function createResolver(options: ResolveOptions = {}): Resolver {
   const timeoutMs = options.timeoutMs ?? 2000;
   const concurrency = options.concurrency ?? 16;
-  const lookup = options.lookup ?? systemReverseLookup;
+  const system = options.lookup ? undefined : createReverseResolver({ timeoutMs, concurrency, servers: options.servers, hostsFile: options.hostsFile });
+  const lookup = options.lookup ?? system!.reverse;
   const cache = new Map<string, string | null | Promise<string | null>>();
   const waiting: (() => void)[] = [];
   let active = 0;
@@ -67,6 +65,9 @@ export function createResolver(options: ResolveOptions = {}): Resolver {
   return {
     get lookups() {
       return lookups;
+    },
+    close() {
+      system?.close();
     },
     nameOf(address) {
       if (address === null || UNRESOLVABLE.has(address)) return null;

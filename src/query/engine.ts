@@ -4,6 +4,7 @@ import { ExitCode } from '../exit-codes';
 import type { PortSpec } from './plan';
 import { queryPortCb, type QuerySettings } from './query-port';
 import { exitCodeForState, type QueryResult } from './query-result';
+import { createReverseResolver } from '../dns/reverse';
 import { resolveTarget, type ResolvedTarget } from './resolve';
 import { LocalResourceError } from './tcp-connect';
 
@@ -25,6 +26,11 @@ export interface QueryEvents {
 export interface EngineOptions extends QuerySettings {
   concurrency: number;
   reverseLookup: boolean;
+  /** The longest wait for one reverse lookup (default 3000 ms). */
+  resolveTimeoutMs?: number;
+  /** DNS servers and hosts file for reverse lookups instead of the system's (test hooks, src/dns/reverse.ts). */
+  dnsServers?: readonly string[];
+  hostsFile?: string;
 }
 
 /**
@@ -90,10 +96,14 @@ export async function runQueries(targets: readonly string[], ports: readonly Por
     rejectRun = reject;
   });
 
+  // Reverse lookups are cancelled when the run ends, so none keeps the process alive after the last record.
+  const reverse = options.reverseLookup
+    ? createReverseResolver({ timeoutMs: options.resolveTimeoutMs ?? 3000, servers: options.dnsServers, hostsFile: options.hostsFile })
+    : null;
   const resolution = (t: number) => {
     let r = resolutions.get(t);
     if (!r) {
-      r = resolveTarget(targets[t]!, options.reverseLookup).then(
+      r = resolveTarget(targets[t]!, reverse).then(
         (target) => {
           resolved.set(t, target);
           return target;
@@ -210,6 +220,10 @@ export async function runQueries(targets: readonly string[], ports: readonly Por
 
   if (total === 0) return exitCode;
   pump();
-  await finished;
+  try {
+    await finished;
+  } finally {
+    reverse?.close();
+  }
   return exitCode;
 }

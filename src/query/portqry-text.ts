@@ -7,7 +7,7 @@ import type { QueryResult } from './query-result';
 import type { ResolvedTarget } from './resolve';
 
 /**
- * PortQry's text, line for line (portqry.md §3): scripts scrape these lines, so their words, order and
+ * PortQry's text, line for line (PortQry 2.0, KB 310099 and its samples): scripts scrape these lines, so their words, order and
  * blank lines are kept. Every message is followed by a blank line. Used by the text format and by
  * the -l log file.
  */
@@ -26,7 +26,7 @@ export function portqryStatusLine(r: { Protocol: string; RemotePort: number; Ser
 
 /** The lines before a target's first result. */
 export function targetPreamble(target: ResolvedTarget): string[] {
-  return ['Querying target system called:', '', ` ${sanitizeLine(target.target)}`, '', ...target.notes, 'querying...', ''];
+  return ['Querying target system called:', '', ` ${sanitizeLine(target.target)}`, '', ...target.notes.map(sanitizeLine), 'querying...', ''];
 }
 
 /** What PortQry prints for a name that does not resolve, before it gives up on that target. */

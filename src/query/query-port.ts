@@ -35,6 +35,18 @@ export interface QuerySettings {
 const EPHEMERAL_SOURCE_PROBES = new Set(['rpc-epm', 'rpc-epm-udp', 'cldap', 'netbios-ns']);
 
 /** The probe that runs after a positive connect (TCP) or in step 2 (UDP), or undefined. */
+/** PortQry's UDP step 1 (an empty datagram): what each outcome means. */
+export const UDP_STEP1_VERDICTS: Readonly<Record<UdpExchangeResult['outcome'], PortState>> = {
+  reply: 'LISTENING',
+  'self-connect': 'NOT LISTENING',
+  'icmp-port-unreachable': 'NOT LISTENING',
+  'icmp-unreachable': 'FILTERED',
+  'no-reply': 'LISTENING or FILTERED',
+};
+
+/** Step 2, the probe's real query after silence: silence now means FILTERED (PortQry). */
+export const UDP_PROBE_VERDICTS: Readonly<Record<UdpExchangeResult['outcome'], PortState>> = { ...UDP_STEP1_VERDICTS, 'no-reply': 'FILTERED' };
+
 export function selectProbe(spec: PortSpec, settings: QuerySettings): Probe | undefined {
   if (!settings.probes) return undefined;
   const kind = spec.protocol === 'TCP' ? 'stream' : 'datagram';
@@ -188,14 +200,7 @@ async function queryUdp(engine: SocketEngine, target: ResolvedTarget, spec: Port
     if (step1.outcome !== 'no-reply') break;
   }
   const first = step1!;
-  const verdicts: Record<UdpExchangeResult['outcome'], PortState> = {
-    reply: 'LISTENING',
-    'self-connect': 'NOT LISTENING',
-    'icmp-port-unreachable': 'NOT LISTENING',
-    'icmp-unreachable': 'FILTERED',
-    'no-reply': 'LISTENING or FILTERED',
-  };
-  const record = makeRecord(target, spec, { ...first, state: verdicts[first.outcome], reason: first.reason ?? first.outcome, attempts });
+  const record = makeRecord(target, spec, { ...first, state: UDP_STEP1_VERDICTS[first.outcome], reason: first.reason ?? first.outcome, attempts });
   const probe = selectProbe(spec, settings) as DatagramProbe | undefined;
   if (probe && (first.outcome === 'reply' || first.outcome === 'no-reply')) {
     record.Probe = probe.name;
@@ -213,8 +218,7 @@ async function queryUdp(engine: SocketEngine, target: ResolvedTarget, spec: Port
       const step2 = await engine.udpExchange(target.address, spec.port, request, { timeoutMs: settings.timeoutMs, sourcePort, anySourcePort: probe.replyFromAnyPort, preferredSourcePort });
       record.Attempts = attempts + 1;
       if (first.outcome === 'no-reply') {
-        const state: Record<UdpExchangeResult['outcome'], PortState> = { ...verdicts, 'no-reply': 'FILTERED' };
-        record.State = state[step2.outcome];
+        record.State = UDP_PROBE_VERDICTS[step2.outcome];
         record.Reason = `probe-${step2.reason ?? step2.outcome}`;
         record.ResponseTimeMs = step2.elapsedMs;
         record.LocalAddress = step2.localAddress;

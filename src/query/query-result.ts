@@ -1,7 +1,4 @@
-import schema from '../../schemas/query-result.schema.json';
 import { ExitCode } from '../exit-codes';
-import { defineRecordKind, type RecordSchema } from '../output/record-kind';
-import { resultLines } from './portqry-text';
 import type { PortState } from './tcp-connect';
 
 export interface QueryResult {
@@ -22,11 +19,6 @@ export interface QueryResult {
   ProbeError: string | null;
   TimeUtc: string;
 }
-
-export const QueryResultKind = defineRecordKind(schema as RecordSchema, {
-  tableColumns: ['ComputerName', 'RemoteAddress', 'Protocol', 'RemotePort', 'Service', 'State', 'ResponseTimeMs', 'Probe'],
-  text: (record, style) => resultLines(record as unknown as QueryResult, style),
-});
 
 /** PortQry's ERRORLEVEL for one verdict. */
 export function exitCodeForState(state: PortState): number {

@@ -1,5 +1,6 @@
 import * as dns from 'node:dns';
 import * as net from 'node:net';
+import type { ReverseResolver } from '../dns/reverse';
 import { ExitCode } from '../exit-codes';
 import { PortqryError } from '../errors';
 
@@ -18,11 +19,12 @@ export interface ResolvedTarget {
  * looked up in reverse unless -nr ("IP address resolved to …" / "Failed to resolve IP address to
  * name"). A name that does not resolve is an error (PortQry: "Failed to resolve name to IP address").
  */
-export async function resolveTarget(target: string, reverse: boolean, timeoutMs = 3000): Promise<ResolvedTarget> {
+export async function resolveTarget(target: string, reverse: ReverseResolver | null, timeoutMs = 3000): Promise<ResolvedTarget> {
   const literal = target.replace(/^\[(.*)\]$/, '$1');
   if (net.isIP(literal)) {
     if (!reverse) return { target, address: literal, hostName: null, notes: [] };
-    const name = await withTimeout(dns.promises.lookupService(literal, 0).then((r) => r.hostname), timeoutMs).catch(() => null);
+    // src/dns/reverse.ts: bounded by its own timeout and cancelled when the run ends.
+    const name = await reverse.reverse(literal);
     const found = name && name !== literal ? name : null;
     return {
       target,

@@ -4,11 +4,12 @@ import type { IOStreams } from '../output/iostreams';
 import { sanitizeLine } from '../output/sanitize';
 import { createStyle } from '../output/style';
 import { defaultConcurrency, type EngineOptions, runQueries } from './engine';
+import { reverseResolverEnv } from '../dns/reverse';
 import { QueryLogFile } from './log-file';
 import { buildPortSpecs, parseCommunity, parsePort, parseTargets, parseTlsPorts, type PortSpec } from './plan';
 import { targetPreamble, resultLines, unresolvedPreamble } from './portqry-text';
 import { PROBES, probeByName } from './probes/registry';
-import { QueryResultKind } from './query-result';
+import { QueryResultKind } from './query-result-kind';
 
 /** The query options as typed (strings), before validation. */
 export interface QueryOptionsText {
@@ -113,7 +114,8 @@ export async function executeQuery(request: QueryRequest, output: Output | undef
   let written = 0;
   let behind: Promise<void> | undefined;
   try {
-    return await runQueries(request.targets, request.ports, request.engine, {
+    const { servers, hostsFile } = reverseResolverEnv(io.env);
+    return await runQueries(request.targets, request.ports, { ...request.engine, dnsServers: servers, hostsFile }, {
       target(target) {
         output?.note(targetPreamble(target));
         log?.write(targetPreamble(target));

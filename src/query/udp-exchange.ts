@@ -72,12 +72,9 @@ export function udpExchange(address: string, port: number, payload: Buffer, opti
     };
     const timer = setTimeout(() => finish('no-reply'), options.timeoutMs);
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      const code = err.code ?? '';
-      // Windows reports the ICMP port unreachable as WSAECONNRESET on the next receive.
-      if (code === 'ECONNREFUSED' || code === 'ECONNRESET') finish('icmp-port-unreachable');
-      else if (UNREACHABLE.has(code)) finish('icmp-unreachable');
-      else if (code === 'EADDRINUSE' && options.sourcePort) fail(new SourcePortInUseError(options.sourcePort));
-      else fail(asLocalError(err));
+      const classified = classifyUdpSocketError(err, options.sourcePort);
+      if (typeof classified === 'string') finish(classified);
+      else fail(classified);
     });
     socket.on('message', (msg, rinfo) => {
       if (options.anySourcePort && rinfo.address.replace(/^::ffff:/, '') !== address.replace(/^::ffff:/, '')) return;
@@ -104,6 +101,19 @@ export function udpExchange(address: string, port: number, payload: Buffer, opti
     else if (options.anySourcePort) socket.bind(0, connect);
     else connect();
   });
+}
+
+/**
+ * What an error on a connected UDP socket says: ICMP port unreachable (ECONNREFUSED; Windows reports it
+ * as WSAECONNRESET on the next receive) or another ICMP unreachable, as an outcome; anything else is not
+ * about the port and comes back as an Error (a taken -sp port, a local shortage, a bug).
+ */
+export function classifyUdpSocketError(err: NodeJS.ErrnoException, sourcePort?: number): UdpOutcome | Error {
+  const code = err.code ?? '';
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET') return 'icmp-port-unreachable';
+  if (UNREACHABLE.has(code)) return 'icmp-unreachable';
+  if (code === 'EADDRINUSE' && sourcePort) return new SourcePortInUseError(sourcePort);
+  return asLocalError(err);
 }
 
 function asLocalError(err: unknown): Error {

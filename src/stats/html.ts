@@ -200,6 +200,13 @@ document.querySelectorAll('table.sortable').forEach(function (table) {
     });
   });
 });
+// A link can open the report sorted: report.html#sort=<section id>:<column>[:desc].
+var wanted = /^#sort=([A-Za-z0-9_-]+):([0-9]+)(:desc)?$/.exec(location.hash);
+if (wanted) {
+  var th = document.querySelectorAll('#' + wanted[1] + ' table.sortable th')[Number(wanted[2])];
+  if (th) { th.click(); if (wanted[3]) th.click(); }
+}
+document.documentElement.setAttribute('data-script', 'ready');
 `;
 
 /**

@@ -1,8 +1,6 @@
-import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import { fileError } from '../errors';
 import { ExitCode } from '../exit-codes';
-import type { Output } from '../output/emitter';
+import { type Output, writeWholeFile } from '../output/emitter';
 import type { PortReporterRecord } from '../portreporter/record';
 import { VERSION } from '../version';
 import { StatsEngine, type StatisticResult } from './engine';
@@ -22,6 +20,8 @@ export interface StatsRunOptions {
   mode: 'stats' | 'partial' | 'merge';
   /** --html FILE */
   html: string | undefined;
+  /** -y/--force: an existing --html file may be replaced. */
+  force: boolean;
   /** Records go to the output (false with --html alone). */
   writeRecords: boolean;
   inputs: string[];
@@ -72,7 +72,7 @@ export async function runStats(o: StatsRunOptions, output: Output): Promise<numb
   }
 
   const results = engine.results();
-  if (o.html) writeHtml(o, engine, results);
+  if (o.html) await writeHtml(o, engine, results);
   if (o.writeRecords) {
     const approximate = new Set(engine.approximate());
     results.forEach(({ statistic, rows }, i) => {
@@ -86,7 +86,7 @@ export async function runStats(o: StatsRunOptions, output: Output): Promise<numb
   return flagged && o.failOnFlag ? ExitCode.Flagged : ExitCode.Ok;
 }
 
-function writeHtml(o: StatsRunOptions, engine: StatsEngine, results: StatisticResult[]): void {
+async function writeHtml(o: StatsRunOptions, engine: StatsEngine, results: StatisticResult[]): Promise<void> {
   const page = renderHtmlReport(results, {
     generatedUtc: new Date().toISOString(),
     version: VERSION,
@@ -94,9 +94,5 @@ function writeHtml(o: StatsRunOptions, engine: StatsEngine, results: StatisticRe
     filters: o.filters,
     records: engine.records,
   });
-  try {
-    fs.writeFileSync(o.html!, page);
-  } catch (err) {
-    throw fileError(err, o.html!, true);
-  }
+  await writeWholeFile(o.html!, page, o.force);
 }

@@ -84,6 +84,8 @@ t.test('query text output keeps PortQry lines', async (t) => {
   const r = await runCli(['query', '-n', '127.0.0.1', '-e', '1', '-nr', '--format', 'text']);
   t.match(r.stdout, /^TCP port 1 \((?:\S+ service|unknown service)\): NOT LISTENING$/m);
   t.notMatch(r.stdout, /\x1b/);
+  t.equal(r.code, 1, 'NOT LISTENING');
+  t.equal(r.stderr, '');
 });
 
 t.test('an unresolvable name is a one-line error with its own exit code', async (t) => {

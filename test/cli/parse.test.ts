@@ -3,7 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { parseJsonl, ROOT, runCli } from '../helpers/cli';
+import { parseJsonl, ROOT } from '../helpers/cli';
+// In-process (runCli with test IOStreams): the executables are proven by standalone.test.ts and Wine.
+import { runInProcess as runCli } from '../helpers/in-process';
 import { schemaErrors, schemaKeys } from '../helpers/schema';
 
 const FIX = path.join(ROOT, 'test', 'fixtures', 'portreporter');
@@ -109,6 +111,8 @@ t.test('table and text show flagged rows in red on request, no escape codes othe
   t.same(rows.map((l) => l.includes('\x1b[31m')), [false, false, true, true, false, false, false]);
   const plain = await runCli(['parse', OURS, '--criteria', CRITERIA, '--format', 'text'], { env: ENV });
   t.notMatch(plain.stdout, /\x1b/);
+  t.equal(plain.code, 0);
+  t.equal(coloured.code, 0);
   t.match(plain.stdout, /^2026-11-25 23:01:00 SRV01 TCP 10\.0\.0\.5:49713 198\.51\.100\.9:4444 Established 4410 C:\\Users\\bob\\AppData\\Local\\Temp\\svchost\.exe <CONTOSO\\bob> FLAGGED: port 4444; /m);
   const text = await runCli(['parse', OURS, '--criteria', CRITERIA, '--format', 'text', '--color'], { env: ENV });
   t.match(text.stdout, /\x1b\[31m\x1b\[1m2026-11-25 22:40:02/);

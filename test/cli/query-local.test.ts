@@ -2,14 +2,12 @@ import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import t from 'tap';
 import { BUNDLE, parseJsonl, ROOT, runCli } from '../helpers/cli';
+import { onlyOn } from '../helpers/prerequisite';
 import { schemaErrors, schemaKeys } from '../helpers/schema';
 
 // PortQry local mode against this machine's real sockets (Linux /proc backend); the test owns the
 // sockets it looks for.
-if (process.platform !== 'linux') {
-  t.pass('Linux only');
-  process.exit(0);
-}
+if (!onlyOn(t, 'linux', 'local mode against the /proc backend')) process.exit(0);
 
 async function listen(port = 0): Promise<net.Server> {
   const server = net.createServer((s) => s.on('error', () => {}));

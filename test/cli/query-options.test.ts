@@ -3,7 +3,10 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { parseJsonl, runCli } from '../helpers/cli';
+import { parseJsonl } from '../helpers/cli';
+// Option tests run the CLI in-process (runCli with test IOStreams): the executables are proven by
+// standalone.test.ts and the Wine tests.
+import { runInProcess as runCli } from '../helpers/in-process';
 import { schemaErrors } from '../helpers/schema';
 
 // The command line as users type it, on loopback: PortQry spelling, -l/-y logs, -q, presets, errors.

@@ -12,6 +12,8 @@ export function chromiumPath(): string | undefined {
 
 export interface ChromiumRun {
   stdout: string;
+  /** Chromium's log (--enable-logging=stderr): page script errors appear here as "Uncaught …". */
+  stderr: string;
   code: number | null;
 }
 
@@ -19,7 +21,7 @@ export interface ChromiumRun {
  * Runs headless Chromium once on a local file with a fresh profile, no network features and no
  * background services, then removes the profile. `args` adds --dump-dom or --screenshot=….
  */
-export async function runChromium(file: string, args: string[], timeoutMs = 60_000): Promise<ChromiumRun> {
+export async function runChromium(file: string, args: string[], timeoutMs = 60_000, hash = ''): Promise<ChromiumRun> {
   const bin = chromiumPath();
   if (!bin) throw new Error('chromium is not installed (Debian package chromium)');
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'stats-chromium-'));
@@ -32,20 +34,23 @@ export async function runChromium(file: string, args: string[], timeoutMs = 60_0
     '--disable-sync',
     '--no-first-run',
     `--user-data-dir=${profile}`,
+    '--enable-logging=stderr',
+    '--v=0',
     ...args,
-    pathToFileURL(file).href,
+    pathToFileURL(file).href + hash,
   ];
   try {
     return await new Promise((resolve, reject) => {
       const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: 'disabled:' } });
       const out: Buffer[] = [];
+      const err: Buffer[] = [];
       child.stdout.on('data', (b: Buffer) => out.push(b));
-      child.stderr.resume();
+      child.stderr.on('data', (b: Buffer) => err.push(b));
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       child.on('error', reject);
       child.on('close', (code) => {
         clearTimeout(timer);
-        resolve({ stdout: Buffer.concat(out).toString('utf8'), code });
+        resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code });
       });
     });
   } finally {

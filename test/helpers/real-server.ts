@@ -166,9 +166,12 @@ export function canCreateNetns(): boolean {
 
 /** Why a server cannot run here (for tap's `skip`), or false when it can. */
 export function unavailable(command: string, pkg: string, needsNetns = false): string | false {
-  if (!haveCommand(command)) return `${command} is not installed (Debian package ${pkg}, .ci/apt-packages.txt)`;
-  if (needsNetns && !canCreateNetns()) return 'needs root for a network namespace';
-  return false;
+  let missing: string | false = false;
+  if (!haveCommand(command)) missing = `${command} is not installed (Debian package ${pkg}, .ci/apt-packages.txt)`;
+  else if (needsNetns && !canCreateNetns()) missing = 'needs root for a network namespace';
+  // A skip under CI would hide a broken install: there it is a failure of the whole file.
+  if (missing && process.env.CI === 'true') throw new Error(`missing prerequisite under CI: ${missing}`);
+  return missing;
 }
 
 export interface NetnsHost {

@@ -2,7 +2,7 @@
  * The Windows backend for real, inside the standalone dist/portqry-ts.exe under Wine: a Windows
  * node.exe (the build's base binary) holds a TCP listener and UDP v4/v6 sockets, and
  * `portqry-ts.exe record --once --json` must list them with their owner. Wine is an ABI check, not a
- * Windows semantics check (platform-apis.md §8): its TCP table names PID 0 for every socket (the
+ * Windows semantics check (see docs/recorder.md, "Under Wine"): its TCP table names PID 0 for every socket (the
  * descriptor lives in wineserver), so TCP is checked for presence only; UDP owners, the process path,
  * start time, user and modules are real.
  */

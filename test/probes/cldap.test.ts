@@ -8,7 +8,7 @@ import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 /*
  * No CLDAP server runs here: slapd has no connectionless LDAP, and Samba's AD DC (which has one) needs
  * a provisioned domain. The replies below are fixtures built from RFC 4511 §4.5.2 (SearchResultEntry,
- * SearchResultDone) with the rootDSE attributes of MS-ADTS §3.1.1.3.2 and of PortQry's sample (portqry.md §4.1),
+ * SearchResultDone) with the rootDSE attributes of MS-ADTS §3.1.1.3.2 and of PortQry's sample (KB 310099),
  * sent as one datagram the way Active Directory answers LDAP over UDP (MS-ADTS §3.1.1.3.1.11).
  */
 const ctx = { host: 'dc01', address: '127.0.0.1', port: 389, community: 'public', timeoutMs: 1000 };

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
+import { missingPrerequisite } from '../helpers/prerequisite';
 import { applicationTag, enumerated, integer, octetString, sequence, Tag, tlv } from '../../src/query/probes/codec/ber';
 import { decodeRootDseAnswer, encodeRootDseSearch, searchAnswerComplete } from '../../src/query/probes/codec/ldap';
 import ldap, { portqryDate } from '../../src/query/probes/ldap';
@@ -115,6 +116,8 @@ t.test('slapd: the rootDSE as ldapsearch sees it', { skip: skipSlapd }, async (t
       if (m) (expected[m[1]!] ??= []).push(m[2]!);
     }
     t.same(attributes, expected, 'same attributes and values as ldapsearch');
+  } else {
+    missingPrerequisite(t, 'ldapsearch (Debian package ldap-utils) for the cross-check');
   }
   const text = ldap.describe!(fields);
   t.equal(text[0], 'LDAP query response:');

@@ -6,7 +6,7 @@ import { acceptedPrefixes, decoderFailures } from '../helpers/truncation';
 /*
  * SQL Server Browser has no Linux server: these SVR_RESP fixtures are built from [MC-SQLR] §2.2.5
  * (0x05, RESP_SIZE little-endian, `key;value;` pairs, `;;` after each instance) with the instances
- * of PortQry's multi-instance sample (portqry.md §4.3).
+ * of PortQry's multi-instance sample (KB 310099).
  */
 const ctx = { host: 'sql01', address: '127.0.0.1', port: 1434, community: 'public', timeoutMs: 1000 };
 

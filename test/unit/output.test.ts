@@ -115,3 +115,33 @@ t.test('bad --delimiter is a usage error naming the value', async (t) => {
   await ok.end();
   t.equal(m.text(), 'Name;Count;Seen;Tags\r\n"a;b";1;;\r\n');
 });
+
+t.test('highlighting is the record kind\'s hook, not a key the output layer knows', async (t) => {
+  const schema = { $id: 'x', title: 'Thing', properties: { Name: { type: 'string' }, Flagged: { type: 'boolean' }, Odd: { type: 'boolean' } } };
+  const byHook = defineRecordKind(schema, { highlight: (r) => r.Odd === true });
+  const plain = defineRecordKind({ ...schema, title: 'Plain' });
+  const red = (s: string) => s.includes('\x1b[31m');
+  for (const format of ['table', 'text'] as const) {
+    const m = memoryIO();
+    const out = openOutput(m.io, { format, color: true });
+    out.write(byHook, { Name: 'alpha', Flagged: true, Odd: false });
+    out.write(byHook, { Name: 'beta', Flagged: false, Odd: true });
+    out.write(plain, { Name: 'gamma', Flagged: true, Odd: true });
+    await out.end();
+    const lines = m.text().split('\n');
+    t.same(
+      ['alpha', 'beta', 'gamma'].map((n) => lines.filter((l) => l.includes(n)).some(red)),
+      [false, true, false],
+      `${format}: only the record the hook picks is red (a 'Flagged' key alone means nothing)`,
+    );
+  }
+});
+
+t.test('CSV holds one kind: checked once, before anything is written', async (t) => {
+  const { checkCsvKinds } = await import('../../src/output/emitter');
+  const a = defineRecordKind({ $id: 'a', title: 'A', properties: { X: { type: 'string' } } });
+  const b = defineRecordKind({ $id: 'b', title: 'B', properties: { Y: { type: 'string' } } });
+  t.doesNotThrow(() => checkCsvKinds('csv', [a]));
+  t.doesNotThrow(() => checkCsvKinds('jsonl', [a, b]));
+  t.throws(() => checkCsvKinds('csv', [a, b], 'pick one'), /--format csv holds one kind of record, but this command writes A, B: pick one/);
+});

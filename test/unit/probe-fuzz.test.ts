@@ -138,7 +138,6 @@ for (const probe of streamProbes) {
       socket.on('error', () => {});
       await new Promise((r) => socket.once('connect', r));
       const stream = new SocketProbeStream(socket, { readTimeoutMs: 100, maxReadBytes: 64 * 1024, maxTotalBytes: 1024 * 1024 });
-      const started = Date.now();
       let timer: NodeJS.Timeout | undefined;
       const hang = new Promise<'hang'>((r) => (timer = setTimeout(() => r('hang'), 5000)));
       try {
@@ -152,7 +151,6 @@ for (const probe of streamProbes) {
         clearTimeout(timer);
         socket.destroy();
       }
-      t.ok(Date.now() - started < 5000, `case ${i} bounded`);
     }
   });
 }

@@ -94,7 +94,7 @@ const netbiosNs: DatagramProbe = {
   kind: 'datagram',
   name: 'netbios-ns',
   label: 'NETBIOS adapter status',
-  // PortQry's words (portqry.md §4): the query always goes from an ephemeral port.
+  // PortQry's words (PortQry 2.0's output): the query always goes from an ephemeral port.
   announce: (port) => ['Using ephemeral source port', `Attempting NETBIOS adapter status query to UDP port ${port}...`],
   ports: [137],
   encode: () => encodeNodeStatusRequest(),

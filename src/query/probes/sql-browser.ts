@@ -60,7 +60,7 @@ export function decodeServerResponse(reply: Buffer): ProbeFields {
   return { Instances: instances };
 }
 
-/** PortQry's layout (portqry.md §4.3): `key value` per line, a blank line between instances. */
+/** PortQry's layout (PortQry 2.0's SQL Server output, KB 310099): `key value` per line, a blank line between instances. */
 export function describeSqlBrowser(fields: ProbeFields): string[] {
   const lines = ["Server's response:", ''];
   for (const instance of (fields.Instances as SqlInstance[]) ?? []) {

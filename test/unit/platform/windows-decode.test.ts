@@ -1,6 +1,6 @@
 /**
- * Windows decoders against Buffers built field by field to the x64 layouts of platform-apis.md §1.3
- * and §2.3 (sizes and offsets checked there with mingw-w64 static asserts and koffi).
+ * Windows decoders against Buffers built field by field to the x64 layouts of the Win32
+ * headers (sizes and offsets checked with mingw-w64 static asserts and koffi).
  */
 import t from 'tap';
 import {
