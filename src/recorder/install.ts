@@ -14,18 +14,11 @@ import * as path from 'node:path';
 import { seaModule } from '../platform/koffi';
 import { SERVICE_DESCRIPTION, SERVICE_DISPLAY_NAME, SERVICE_NAME } from '../service/run-service';
 import { systemdCommandLine, systemdQuote, windowsCommandLine, windowsQuote } from '../service/command-line';
-import type { FailureActions } from '../service/windows-scm';
+import type { FailureActions, ServiceDefinition, ServiceOperations } from '../service/service-definition';
+export type { ServiceDefinition, ServiceOperations } from '../service/service-definition';
 
 export { systemdQuote, windowsQuote };
 
-export interface ServiceDefinition {
-  name: string;
-  displayName: string;
-  description: string;
-  /** The full command line the SCM runs (program quoted). */
-  binaryPath: string;
-  failureActions: FailureActions;
-}
 
 export type InstallAction =
   | { kind: 'write'; path: string; content: string; encoding: 'utf8' }
@@ -140,15 +133,6 @@ export interface ActionResult {
   detail: string | null;
 }
 
-/** Carries out the service steps (windows-scm.ts; tests inject their own). */
-export interface ServiceOperations {
-  create(service: ServiceDefinition): string;
-  /** Returns a note when part of the configuration could not be applied (null: all applied). */
-  configure(service: ServiceDefinition): string | null;
-  start(name: string): string;
-  stop(name: string): Promise<string>;
-  delete(name: string): string;
-}
 
 /**
  * Copies the executable into an administrators-only folder: the folder is created under

@@ -8,7 +8,7 @@
  */
 import { loadKoffi, type Koffi } from '../platform/koffi';
 import { sidToString, tokenUserSidOffset } from '../platform/windows-decode';
-import type { ServiceOperations } from '../recorder/install';
+import type { FailureActions, ServiceOperations } from './service-definition';
 import type { ScmBinding } from './run-service';
 import type { ServiceStatus } from './scm-state';
 
@@ -47,15 +47,7 @@ export const DRIVE_REMOTE = 4;
 /** SC_ACTION_TYPE */
 export const SC_ACTION_RESTART = 1;
 
-export interface FailureActions {
-  /** Seconds without failure after which the failure count resets. */
-  resetPeriodSeconds: number;
-  /** One restart per failure, in order; the last repeats. */
-  restartDelaysMs: number[];
-}
-
-/** What `record --install` configures: restart after 5 s, 30 s, then every 60 s; the count resets after a day without failure. */
-export const RECORDER_FAILURE_ACTIONS: FailureActions = { resetPeriodSeconds: 86_400, restartDelaysMs: [5_000, 30_000, 60_000] };
+export { RECORDER_FAILURE_ACTIONS, type FailureActions } from './service-definition';
 
 /** SC_ACTION[] { SC_ACTION_TYPE Type (int); DWORD Delay; }: 8 bytes each. */
 export function encodeScActions(delays: readonly number[]): Buffer {

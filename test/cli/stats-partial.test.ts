@@ -33,7 +33,7 @@ async function ok(args: string[], input?: string) {
 
 async function partialOf(folder: string, extra: string[] = []): Promise<string> {
   const file = path.join(work, `${path.basename(folder)}${extra.length ? '-f' : ''}.partial.json`);
-  await ok(['stats', folder, ...TZ, '--partial', '--out-file', file, ...extra]);
+  await ok(['stats', folder, ...TZ, '--partial', '--out-file', file, '-y', ...extra]);
   return file;
 }
 
