@@ -200,6 +200,7 @@ document.querySelectorAll('table.sortable').forEach(function (table) {
     });
   });
 });
+document.documentElement.setAttribute('data-tables', 'sortable');
 `;
 
 /**

@@ -13,6 +13,8 @@ export function chromiumPath(): string | undefined {
 export interface ChromiumRun {
   stdout: string;
   code: number | null;
+  /** The page's console messages as Chromium logs them (uncaught errors, CSP refusals, console.*). */
+  console: string[];
 }
 
 /**
@@ -31,6 +33,10 @@ export async function runChromium(file: string, args: string[], timeoutMs = 60_0
     '--disable-component-update',
     '--disable-sync',
     '--no-first-run',
+    // Page console messages (an uncaught exception, a script refused by the CSP) go to stderr as
+    // `…:INFO:CONSOLE:N] "message", source: URL (line)`.
+    '--enable-logging=stderr',
+    '--v=0',
     `--user-data-dir=${profile}`,
     ...args,
     pathToFileURL(file).href,
@@ -39,13 +45,16 @@ export async function runChromium(file: string, args: string[], timeoutMs = 60_0
     return await new Promise((resolve, reject) => {
       const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: 'disabled:' } });
       const out: Buffer[] = [];
+      const err: Buffer[] = [];
       child.stdout.on('data', (b: Buffer) => out.push(b));
-      child.stderr.resume();
+      child.stderr.on('data', (b: Buffer) => err.push(b));
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       child.on('error', reject);
       child.on('close', (code) => {
         clearTimeout(timer);
-        resolve({ stdout: Buffer.concat(out).toString('utf8'), code });
+        const log = Buffer.concat(err).toString('utf8');
+        const console = [...log.matchAll(/:CONSOLE(?::|\()[^\]]*\] (.*)/g)].map((m) => m[1]);
+        resolve({ stdout: Buffer.concat(out).toString('utf8'), code, console });
       });
     });
   } finally {
