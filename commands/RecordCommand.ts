@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command, Option } from 'clipanion';
 import { UsageError } from '../src/errors';
+import { openEventLog } from '../src/eventlog';
 import { ExitCode } from '../src/exit-codes';
 import { sanitizeLine } from '../src/output/sanitize';
 import { createPlatformBackend } from '../src/platform';
@@ -16,9 +17,10 @@ import {
   type InstallAction,
 } from '../src/recorder/install';
 import { InstallActionKind, toInstallAction } from '../src/recorder/install-action';
-import { defaultLogDir, parseDuration, parseRotation } from '../src/recorder/options';
+import { defaultLogDir, parseDuration, parseRotation, parseSize } from '../src/recorder/options';
 import { PortOwnerKind, toPortOwner } from '../src/recorder/port-owner';
 import { runRecorder } from '../src/recorder/recorder';
+import { untilStopped } from '../src/recorder/stop-signal';
 import { VERSION } from '../src/version';
 import { BaseCommand, parseIntegerOption } from './BaseCommand';
 
@@ -33,6 +35,10 @@ export class RecordCommand extends BaseCommand {
 
       The logs stay whole whatever happens: each record is one write, a partial last record left by a power cut is removed at the next start, SIGINT/SIGTERM/Ctrl+Break flush and close, and a full disk is reported once on stderr while records are held and written when space returns.
 
+      Retention: --keep N keeps the N newest sets, --max-total SIZE keeps all sets together under SIZE; the oldest whole sets (all four files) are removed at start, at every new set and as the current set grows, never the current one. --rotate daily starts a new set at local midnight.
+
+      The log directory must be safe: it and every folder above it owned by root (or the recorder's user) and writable by nobody else, as sshd's StrictModes requires; otherwise record refuses to start (exit 78) and says which folder to fix. Log files are never followed through links. If the directory is deleted or replaced while recording, it is recreated under the same rules and a new set starts, with a warning on stderr and in the system log. docs/record.md has the rules and every exit code.
+
       Polling misses connections that open and close between two polls: lower --interval (down to 100ms) to see more of them.
 
       --once prints one snapshot of every endpoint and its owner to stdout (schemas/port-owner.schema.json) and exits. --install registers the recorder to start at boot (Linux: systemd unit portqry-ts-record.service; Windows: a task running as SYSTEM at startup) with the other options given; --uninstall removes it; --dry-run prints the steps without doing them.
@@ -40,6 +46,7 @@ export class RecordCommand extends BaseCommand {
     examples: [
       ['Record into the default folder until Ctrl+C', '$0 record'],
       ['Record for one hour into a folder, with the event log', '$0 record -ld C:\\PortLogs --duration 1h --jsonl'],
+      ['A new set every day, the last 30 days kept, at most 2 GB in all', '$0 record --rotate daily,size --keep 30 --max-total 2GB'],
       ['Who owns which port right now, as PowerShell objects', '$0 record --once --json | ConvertFrom-Json'],
       ['Start recording at every boot', '$0 record --install -ld /var/log/portqry-ts --jsonl'],
       ['Show what --install would do', '$0 record --install --dry-run'],
@@ -48,7 +55,9 @@ export class RecordCommand extends BaseCommand {
 
   logDir = Option.String('--log-dir', { description: 'Log directory (Port Reporter -ld)' });
   logSize = Option.String('--log-size', '5000', { description: 'Start a new set of logs when a file would exceed this many KB (Port Reporter -ls; default 5000)' });
-  rotate = Option.String('--rotate', 'start,size', { description: 'When a new set of logs starts: start, daily, size, combined with commas, or none (default start,size)' });
+  rotate = Option.String('--rotate', 'start,size', { description: 'When a new set of logs starts: start, daily (at local midnight), size, combined with commas, or none (default start,size)' });
+  keep = Option.String('--keep', { description: 'Keep at most N sets of logs (the current one included); the oldest whole sets are removed' });
+  maxTotal = Option.String('--max-total', { description: 'Keep all sets together under SIZE (500MB, 2GB); the oldest whole sets are removed, never the current one' });
   interval = Option.String('--interval', '1s', { description: 'Time between polls: 100ms or more (default 1s)' });
   duration = Option.String('--duration', { description: 'Stop after this long (30s, 10m, 8h); default: until stopped' });
   jsonl = Option.Boolean('--jsonl', false, { description: 'Also write the JSON Lines event log PR-EVENTS-<suffix>.jsonl (opened and closed endpoints, lifetimes, UTC times)' });
@@ -67,18 +76,22 @@ export class RecordCommand extends BaseCommand {
     const rotation = parseRotation(this.rotate, logSizeKb * 1024);
     const intervalMs = parseDuration('--interval', this.interval, 100);
     const durationMs = this.duration === undefined ? null : parseDuration('--duration', this.duration, 1);
+    if (this.logDir !== undefined && this.logDir.trim() === '') throw new UsageError("--log-dir is empty: name the folder to record into, e.g. --log-dir /var/log/portqry-ts");
     const logDir = path.resolve(this.logDir ?? defaultLogDir(this.context.io.env));
+    const retention = {
+      keep: this.keep === undefined ? null : parseIntegerOption('--keep', this.keep, 1, 1_000_000),
+      maxTotalBytes: this.maxTotal === undefined ? null : parseSize('--max-total', this.maxTotal),
+    };
 
     if (this.install || this.uninstall) return this.runInstall(logDir, logSizeKb);
     if (this.once) return this.runOnce();
 
-    const controller = new AbortController();
-    const stop = () => controller.abort();
-    const signals: NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGBREAK'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
-    for (const s of signals) process.on(s, stop);
     const io = this.context.io;
-    try {
-      const summary = await runRecorder({
+    // The system log (syslog under systemd, the Application log on Windows) gets what an administrator
+    // must see; stderr gets every warning line already, so nothing falls back to it twice.
+    const eventLog = openEventLog({ fallback: null });
+    const summary = await untilStopped((signal) =>
+      runRecorder({
         backend: createPlatformBackend(),
         intervalMs,
         durationMs,
@@ -87,17 +100,17 @@ export class RecordCommand extends BaseCommand {
         jsonl: this.jsonl,
         modules: this.modules,
         generatedBy: `portqry-ts ${VERSION}`,
-        signal: controller.signal,
+        retention,
+        signal,
         warn: (line) => io.stderr.write(`portqry-ts: record: ${sanitizeLine(line)}\n`),
-      });
-      this.output.note([
-        `Recorded ${summary.polls} poll(s) into ${summary.logDir}: ${summary.opened} new endpoint(s), ${summary.closed} closed, ${summary.rotations} rotation(s).`,
-        `Sets: ${summary.sets.join(', ')}`,
-      ]);
-      return summary.writeFailures > 0 && summary.dropped > 0 ? ExitCode.IoError : ExitCode.Ok;
-    } finally {
-      for (const s of signals) process.off(s, stop);
-    }
+        eventLog,
+      }),
+    ).finally(() => eventLog.close());
+    this.output.note([
+      `Recorded ${summary.polls} poll(s) into ${summary.logDir}: ${summary.opened} new endpoint(s), ${summary.closed} closed, ${summary.rotations} rotation(s).`,
+      `Sets: ${summary.sets.join(', ')}`,
+    ]);
+    return summary.writeFailures > 0 && summary.dropped > 0 ? ExitCode.IoError : ExitCode.Ok;
   }
 
   private async runOnce(): Promise<number> {
@@ -125,6 +138,8 @@ export class RecordCommand extends BaseCommand {
         this.rotate,
         '--interval',
         this.interval,
+        ...(this.keep === undefined ? [] : ['--keep', this.keep]),
+        ...(this.maxTotal === undefined ? [] : ['--max-total', this.maxTotal]),
         ...(this.jsonl ? ['--jsonl'] : []),
         ...(this.modules ? [] : ['--no-modules']),
       ];

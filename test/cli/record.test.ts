@@ -221,7 +221,8 @@ t.test('SIGINT flushes and closes too', async (t) => {
 t.test('full disk: reported once, records held, recording resumes when space returns', async (t) => {
   const mnt = tmpDir(t);
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'rec-tmpfs', mnt], { stdio: 'ignore' });
+    // Room for the initial records of a busy machine (a thousand sockets write ~0.5 MB) once the filler goes.
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'rec-tmpfs', mnt], { stdio: 'ignore' });
   } catch {
     t.pass('skipped: cannot mount a tmpfs here (needs root)');
     return;
@@ -242,6 +243,7 @@ t.test('full disk: reported once, records held, recording resumes when space ret
   t.teardown(() => rec.child.kill('SIGKILL'));
   await waitFor('the disk-full report', () => /no space left on device/.test(rec.stderr()));
   const server = await listen();
+  t.teardown(() => server.close());
   const port = (server.address() as net.AddressInfo).port;
   await new Promise((r) => setTimeout(r, 400));
   fs.rmSync(filler);
@@ -285,4 +287,45 @@ t.test('record --install --dry-run prints the steps; --unit-dir writes the unit 
   t.notOk(fs.existsSync(path.join(unitDir, 'portqry-ts-record.service')));
   t.match(fs.readFileSync(calls, 'utf8'), /disable --now portqry-ts-record\.service\ndaemon-reload\n$/);
   t.match(un.stdout, /^ran: systemctl disable --now portqry-ts-record\.service\nremoved: /);
+});
+
+t.test("a log directory that cannot be used: '' is a usage error (64), a file or an uncreatable path an I/O error, one line, never exit 0", async (t) => {
+  const dir = tmpDir(t);
+  const file = path.join(dir, 'a-file');
+  fs.writeFileSync(file, 'not a directory');
+  const empty = await runCli(['record', '--log-dir', '', '--duration', '1s', '--no-modules'], { cwd: dir });
+  t.equal(empty.code, 64, "--log-dir ''");
+  t.match(empty.stderr, /^portqry-ts: .*--log-dir.*empty/);
+  t.same(fs.readdirSync(dir), ['a-file'], 'nothing written into the working directory');
+  for (const [what, ld, code, message] of [
+    ['a file', file, 73, /not a directory/],
+    ['below a file', path.join(file, 'sub'), 73, /not a directory/],
+    ['under /proc', '/proc/portqry-ts-nope/logs', 73, /cannot create/],
+  ] as const) {
+    const r = await runCli(['record', '--log-dir', ld, '--duration', '1s', '--no-modules'], { timeoutMs: 15_000 });
+    t.equal(r.code, code, `${what}: exit ${code}`);
+    t.match(r.stderr, message, `${what}: says why`);
+    t.ok(r.stderr.includes(ld.startsWith(file) ? file : '/proc/portqry-ts-nope'), `${what}: names the path`);
+    t.equal(r.stderr.trim().split('\n').length, 1, `${what}: one line`);
+    t.notMatch(r.stderr, /writing again|internal error/, `${what}: no false recovery, no "internal error"`);
+  }
+  t.equal(fs.readFileSync(file, 'utf8'), 'not a directory');
+});
+
+t.test('--keep and --max-total end to end: bad values are usage errors; three runs with --keep 2 leave the two newest sets', async (t) => {
+  for (const args of [['--keep', '0'], ['--keep', 'x'], ['--max-total', '12 parsecs'], ['--max-total', '']]) {
+    const r = await runCli(['record', ...args, '--duration', '1s']);
+    t.equal(r.code, 64, args.join(' '));
+    t.match(r.stderr, new RegExp(`^portqry-ts: invalid ${args[0]} `));
+  }
+  const dir = path.join(tmpDir(t), 'logs');
+  const sets: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await runCli(['record', '-ld', dir, '--duration', '200ms', '--no-modules', '--keep', '2', '--max-total', '500MB', '--format', 'text']);
+    t.equal(r.code, 0, r.stderr);
+    sets.push(/Sets: (\S+)/.exec(r.stdout)?.[1] ?? '');
+    await new Promise((r) => setTimeout(r, 1100)); // suffixes are per second
+  }
+  const left = [...new Set(fs.readdirSync(dir).map((f) => /^PR-[A-Z]+-(.+)\.(?:log|jsonl)$/.exec(f)?.[1]))].sort();
+  t.same(left, sets.slice(1).sort(), `kept ${left.join(', ')} of ${sets.join(', ')}`);
 });
