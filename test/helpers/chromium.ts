@@ -10,6 +10,14 @@ export function chromiumPath(): string | undefined {
   return undefined;
 }
 
+/**
+ * The `skip` option of a test that needs Chromium: a visible skip when it is missing, but under
+ * CI=true (where .ci/run installed it) the test runs and fails, so a broken install cannot hide it.
+ */
+export function chromiumSkip(): string | false {
+  return chromiumPath() || process.env.CI === 'true' ? false : 'chromium is not installed (.ci/apt-packages.txt)';
+}
+
 export interface ChromiumRun {
   stdout: string;
   code: number | null;
