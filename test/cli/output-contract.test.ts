@@ -91,23 +91,32 @@ t.test('colour and format follow the terminal, NO_COLOR and FORCE_COLOR', async 
   t.ok(tty.output.includes(ESC), 'coloured on a terminal');
 
   const noColor = onTerminal(query, { NO_COLOR: '1' });
-  t.match(noColor.output, /LISTENING/);
+  t.equal(noColor.code, 0);
+  t.match(noColor.output, new RegExp(`TCP port ${port} \\(.*\\): LISTENING`), 'NO_COLOR: the same text');
   t.notOk(noColor.output.includes(ESC), 'NO_COLOR: no escape sequences on a terminal');
 
   const forceOff = onTerminal(query, { FORCE_COLOR: '0' });
+  t.equal(forceOff.code, 0);
+  t.match(forceOff.output, new RegExp(`TCP port ${port} \\(.*\\): LISTENING`), 'FORCE_COLOR=0: the same text');
   t.notOk(forceOff.output.includes(ESC), 'FORCE_COLOR=0: no colour on a terminal');
 
   const help = onTerminal([...CLI, '--help']);
   t.ok(help.output.includes(ESC), '--help is coloured on a terminal');
-  t.notOk(onTerminal([...CLI, '--help'], { NO_COLOR: '1' }).output.includes(ESC), '--help honours NO_COLOR');
+  const helpNoColor = onTerminal([...CLI, '--help'], { NO_COLOR: '1' });
+  t.equal(helpNoColor.code, 0);
+  t.match(helpNoColor.output, /portqry-ts query/, '--help with NO_COLOR still lists the commands');
+  t.notOk(helpNoColor.output.includes(ESC), '--help honours NO_COLOR');
 
   const piped = await runCli(query.slice(CLI.length), { env: { TERM: 'xterm-256color' } });
+  t.equal(piped.code, 0);
   t.notOk(piped.stdout.includes(ESC), 'no colour when piped');
   t.equal(parseJsonl(piped.stdout).length, 1, 'JSON Lines when piped');
 
   const forced = await runCli([...query.slice(CLI.length), '--format', 'text'], { env: { FORCE_COLOR: '1' } });
   t.ok(forced.stdout.includes(ESC), 'FORCE_COLOR=1 colours a pipe');
   const forcedButNo = await runCli([...query.slice(CLI.length), '--format', 'text'], { env: { FORCE_COLOR: '1', NO_COLOR: '1' } });
+  t.equal(forcedButNo.code, 0);
+  t.match(forcedButNo.stdout, new RegExp(`TCP port ${port} \\(.*\\): LISTENING`), 'the same text');
   t.notOk(forcedButNo.stdout.includes(ESC), 'NO_COLOR wins over FORCE_COLOR');
 
   const usage = onTerminal([...CLI, 'query', '-n', '127.0.0.1', '-e', 'x']);

@@ -46,7 +46,10 @@ t.test('a hostile FTP banner (escape sequences, UTF-8): kept whole in JSON, made
   t.match(json.stdout, '"Banner":"220 evil\\u001b]0;owned\\u0007 \\u001b[31mred \\u00e9t\\u00e9\\r\\n"', 'control bytes and non-ASCII escaped, nothing dropped');
   t.equal(json.records[0]!.ProbeData.Banner, '220 evil\x1b]0;owned\x07 \x1b[31mred \u00e9t\u00e9\r\n');
   const text = await query(['-e', String(port), '--probe', 'ftp', '--format', 'text']);
-  t.match(text.stdout, '\n220 evil red \u00e9t\u00e9\n');
+  t.equal(text.code, 0, 'LISTENING');
+  t.equal(text.stderr, '');
+  t.match(text.stdout, `TCP port ${port} (unknown service): LISTENING\n`);
+  t.match(text.stdout, '\n220 evil red \u00e9t\u00e9\n', 'the banner is shown, its printable text whole');
   t.notMatch(text.stdout, /[\x00-\x09\x0b-\x1f\x7f]/, 'no control characters reach the terminal');
 });
 

@@ -54,7 +54,7 @@ t.test('query verdicts against a namespace peer', { skip }, async (t) => {
       const r = await cliInLab(lab, ['query', '-n', address, '-o', ports, '-nr', '--timeout', '1000', '--retries', '2', '--json']);
       const records = parseJsonl(r.stdout);
       t.equal(records.length, 7);
-      for (const rec of records) t.same(schemaErrors('query-result.schema.json', rec), [], `schema ${String(rec.RemotePort)}`);
+      t.same(records.flatMap((rec) => schemaErrors('query-result.schema.json', rec).map((e) => `${String(rec.RemotePort)}: ${e}`)), [], 'every record valid');
       const by = (port: number) => records.find((x) => x.RemotePort === port)!;
       t.match(by(TCP.listening), { State: 'LISTENING', Reason: 'connected', Attempts: 1 });
       t.match(by(TCP.closed), { State: 'NOT LISTENING', Reason: 'reset' }, 'kernel RST');

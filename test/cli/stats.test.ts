@@ -5,7 +5,7 @@ import t from 'tap';
 import { parseJsonl, ROOT } from '../helpers/cli';
 // In-process (runCli with test IOStreams): the executables are proven by standalone.test.ts and Wine.
 import { runInProcess as runCli } from '../helpers/in-process';
-import { chromiumPath, runChromium } from '../helpers/chromium';
+import { chromiumPath, chromiumSkip, runChromium } from '../helpers/chromium';
 import { schemaErrors, schemaKeys } from '../helpers/schema';
 
 // test/fixtures/stats/logs: SRV1 (PR-INITIAL + PR-PORTS original format + PR-PIDS, 11 records) and
@@ -188,7 +188,7 @@ t.test('text output: one heading per statistic, sanitized lines', async (t) => {
   t.match(r.stdout, /\n\nConnections per computer\n\nSRV1 +11 records: 7 connections, 2 listeners, 2 UDP; 4 remote addresses, 3 processes\n/);
 });
 
-t.test('--html: a self-contained report that renders in headless Chromium with its charts', { skip: chromiumPath() ? false : 'chromium is not installed' }, async (t) => {
+t.test('--html: a self-contained report that renders in headless Chromium with its charts', { skip: chromiumSkip() }, async (t) => {
   const dir = tempDir(t);
   const report = path.join(dir, 'report.html');
   const r = await runCli([...BASE, '--html', report]);

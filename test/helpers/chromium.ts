@@ -10,11 +10,21 @@ export function chromiumPath(): string | undefined {
   return undefined;
 }
 
+/**
+ * The `skip` option of a test that needs Chromium: a visible skip when it is missing, but under
+ * CI=true (where .ci/run installed it) the test runs and fails, so a broken install cannot hide it.
+ */
+export function chromiumSkip(): string | false {
+  return chromiumPath() || process.env.CI === 'true' ? false : 'chromium is not installed (.ci/apt-packages.txt)';
+}
+
 export interface ChromiumRun {
   stdout: string;
   /** Chromium's log (--enable-logging=stderr): page script errors appear here as "Uncaught …". */
   stderr: string;
   code: number | null;
+  /** The page's console messages as Chromium logs them (uncaught errors, CSP refusals, console.*). */
+  console: string[];
 }
 
 /**
@@ -33,9 +43,11 @@ export async function runChromium(file: string, args: string[], timeoutMs = 60_0
     '--disable-component-update',
     '--disable-sync',
     '--no-first-run',
-    `--user-data-dir=${profile}`,
+    // Page console messages (an uncaught exception, a script refused by the CSP) go to stderr as
+    // `…:INFO:CONSOLE:N] "message", source: URL (line)`.
     '--enable-logging=stderr',
     '--v=0',
+    `--user-data-dir=${profile}`,
     ...args,
     pathToFileURL(file).href + hash,
   ];
@@ -50,7 +62,9 @@ export async function runChromium(file: string, args: string[], timeoutMs = 60_0
       child.on('error', reject);
       child.on('close', (code) => {
         clearTimeout(timer);
-        resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code });
+        const log = Buffer.concat(err).toString('utf8');
+        const console = [...log.matchAll(/:CONSOLE(?::|\()[^\]]*\] (.*)/g)].map((m) => m[1]!);
+        resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: log, code, console });
       });
     });
   } finally {

@@ -45,7 +45,7 @@ t.test('original PR-PORTS: unpadded date and time, listener, connection, UDP, us
   t.match(conn, { RemoteAddress: '10.1.9.40', RemotePort: 52011, State: 'Established', TimeLocal: '2005-07-06T13:44:09' });
   t.match(udp, { Protocol: 'UDP', RemoteAddress: null, RemotePort: null, State: null, TimeLocal: '2005-07-06T13:45:00' });
   t.equal(records[3]!.TimeLocal, '2005-07-06T14:02:17');
-  for (const r of records) t.same(schemaErrors('port-reporter-record.schema.json', r), [], `line ${r.SourceLine} valid`);
+  t.same(records.flatMap((r) => schemaErrors('port-reporter-record.schema.json', r).map((e) => `line ${r.SourceLine}: ${e}`)), [], `all ${records.length} records valid`);
 });
 
 t.test('--utc-offset converts the local log time', async (t) => {
@@ -70,7 +70,7 @@ t.test('ours: PR-PORTS rows joined with their PR-PIDS blocks by PID and time', a
   t.match(records[2], { OwningProcess: 4410, ProcessPath: 'C:\\Users\\bob\\AppData\\Local\\Temp\\svchost.exe', Services: [] });
   t.match(records[4], { LocalAddress: '::', RemoteAddress: '::', State: 'Listen', Modules: [] });
   t.match(records[5], { LocalAddress: 'fe80::1%12', RemoteAddress: 'fe80::2%12', RemotePort: 50001 });
-  for (const r of records) t.same(schemaErrors('port-reporter-record.schema.json', r), [], `line ${r.SourceLine} valid`);
+  t.same(records.flatMap((r) => schemaErrors('port-reporter-record.schema.json', r).map((e) => `line ${r.SourceLine}: ${e}`)), [], `all ${records.length} records valid`);
 });
 
 t.test('PR-INITIAL: one Initial record per endpoint of each process block', async (t) => {
@@ -87,7 +87,7 @@ t.test('JSONL event log', async (t) => {
   t.match(records[0], { ComputerName: 'WEB02', RemoteAddress: '0.0.0.0', State: 'Listen', TimeLocal: '2026-11-25T09:00:00' });
   t.match(records[2], { LifetimeSeconds: 60, Services: ['nginx.service'] });
   t.match(records[3], { Protocol: 'UDP', State: null, RemoteAddress: null });
-  for (const r of records) t.same(schemaErrors('port-reporter-record.schema.json', r), []);
+  t.same(records.flatMap((r) => schemaErrors('port-reporter-record.schema.json', r).map((e) => `line ${r.SourceLine}: ${e}`)), [], `all ${records.length} records valid`);
 });
 
 t.test('a directory is read recursively; PR-PIDS yield no records of their own', async (t) => {

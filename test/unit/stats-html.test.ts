@@ -48,5 +48,5 @@ t.test('the report is self-contained: no external URL can be fetched', async (t)
   t.match(html, /id="chart-hours"/);
   t.match(html, /id="chart-processes"/);
   t.match(html, /id="chart-remote-addresses"/);
-  for (const s of STATISTICS) t.match(html, new RegExp(`id="stat-${s.name}"`), `section for ${s.name}`);
+  t.same(STATISTICS.map((s) => s.name).filter((name) => !html.includes(`id="stat-${name}"`)), [], 'a section for every statistic (missing ones shown)');
 });

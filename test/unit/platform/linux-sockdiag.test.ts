@@ -168,8 +168,11 @@ t.test('live: a NETLINK_SOCK_DIAG dump lists our sockets exactly as /proc/net do
     own((udp as unknown as { _handle: { fd: number } })._handle.fd);
     closers.push(() => udp.close());
   }
-  await new Promise((r) => setTimeout(r, 50)); // the server side of each connection is accepted
-  t.equal(inodes.size, 8);
+  // The server side of each connection is accepted in a later turn of the event loop: poll for it up
+  // to a deadline (a fixed sleep is too short on a loaded machine and too long on an idle one).
+  const deadline = performance.now() + 10_000;
+  while (inodes.size < 8 && performance.now() < deadline) await new Promise((r) => setImmediate(r));
+  t.equal(inodes.size, 8, 'two listeners, two connections from both ends, two UDP sockets');
 
   const reader = new SockDiagReader();
   const ours = (rows: ProcNetRow[]) => rows.filter((r) => inodes.has(r.inode)).map((r) => JSON.stringify(r)).sort();
