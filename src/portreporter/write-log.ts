@@ -247,7 +247,13 @@ export class LogWriter {
         }
       }
     }
-    const continuable = newest && !options.rotation.start && !(options.rotation.daily && suffixDay(newest) !== localDay(now));
+    // A set is continued only by a run that writes the same files: a PR-EVENTS log then covers its whole
+    // set, which is what lets parse/stats count a set from its event log alone (read.ts withoutDuplicateSets).
+    const continuable =
+      newest &&
+      !options.rotation.start &&
+      !(options.rotation.daily && suffixDay(newest) !== localDay(now)) &&
+      fs.existsSync(setFiles(options.dir, newest).EVENTS) === options.jsonl;
     if (continuable) writer.useSet(newest, now, true);
     else writer.newSet(now);
     if (continuable && options.rotation.size && writer.wouldOverflow(0)) writer.rotate(now);
@@ -297,6 +303,7 @@ export class LogWriter {
       if (!continued && this.setsWritten.length === 1) this.files.INITIAL.create();
       this.files.PORTS.create();
       this.files.PIDS.create();
+      if (this.options.jsonl) this.files.EVENTS.create();
     } catch (err) {
       this.writeFailed(err);
     }
@@ -314,8 +321,8 @@ export class LogWriter {
     return check.some((k) => this.files[k].hasRecords && this.files[k].size + bytes > max);
   }
 
-  /** PR-INITIAL: one block per process that owned an endpoint when recording started. */
-  initial(processes: readonly { pid: number; process: ProcessInfo | null; endpoints: readonly Endpoint[] }[], recorded: Date): void {
+  /** PR-INITIAL: one block per process that owned an endpoint when recording started (pid null: no known owner). */
+  initial(processes: readonly { pid: number | null; process: ProcessInfo | null; endpoints: readonly Endpoint[] }[], recorded: Date): void {
     for (const p of processes) this.enqueue({ type: 'initial', text: processBlock(p.pid, p.process, p.endpoints, recorded) });
   }
 

@@ -118,17 +118,20 @@ function endpointsByPid(snapshot: Snapshot): Map<number, Endpoint[]> {
   return map;
 }
 
-/** The owners of some endpoints, one entry per process, with all of those endpoints. */
-export function groupByProcess(tracked: readonly TrackedEndpoint[]): { pid: number; process: ProcessInfo | null; endpoints: Endpoint[] }[] {
-  const groups = new Map<string, { pid: number; process: ProcessInfo | null; endpoints: Endpoint[] }>();
+/**
+ * The owners of some endpoints, one entry per process, with all of those endpoints; the endpoints
+ * whose owner the OS does not name form one more entry with pid null (PR-INITIAL lists everything
+ * open at start, as Port Reporter lists System's ports), last.
+ */
+export function groupByProcess(tracked: readonly TrackedEndpoint[]): { pid: number | null; process: ProcessInfo | null; endpoints: Endpoint[] }[] {
+  const groups = new Map<string, { pid: number | null; process: ProcessInfo | null; endpoints: Endpoint[] }>();
   for (const t of tracked) {
-    if (t.endpoint.pid === null) continue;
-    const key = `${t.endpoint.pid}|${t.process?.startTime?.getTime() ?? ''}`;
+    const key = t.endpoint.pid === null ? 'unknown' : `${t.endpoint.pid}|${t.process?.startTime?.getTime() ?? ''}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { pid: t.endpoint.pid, process: t.process, endpoints: [] }));
     g.endpoints.push(t.endpoint);
   }
-  return [...groups.values()].sort((a, b) => a.pid - b.pid);
+  return [...groups.values()].sort((a, b) => (a.pid ?? Infinity) - (b.pid ?? Infinity));
 }
 
 /** Drops cached process details of processes no longer in the snapshot, so the cache cannot grow without bound. */

@@ -1,0 +1,192 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import t from 'tap';
+import { BUNDLE, parseJsonl, ROOT, runCli } from '../helpers/cli';
+import { readEvents, readLogSet } from '../helpers/recorder-logs';
+import { schemaErrors } from '../helpers/schema';
+
+/**
+ * The recorder end to end in a network namespace of its own: the test's socket actor (a python3
+ * process, test/helpers/socket-actor.py) and the recorder are the only things with sockets there,
+ * so every count below is exact and counted by hand.
+ */
+const skip =
+  process.platform !== 'linux'
+    ? 'Linux only'
+    : process.getuid?.() !== 0
+      ? 'needs root (ip netns)'
+      : spawnSync('sh', ['-c', 'command -v ip && command -v python3'], { stdio: 'ignore' }).status !== 0
+        ? 'needs ip and python3'
+        : undefined;
+if (skip) {
+  if (process.env.CI === 'true') t.fail(`cannot run: ${skip}`);
+  else t.pass(`skipped: ${skip}`);
+  process.exit(0);
+}
+
+const ACTOR = path.join(ROOT, 'test', 'helpers', 'socket-actor.py');
+
+interface Netns {
+  name: string;
+  destroy(): void;
+}
+
+export function createNetns(): Netns {
+  const name = `reccap-${crypto.randomBytes(3).toString('hex')}`;
+  const r = spawnSync('ip', ['netns', 'add', name], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ip netns add failed: ${r.stderr}`);
+  spawnSync('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  return { name, destroy: () => void spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' }) };
+}
+
+/** The socket actor inside the namespace: send() one command, get its answer's words. */
+class Actor {
+  readonly child: ChildProcess;
+  private readonly answers: string[] = [];
+  private waiting: ((line: string) => void) | undefined;
+
+  constructor(ns: string) {
+    this.child = spawn('ip', ['netns', 'exec', ns, 'python3', '-u', ACTOR], { stdio: ['pipe', 'pipe', 'inherit'] });
+    readline.createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      if (this.waiting) {
+        const w = this.waiting;
+        this.waiting = undefined;
+        w(line);
+      } else this.answers.push(line);
+    });
+  }
+
+  async send(command: string): Promise<string[]> {
+    this.child.stdin!.write(`${command}\n`);
+    const line = this.answers.shift() ?? (await new Promise<string>((resolve) => (this.waiting = resolve)));
+    const words = line.split(' ');
+    if (words[0] !== 'ok') throw new Error(`socket actor: ${command}: ${line}`);
+    return words.slice(1);
+  }
+
+  stop(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+interface Recorder {
+  child: ChildProcess;
+  stderr: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startRecorderIn(ns: string, args: string[]): Recorder {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BUNDLE, 'record', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  child.stdout!.resume();
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  return { child, stderr: () => err, exit };
+}
+
+async function waitFor(what: string, test: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function tmpDir(t: { teardown(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rec-capture-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A use as a hand count names it: protocol, local port, remote port (or -), owner (pid or ?). */
+function useKey(r: Record<string, unknown>): string {
+  return `${r.Protocol} ${r.LocalPort} ${r.RemotePort ?? '-'} ${r.OwningProcess ?? '?'}`;
+}
+
+t.test('a real --jsonl recording: parse and stats count every port use once, PR-INITIAL lists the socket nobody owns', async (t) => {
+  const ns = createNetns();
+  t.teardown(() => ns.destroy());
+  const actor = new Actor(ns.name);
+  t.teardown(() => actor.stop());
+  const [pid] = (await actor.send('pid')).map(Number);
+  const dir = path.join(tmpDir(t), 'logs');
+
+  // Open before the recorder starts: one listener, and one listener whose descriptor is in flight in a
+  // UNIX socket (no process holds it: its owner cannot be read, like Port Reporter's System).
+  const [, l1] = (await actor.send('listen tcp')).map(Number);
+  const [hiddenId, hidden] = (await actor.send('listen tcp')).map(Number);
+  await actor.send(`hide ${hiddenId}`);
+
+  const rec = startRecorderIn(ns.name, ['-ld', dir, '--interval', '300ms', '--jsonl', '--no-modules']);
+  t.teardown(() => rec.child.kill('SIGKILL'));
+  await waitFor('initial events', () => readEvents(dir).length >= 2);
+
+  // While it records: a listener, a connection to it (both ends ours), a UDP socket, and a connection
+  // whose client closes first after the recorder saw it (its FIN_WAIT2 end then has no owner: the same
+  // use, not a new one).
+  const [, l2] = (await actor.send('listen tcp')).map(Number);
+  const [, c1] = (await actor.send(`connect ${l2}`)).map(Number);
+  const [, u1] = (await actor.send('listen udp')).map(Number);
+  const [c2Id, c2] = (await actor.send(`connect ${l2}`)).map(Number);
+  await waitFor('the opened events', () => readEvents(dir).filter((e) => e.Event === 'Opened').length >= 6);
+  await actor.send(`close ${c2Id}`);
+  // Several polls see the orphaned FIN_WAIT2 end.
+  await new Promise((r) => setTimeout(r, 1200));
+  rec.child.kill('SIGTERM');
+  const { code } = await rec.exit;
+  t.equal(code, 0, rec.stderr());
+
+  const expected = [
+    `TCP ${l1} - ${pid}`,
+    `TCP ${hidden} - ?`,
+    `TCP ${l2} - ${pid}`,
+    `TCP ${c1} ${l2} ${pid}`,
+    `TCP ${l2} ${c1} ${pid}`,
+    `UDP ${u1} - ${pid}`,
+    `TCP ${c2} ${l2} ${pid}`,
+    `TCP ${l2} ${c2} ${pid}`,
+  ].sort();
+
+  for (const e of readEvents(dir)) t.same(schemaErrors('record-event.schema.json', e), [], `${e.Event} ${useKey(e)}`);
+
+  // PR-INITIAL alone: both listeners open at start, the ownerless one included (empty Process ID).
+  const initial = readLogSet(dir, 'PR-INITIAL-');
+  t.match(initial, new RegExp(`Process ID: \\r\\n(?:.*\\r\\n)*?Ports: TCP ${hidden} 127\\.0\\.0\\.1 LISTENING\\r\\n`), 'the ownerless listener has a block');
+  t.match(initial, new RegExp(`Process ID: ${pid}\\r\\n(?:.*\\r\\n)*?Ports: TCP ${l1} 127\\.0\\.0\\.1 LISTENING\\r\\n`));
+
+  // The folder: PR-INITIAL, PR-PORTS, PR-PIDS and PR-EVENTS of one set; the event log wins.
+  const parsed = await runCli(['parse', dir, '--json']);
+  t.equal(parsed.code, 0, parsed.stderr);
+  t.equal(parsed.stderr, '');
+  const records = parseJsonl(parsed.stdout);
+  const uses = records.filter((r) => r.Event !== 'Closed');
+  t.same(uses.map(useKey).sort(), expected, 'every use once (parse of the folder)');
+  t.ok(uses.every((r) => String(r.SourceFile).includes('PR-EVENTS-')), 'read from the event log of the set');
+  const closed = records.filter((r) => r.Event === 'Closed').map(useKey);
+  t.same(closed, [...new Set(closed)], 'no use closed twice');
+  t.notOk(closed.includes(`TCP ${c2} ${l2} ${pid}`), 'the client end of the closed connection lingers (FIN_WAIT2): not closed yet');
+
+  // Without the event log (a recording made without --jsonl reads the same): PR-INITIAL + PR-PORTS.
+  const original = fs.readdirSync(dir).filter((f) => /^PR-(INITIAL|PORTS|PIDS)-/.test(f)).map((f) => path.join(dir, f));
+  const parsedOriginal = await runCli(['parse', ...original, '--json']);
+  t.equal(parsedOriginal.code, 0, parsedOriginal.stderr);
+  t.same(parseJsonl(parsedOriginal.stdout).map(useKey).sort(), expected, 'every use once (PR-INITIAL + PR-PORTS)');
+
+  // stats over the folder: 8 uses, 7 of them python3's (87.5 %), 1 of no known process (12.5 %).
+  const stats = await runCli(['stats', dir, '--statistic', 'process-usage', '--json']);
+  t.equal(stats.code, 0, stats.stderr);
+  const usage = parseJsonl(stats.stdout);
+  const python = usage.find((r) => r.ProcessName === 'python3');
+  t.equal(python?.Records, 7, 'python3: 7 records');
+  t.equal(python?.RecordPercent, 87.5);
+  const unknown = usage.find((r) => r.ProcessName === null);
+  t.equal(unknown?.Records, 1, 'the ownerless listener');
+  t.equal(usage.reduce((n, r) => n + (r.Records as number), 0), 8, 'eight uses in all');
+  const ports = await runCli(['stats', dir, '--statistic', 'local-tcp-port', '--json']);
+  const l2Row = parseJsonl(ports.stdout).find((r) => r.LocalPort === l2);
+  t.equal(l2Row?.Records, 3, `port ${l2}: its listener and the server ends of two connections`);
+});
