@@ -224,7 +224,11 @@ export class LogWriter {
   private suffix = '';
   private setDay = '';
   private files!: Record<LogKind | 'EVENTS', AppendFile>;
-  private pidsWritten = new Set<string>();
+  /**
+   * Processes with a block in this set's PR-PIDS, with the modules of their last block ('\n'-joined;
+   * null: written by an earlier run of a continued set, modules not compared).
+   */
+  private pidsWritten = new Map<string, string | null>();
   private pending: PendingRecord[] = [];
   private outageSince: Date | null = null;
   /** Every set file this writer has written to, oldest first (for the summary and tests). */
@@ -292,7 +296,7 @@ export class LogWriter {
     };
     this.suffix = suffix;
     this.setDay = continued ? suffixDay(suffix) : localDay(now);
-    this.pidsWritten = continued ? writtenProcesses(paths.PIDS) : new Set();
+    this.pidsWritten = new Map(continued ? [...writtenProcesses(paths.PIDS)].map((k) => [k, null] as const) : []);
     if (continued) {
       for (const f of Object.values(this.files)) if (fs.existsSync(f.path)) f.open();
     }
@@ -383,7 +387,11 @@ export class LogWriter {
         const row = portsRow(record.endpoint, record.process, record.seen);
         const pid = record.endpoint.pid;
         const key = pid === null ? null : processKey(pid, record.process);
-        let block = key && !this.pidsWritten.has(key) ? processBlock(pid!, record.process, record.processEndpoints, record.seen) : null;
+        const modules = (record.process?.modules ?? []).join('\n');
+        const written = key === null ? undefined : this.pidsWritten.get(key);
+        if (key !== null && written === null) this.pidsWritten.set(key, modules);
+        // A block the first time a process shows up in the set, and again when its modules changed.
+        let block = key && (written === undefined || (written !== null && written !== modules)) ? processBlock(pid!, record.process, record.processEndpoints, record.seen) : null;
         if (this.options.rotation.size && (this.wouldOverflow(Buffer.byteLength(row), 'PORTS') || (block !== null && this.wouldOverflow(Buffer.byteLength(block), 'PIDS')))) {
           this.rotate(now);
           block = key ? processBlock(pid!, record.process, record.processEndpoints, record.seen) : null;
@@ -391,7 +399,7 @@ export class LogWriter {
         // The block goes first, so a PORTS row never names a process its PIDS file lacks.
         if (block !== null && key) {
           this.files.PIDS.append(block);
-          this.pidsWritten.add(key);
+          this.pidsWritten.set(key, modules);
           this.counters.pidsBlocks++;
         }
         this.files.PORTS.append(row);

@@ -43,6 +43,9 @@ const SYNC_EVERY_MS = 5000;
 
 export async function runRecorder(options: RecorderOptions): Promise<RecorderSummary> {
   const processCache = new Map<string, ProcessInfo>();
+  const withModules = options.modules ?? true;
+  /** Process details read by an earlier poll: only those can have loaded something since. */
+  let seenProcesses = new WeakSet<ProcessInfo>();
   const first = await options.backend.snapshot({ processCache, modules: options.modules ?? true });
   const writer = LogWriter.open(
     {
@@ -59,6 +62,7 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
   const event = (type: 'Initial' | 'Opened' | 'Closed', t: TrackedEndpoint, snapshot: Snapshot) =>
     writer.event(normalizeRecord(RecordEventKind, toRecordEvent(type, t, snapshot.computerName, snapshot.takenAt)), snapshot.takenAt);
 
+  seenProcesses = rememberProcesses(seenProcesses, first);
   const initial = tracker.start(first);
   writer.initial(groupByProcess(initial), first.takenAt);
   for (const t of initial) event('Initial', t, first);
@@ -86,6 +90,7 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
     summary.polls++;
     pruneCache(processCache, snapshot);
     const changes = tracker.update(snapshot);
+    if (withModules) refreshModules(options.backend, changes.opened, snapshot, processCache, seenProcesses);
     // Built only when something opened: a quiet poll costs no pass over the endpoints.
     const byPid = changes.opened.length > 0 ? endpointsByPid(snapshot) : null;
     for (const t of changes.opened) {
@@ -100,11 +105,44 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
       writer.sync();
       lastSync = Date.now();
     }
+    seenProcesses = rememberProcesses(seenProcesses, snapshot);
     options.onPoll?.({ polls: summary.polls, tracked: tracker.size });
   }
   writer.close(new Date());
   if (writer.backlog > 0) options.warn(`${writer.backlog} record(s) could not be written before stopping (disk full)`);
   return { ...summary, ...writer.counters, sets: [...writer.setsWritten] };
+}
+
+function rememberProcesses(seen: WeakSet<ProcessInfo>, snapshot: Snapshot): WeakSet<ProcessInfo> {
+  for (const p of snapshot.processes.values()) seen.add(p);
+  return seen;
+}
+
+/**
+ * The spyware case: a process known from an earlier poll that opens a new endpoint has its modules
+ * read again (cheaply: PlatformBackend.refreshModules), so a library loaded since (an injected DLL)
+ * is in the process details this use is logged with; the writer then writes a new PR-PIDS block.
+ */
+export function refreshModules(
+  backend: PlatformBackend,
+  opened: readonly TrackedEndpoint[],
+  snapshot: Snapshot,
+  cache: Map<string, ProcessInfo>,
+  seen: WeakSet<ProcessInfo>,
+): void {
+  if (!backend.refreshModules || opened.length === 0) return;
+  const current = new Map<ProcessInfo, ProcessInfo>();
+  for (const t of opened) {
+    const before = t.process;
+    if (!before || !seen.has(before)) continue;
+    let now = current.get(before);
+    if (now === undefined) {
+      now = backend.refreshModules(before, cache) ?? before;
+      current.set(before, now);
+      if (now !== before && snapshot.processes.get(now.pid) === before) snapshot.processes.set(now.pid, now);
+    }
+    t.process = now;
+  }
 }
 
 function endpointsByPid(snapshot: Snapshot): Map<number, Endpoint[]> {

@@ -190,3 +190,56 @@ t.test('a real --jsonl recording: parse and stats count every port use once, PR-
   const l2Row = parseJsonl(ports.stdout).find((r) => r.LocalPort === l2);
   t.equal(l2Row?.Records, 3, `port ${l2}: its listener and the server ends of two connections`);
 });
+
+t.test('a module loaded after the recorder saw the process: the next use is logged with it, earlier ones without', async (t) => {
+  const ns = createNetns();
+  t.teardown(() => ns.destroy());
+  const actor = new Actor(ns.name);
+  t.teardown(() => actor.stop());
+  const [pid] = (await actor.send('pid')).map(Number);
+  const tmp = tmpDir(t);
+  const dir = path.join(tmp, 'logs');
+  // A library python3 has not loaded, under a name of its own so that nothing else maps it.
+  const source = ['/usr/lib/x86_64-linux-gnu/libsqlite3.so.0', '/usr/lib/aarch64-linux-gnu/libsqlite3.so.0', '/lib/libsqlite3.so.0'].find((f) => fs.existsSync(f));
+  if (!source) {
+    t.fail('needs libsqlite3.so.0 (Debian package libsqlite3-0)');
+    return;
+  }
+  const spy = path.join(tmp, 'libspy-late.so');
+  fs.copyFileSync(source, spy);
+
+  await actor.send('listen tcp');
+  const rec = startRecorderIn(ns.name, ['-ld', dir, '--interval', '300ms', '--jsonl']);
+  t.teardown(() => rec.child.kill('SIGKILL'));
+  await waitFor('initial events', () => readEvents(dir).length >= 1);
+  const [, before] = (await actor.send('listen tcp')).map(Number);
+  await waitFor('the listener opened before the load', () => readEvents(dir).some((e) => e.Event === 'Opened' && e.LocalPort === before));
+  // PR-PORTS times are whole seconds: the load and the next use fall in a later second.
+  await new Promise((r) => setTimeout(r, 1100));
+  await actor.send(`load ${spy}`);
+  const [, after] = (await actor.send('listen tcp')).map(Number);
+  await waitFor('the listener opened after the load', () => readEvents(dir).some((e) => e.Event === 'Opened' && e.LocalPort === after));
+  rec.child.kill('SIGTERM');
+  t.equal((await rec.exit).code, 0, rec.stderr());
+
+  const events = readEvents(dir).filter((e) => e.Event !== 'Closed' && e.OwningProcess === pid);
+  const mods = (port: number) => (events.find((e) => e.LocalPort === port)?.Modules ?? []) as string[];
+  t.notOk(mods(before).includes(spy), 'PR-EVENTS: the use before the load has no such module');
+  t.ok(mods(after).includes(spy), 'PR-EVENTS: the use after it lists the module');
+
+  const pids = readLogSet(dir, 'PR-PIDS-');
+  const blocks = pids.split('='.repeat(64)).filter((b) => b.includes(`Process ID: ${pid}\r\n`));
+  t.equal(blocks.length, 2, 'PR-PIDS: a second block for the process once its modules changed');
+  t.notOk(blocks[0]!.includes(spy));
+  t.ok(blocks[1]!.includes(` ${spy}\r\n`));
+
+  // parse of the original logs alone (PR-PORTS correlated with PR-PIDS): each row with the block at or before it.
+  const original = fs.readdirSync(dir).filter((f) => /^PR-(PORTS|PIDS)-/.test(f)).map((f) => path.join(dir, f));
+  const parsed = await runCli(['parse', ...original, '--json']);
+  t.equal(parsed.code, 0, parsed.stderr);
+  const rows = parseJsonl(parsed.stdout);
+  const rowMods = (port: number) => (rows.find((r) => r.LocalPort === port)?.Modules ?? []) as string[];
+  t.ok(rowMods(before).length > 0, 'the earlier row is correlated with a block');
+  t.notOk(rowMods(before).includes(spy), 'parse: the row before the load does not show the module');
+  t.ok(rowMods(after).includes(spy), 'parse: the row after it does');
+});
