@@ -18,6 +18,7 @@ import {
 import { InstallActionKind, toInstallAction } from '../src/recorder/install-action';
 import { defaultLogDir, parseDuration, parseRotation } from '../src/recorder/options';
 import { PortOwnerKind, toPortOwner } from '../src/recorder/port-owner';
+import { openDestroySource } from '../src/recorder/destroy-capture';
 import { runRecorder } from '../src/recorder/recorder';
 import { VERSION } from '../src/version';
 import { BaseCommand, parseIntegerOption } from './BaseCommand';
@@ -33,7 +34,7 @@ export class RecordCommand extends BaseCommand {
 
       The logs stay whole whatever happens: each record is one write, a partial last record left by a power cut is removed at the next start, SIGINT/SIGTERM/Ctrl+Break flush and close, and a full disk is reported once on stderr while records are held and written when space returns.
 
-      Polling misses connections that open and close between two polls: lower --interval (down to 100ms) to see more of them.
+      Polling misses connections that open and close between two polls. On Linux, run as root (or with CAP_NET_ADMIN), the recorder also listens to the kernel's socket destroy events (what \`ss -E\` shows) and records each such short-lived socket once, in PR-PORTS and as an Opened event with Source "destroy-event" (owner unknown, user from the socket's uid); a burst faster than it drains is reported on stderr, never silently lost. Without the capability it says once that short-lived capture is off. Elsewhere, lower --interval (down to 100ms) to see more. docs/record-capture.md.
 
       --once prints one snapshot of every endpoint and its owner to stdout (schemas/port-owner.schema.json) and exits. --install registers the recorder to start at boot (Linux: systemd unit portqry-ts-record.service; Windows: a task running as SYSTEM at startup) with the other options given; --uninstall removes it; --dry-run prints the steps without doing them.
     `,
@@ -52,6 +53,7 @@ export class RecordCommand extends BaseCommand {
   interval = Option.String('--interval', '1s', { description: 'Time between polls: 100ms or more (default 1s)' });
   duration = Option.String('--duration', { description: 'Stop after this long (30s, 10m, 8h); default: until stopped' });
   jsonl = Option.Boolean('--jsonl', false, { description: 'Also write the JSON Lines event log PR-EVENTS-<suffix>.jsonl (opened and closed endpoints, lifetimes, UTC times)' });
+  destroyEvents = Option.Boolean('--destroy-events', true, { description: 'Linux: also record sockets that open and close between two polls, from the kernel\'s destroy events (needs root/CAP_NET_ADMIN; --no-destroy-events: polling only)' });
   modules = Option.Boolean('--modules', true, { description: 'Record loaded modules (--no-modules: faster, smaller logs)' });
   once = Option.Boolean('--once', false, { description: 'Print one snapshot of every endpoint and its owner to stdout, then exit' });
   install = Option.Boolean('--install', false, { description: 'Start the recorder at every boot with these options (systemd unit / SYSTEM startup task)' });
@@ -77,6 +79,7 @@ export class RecordCommand extends BaseCommand {
     const signals: NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGBREAK'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
     for (const s of signals) process.on(s, stop);
     const io = this.context.io;
+    const warn = (line: string) => io.stderr.write(`portqry-ts: record: ${sanitizeLine(line)}\n`);
     try {
       const summary = await runRecorder({
         backend: createPlatformBackend(),
@@ -88,10 +91,13 @@ export class RecordCommand extends BaseCommand {
         modules: this.modules,
         generatedBy: `portqry-ts ${VERSION}`,
         signal: controller.signal,
-        warn: (line) => io.stderr.write(`portqry-ts: record: ${sanitizeLine(line)}\n`),
+        warn,
+        destroyEvents: this.destroyEvents ? openDestroySource(warn) : null,
       });
+      const d = summary.destroyEvents;
       this.output.note([
         `Recorded ${summary.polls} poll(s) into ${summary.logDir}: ${summary.opened} new endpoint(s), ${summary.closed} closed, ${summary.rotations} rotation(s).`,
+        ...(d ? [`Short-lived: ${d.recorded} socket(s) recorded from destroy events that no poll saw; ${d.overflows} overflow(s), ${d.dropped} dropped.`] : []),
         `Sets: ${summary.sets.join(', ')}`,
       ]);
       return summary.writeFailures > 0 && summary.dropped > 0 ? ExitCode.IoError : ExitCode.Ok;
@@ -127,6 +133,7 @@ export class RecordCommand extends BaseCommand {
         this.interval,
         ...(this.jsonl ? ['--jsonl'] : []),
         ...(this.modules ? [] : ['--no-modules']),
+        ...(this.destroyEvents ? [] : ['--no-destroy-events']),
       ];
       actions = windows
         ? windowsInstallPlan(command, path.join(os.tmpdir(), `portqry-ts-record-task-${process.pid}.xml`))

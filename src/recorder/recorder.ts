@@ -8,7 +8,9 @@ import type { Endpoint, PlatformBackend, ProcessInfo, Snapshot } from '../platfo
 import { normalizeRecord } from '../output/record-kind';
 import { LogWriter, type RotationPolicy, type WriterCounters } from '../portreporter/write-log';
 import { EndpointTracker, isOwnerlessTail, type TrackedEndpoint } from './endpoints';
-import { RecordEventKind, toRecordEvent } from './record-event';
+import { RecordEventKind, toRecordEvent, type RecordEventSource } from './record-event';
+import { DestroyCapture, destroyedEndpoint, ownerOfDestroyed, socketKey, type DestroyCaptureCounters, type DestroySource } from './destroy-capture';
+import { SystemUserDirectory, type UserDirectory } from '../platform/linux';
 
 export interface RecorderOptions {
   backend: PlatformBackend;
@@ -25,6 +27,15 @@ export interface RecorderOptions {
   /** Aborted by SIGINT/SIGTERM/SIGBREAK: the loop ends, flushes and closes. */
   signal: AbortSignal;
   warn: (line: string) => void;
+  /**
+   * Linux: the sock_diag destroy groups (openDestroySource), so sockets that open and close between
+   * two polls are still recorded; null/absent: polling only.
+   */
+  destroyEvents?: DestroySource | null;
+  /** uid → user name for destroyed sockets (default: the system's user database). */
+  users?: UserDirectory;
+  /** How often the destroy groups are drained (ms, default 100). */
+  drainEveryMs?: number;
   /** Called after each poll has been written (tests, benchmarks). */
   onPoll?: (info: { polls: number; tracked: number }) => void;
 }
@@ -36,6 +47,8 @@ export interface RecorderSummary extends WriterCounters {
   sets: string[];
   logDir: string;
   snapshotFailures: number;
+  /** Short-lived capture (null when off): announced destroyed sockets, those recorded, losses. */
+  destroyEvents: DestroyCaptureCounters | null;
 }
 
 /** How often written data is forced to disk (fsync): a crash loses at most this much from the page cache. */
@@ -57,10 +70,14 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
     },
     first.takenAt,
   );
-  const summary: RecorderSummary = { ...writer.counters, polls: 1, opened: 0, closed: 0, sets: [], logDir: options.logDir, snapshotFailures: 0 };
+  const summary: RecorderSummary = { ...writer.counters, polls: 1, opened: 0, closed: 0, sets: [], logDir: options.logDir, snapshotFailures: 0, destroyEvents: null };
   const tracker = new EndpointTracker((e) => !isOwnerlessTail(e.endpoint));
-  const event = (type: 'Initial' | 'Opened' | 'Closed', t: TrackedEndpoint, snapshot: Snapshot) =>
-    writer.event(normalizeRecord(RecordEventKind, toRecordEvent(type, t, snapshot.computerName, snapshot.takenAt)), snapshot.takenAt);
+  const event = (type: 'Initial' | 'Opened' | 'Closed', t: TrackedEndpoint, snapshot: Snapshot, at = snapshot.takenAt, source: RecordEventSource = 'poll') =>
+    writer.event(normalizeRecord(RecordEventKind, toRecordEvent(type, t, snapshot.computerName, at, null, { source })), at);
+  const capture = options.destroyEvents ? new DestroyCapture(options.destroyEvents, { warn: options.warn }) : null;
+  const drainTimer = capture ? setInterval(() => capture.tick(), options.drainEveryMs ?? 100) : null;
+  drainTimer?.unref();
+  const users = capture ? (options.users ?? new SystemUserDirectory()) : null;
 
   seenProcesses = rememberProcesses(seenProcesses, first);
   const initial = tracker.start(first);
@@ -68,6 +85,28 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
   for (const t of initial) event('Initial', t, first);
   writer.flush(first.takenAt);
   options.onPoll?.({ polls: 1, tracked: tracker.size });
+
+  /** Sockets the kernel destroyed that no poll saw: one PR-PORTS row and one Opened event each. */
+  const logDestroyed = async (snapshot: Snapshot, closed: readonly TrackedEndpoint[]) => {
+    if (!capture) return;
+    capture.tick();
+    let known: Set<string> | undefined;
+    const isKnown = (key: string) => {
+      known ??= new Set(tracker.current().map((t) => socketKey(t.endpoint)));
+      return known.has(key);
+    };
+    const destroyed = capture.take(summary.polls, isKnown, closed.map((t) => t.endpoint));
+    if (destroyed.length === 0) return;
+    const names = await users!.lookup([...new Set(destroyed.map((d) => d.socket.uid))]);
+    for (const d of destroyed) {
+      const endpoint = destroyedEndpoint(d.socket);
+      const owner = ownerOfDestroyed(names.get(d.socket.uid) ?? String(d.socket.uid));
+      writer.port(endpoint, owner, d.at, [endpoint]);
+      event('Opened', { endpoint, process: owner, key: '', firstSeen: d.at }, snapshot, d.at, 'destroy-event');
+    }
+    summary.opened += destroyed.length;
+  };
+  let last = first;
 
   const started = Date.now();
   let lastSync = started;
@@ -98,6 +137,8 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
       event('Opened', t, snapshot);
     }
     for (const t of changes.closed) event('Closed', t, snapshot);
+    await logDestroyed(snapshot, changes.closed);
+    last = snapshot;
     summary.opened += changes.opened.length;
     summary.closed += changes.closed.length;
     writer.flush(snapshot.takenAt);
@@ -108,9 +149,13 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
     seenProcesses = rememberProcesses(seenProcesses, snapshot);
     options.onPoll?.({ polls: summary.polls, tracked: tracker.size });
   }
+  if (drainTimer) clearInterval(drainTimer);
+  // What was destroyed since the last poll is still recorded.
+  await logDestroyed(last, []);
+  capture?.close();
   writer.close(new Date());
   if (writer.backlog > 0) options.warn(`${writer.backlog} record(s) could not be written before stopping (disk full)`);
-  return { ...summary, ...writer.counters, sets: [...writer.setsWritten] };
+  return { ...summary, ...writer.counters, sets: [...writer.setsWritten], destroyEvents: capture ? { ...capture.counters } : null };
 }
 
 function rememberProcesses(seen: WeakSet<ProcessInfo>, snapshot: Snapshot): WeakSet<ProcessInfo> {

@@ -243,3 +243,65 @@ t.test('a module loaded after the recorder saw the process: the next use is logg
   t.notOk(rowMods(before).includes(spy), 'parse: the row before the load does not show the module');
   t.ok(rowMods(after).includes(spy), 'parse: the row after it does');
 });
+
+t.test('--interval 2s and a burst of 200 connections living a few ms each: every end recorded once, the same set `ss -E` sees', async (t) => {
+  const ns = createNetns();
+  t.teardown(() => ns.destroy());
+  const actor = new Actor(ns.name);
+  t.teardown(() => actor.stop());
+  const dir = path.join(tmpDir(t), 'logs');
+  const [, listener] = (await actor.send('listen tcp')).map(Number);
+
+  // The oracle: ss -E in the same namespace, line-buffered.
+  const ss = spawn('ip', ['netns', 'exec', ns.name, 'stdbuf', '-oL', 'ss', '-E', '-t', '-n', '-H'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => ss.kill('SIGKILL'));
+  let ssOut = '';
+  ss.stdout!.on('data', (b: Buffer) => (ssOut += b.toString()));
+  const rec = startRecorderIn(ns.name, ['-ld', dir, '--interval', '2s', '--jsonl', '--no-modules']);
+  t.teardown(() => rec.child.kill('SIGKILL'));
+  await waitFor('initial events', () => readEvents(dir).length >= 1);
+  await new Promise((r) => setTimeout(r, 300)); // ss has joined the groups by now
+
+  const [list] = await actor.send(`burst ${listener} 200`);
+  const clientPorts = list!.split(',').map((p) => Number(p.split(':')[0]));
+  t.equal(new Set(clientPorts).size, 200);
+  // The next poll (2 s) writes them.
+  await waitFor('the burst recorded', () => readEvents(dir).filter((e) => e.Event === 'Opened').length >= 400, 10_000).catch(() => {});
+  rec.child.kill('SIGTERM');
+  t.equal((await rec.exit).code, 0);
+  t.equal(rec.stderr(), '', 'no warning: nothing lost, capture on');
+  ss.kill('SIGTERM');
+
+  const expected = clientPorts.flatMap((p) => [`TCP 127.0.0.1:${p} 127.0.0.1:${listener}`, `TCP 127.0.0.1:${listener} 127.0.0.1:${p}`]).sort();
+  const events = readEvents(dir).filter((e) => e.Event !== 'Closed' && e.Protocol === 'TCP' && e.RemotePort !== null);
+  const seen = events.map((e) => `TCP ${e.LocalAddress}:${e.LocalPort} ${e.RemoteAddress}:${e.RemotePort}`).sort();
+  t.same(seen, expected, 'PR-EVENTS: each of the 400 ends once');
+  const fromDestroy = events.filter((e) => e.Source === 'destroy-event');
+  t.ok(fromDestroy.length >= 390, `recorded from destroy events (${fromDestroy.length}; the rest a poll saw)`);
+  for (const e of fromDestroy.slice(0, 5)) {
+    t.same(schemaErrors('record-event.schema.json', e), []);
+    t.equal(e.OwningProcess, null);
+    t.match(e.UserName, /\\root$/, 'the uid\'s user');
+    t.equal(e.LifetimeSeconds, null);
+  }
+
+  const rows = readLogSet(dir, 'PR-PORTS-')
+    .split('\r\n')
+    .filter((l) => /^\d\d\/\d{1,2}\/\d{1,2},/.test(l))
+    .map((l) => l.split(','));
+  const rowKeys = rows.filter((r) => r[2] === 'TCP' && r[5] !== '').map((r) => `TCP ${r[4]}:${r[3]} ${r[6]}:${r[5]}`).sort();
+  t.same(rowKeys, expected, 'PR-PORTS: each of the 400 ends once');
+
+  const ssKeys = ssOut
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((w) => w.length >= 5 && (w[3]!.endsWith(`:${listener}`) || w[4]!.endsWith(`:${listener}`)) && w[4] !== '0.0.0.0:*')
+    .map((w) => `TCP ${w[3]} ${w[4]}`)
+    .sort();
+  t.same(ssKeys, expected, 'ss -E saw the same 400 sockets destroyed');
+
+  // parse/stats count them once too.
+  const stats = await runCli(['stats', dir, '--statistic', 'local-tcp-port', '--json']);
+  t.equal(parseJsonl(stats.stdout).find((r) => r.LocalPort === listener)?.Records, 201, 'the listener and its 200 accepted ends');
+});
+

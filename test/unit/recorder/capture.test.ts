@@ -9,7 +9,14 @@ import { processBlock } from '../../../src/portreporter/write-format';
 import { EndpointTracker, isOwnerlessTail } from '../../../src/recorder/endpoints';
 import { groupByProcess } from '../../../src/recorder/recorder';
 import { readPortReporterRecords } from '../../../src/portreporter/read';
-import { proc, tcp } from '../../helpers/fake-backend';
+import { once } from 'node:events';
+import * as net from 'node:net';
+import { DestroyGroupsError, type DestroyDrain, SockDiagDestroyListener } from '../../../src/platform/linux-netlink';
+import { decodeDestroyMessages, type DestroyedSocket } from '../../../src/platform/linux-sockdiag';
+import { DestroyCapture, destroyedEndpoint, type DestroySource, openDestroySource, socketKey } from '../../../src/recorder/destroy-capture';
+import { runRecorder } from '../../../src/recorder/recorder';
+import { FakeBackend, proc, tcp } from '../../helpers/fake-backend';
+import { readEvents, readLogSet } from '../../helpers/recorder-logs';
 
 function tmpDir(t: { teardown(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rec-capture-unit-'));
@@ -101,4 +108,165 @@ t.test('PR-INITIAL: endpoints with no known owner get a block with an empty Proc
   const records = [];
   for await (const r of readPortReporterRecords([w.paths.INITIAL], { utcOffsetMinutes: 0, strict: true })) records.push(r);
   t.same(records.map((r) => [r.LocalPort, r.OwningProcess, r.ProcessName]), [[80, 10, 'prog10'], [4444, null, null]]);
+});
+
+/** One SOCK_DIAG_BY_FAMILY message as the destroy groups send it: nlmsghdr, inet_diag_msg, attributes. */
+function destroyMessage(m: { family: 2 | 10; state: number; sport: number; dport: number; src: number[]; dst: number[]; uid: number; protocol?: number }): Buffer {
+  const attrs = m.protocol === undefined ? Buffer.alloc(0) : Buffer.from([5, 0, 10, 0, m.protocol, 0, 0, 0]); // rtattr len 5, INET_DIAG_PROTOCOL, padded
+  const len = 16 + 72 + attrs.length;
+  const b = Buffer.alloc(len);
+  b.writeUInt32LE(len, 0);
+  b.writeUInt16LE(20, 4);
+  b.writeUInt8(m.family, 16);
+  b.writeUInt8(m.state, 17);
+  b.writeUInt16BE(m.sport, 20);
+  b.writeUInt16BE(m.dport, 22);
+  Buffer.from(m.src).copy(b, 24);
+  Buffer.from(m.dst).copy(b, 40);
+  b.writeUInt32LE(m.uid, 16 + 64);
+  attrs.copy(b, 16 + 72);
+  return b;
+}
+
+const LO = [127, 0, 0, 1];
+const V6 = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+
+t.test('decodeDestroyMessages: byte fixtures of the destroy groups', async (t) => {
+  const other = Buffer.alloc(20);
+  other.writeUInt32LE(20, 0);
+  other.writeUInt16LE(3, 4); // NLMSG_DONE: passed over
+  const buf = Buffer.concat([
+    destroyMessage({ family: 2, state: 7, sport: 40000, dport: 8080, src: LO, dst: LO, uid: 1000, protocol: 6 }),
+    destroyMessage({ family: 10, state: 7, sport: 5353, dport: 0, src: V6, dst: [], uid: 0, protocol: 17 }),
+    destroyMessage({ family: 2, state: 10, sport: 8080, dport: 0, src: LO, dst: [], uid: 0 }), // no attribute: the socket's protocol
+    destroyMessage({ family: 2, state: 7, sport: 0, dport: 0, src: [], dst: [], uid: 0, protocol: 6 }), // never bound: not a use
+    other,
+  ]);
+  const rows = decodeDestroyMessages(buf, buf.length, 'TCP');
+  t.same(rows, [
+    { protocol: 'TCP', family: 4, localAddress: '127.0.0.1', localPort: 40000, remoteAddress: '127.0.0.1', remotePort: 8080, state: 'Closed', uid: 1000, inode: 0 },
+    { protocol: 'UDP', family: 6, localAddress: '2001:db8::1', localPort: 5353, remoteAddress: null, remotePort: null, state: null, uid: 0, inode: 0 },
+    { protocol: 'TCP', family: 4, localAddress: '127.0.0.1', localPort: 8080, remoteAddress: null, remotePort: null, state: 'Listen', uid: 0, inode: 0 },
+  ]);
+  t.same(decodeDestroyMessages(buf, buf.length, null).length, 2, 'without attribute or socket protocol a message is passed over');
+  t.throws(() => decodeDestroyMessages(buf, 50), /malformed netlink message/);
+});
+
+class ScriptedSource implements DestroySource {
+  batches: DestroyDrain[] = [];
+  closed = false;
+  drain(): DestroyDrain {
+    return this.batches.shift() ?? { sockets: [], overflows: 0 };
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+const destroyed = (lport: number, rport: number | null): DestroyedSocket => ({
+  protocol: 'TCP', family: 4, localAddress: '127.0.0.1', localPort: lport, remoteAddress: rport === null ? null : '127.0.0.1', remotePort: rport, state: 'Closed', uid: 0, inode: 0,
+});
+
+t.test('DestroyCapture: sockets a poll saw are left to the polls; losses are warned about at most once a minute', async (t) => {
+  const source = new ScriptedSource();
+  const warnings: string[] = [];
+  let clock = 0;
+  const capture = new DestroyCapture(source, { warn: (l) => warnings.push(l), maxPending: 3, clock: () => clock });
+  source.batches.push({ sockets: [destroyed(1, 2), destroyed(3, 4), destroyed(5, 6)], overflows: 0 });
+  capture.tick();
+  const known = socketKey(destroyedEndpoint(destroyed(1, 2)));
+  const closedByPoll = destroyedEndpoint(destroyed(3, 4));
+  t.same(capture.take(1, (k) => k === known, [closedByPoll]).map((p) => p.socket.localPort), [5], 'known and just-closed sockets are not logged again');
+  // The announcement of a socket the previous poll closed can come late: still not logged.
+  source.batches.push({ sockets: [destroyed(3, 4)], overflows: 0 });
+  capture.tick();
+  t.same(capture.take(2, () => false, []), []);
+  t.same(warnings, []);
+  // A burst: the kernel's queue overflowed twice, and one more than maxPending waited.
+  source.batches.push({ sockets: [destroyed(7, 8), destroyed(9, 10), destroyed(11, 12), destroyed(13, 14)], overflows: 2 });
+  capture.tick();
+  t.equal(capture.take(3, () => false, []).length, 3);
+  t.same(capture.counters, { announced: 8, recorded: 4, overflows: 2, dropped: 1 });
+  t.equal(warnings.length, 1);
+  t.match(warnings[0], /overflowed 2 time\(s\) \(ENOBUFS\) and 1 event\(s\) beyond the in-memory limit were dropped/);
+  source.batches.push({ sockets: [], overflows: 1 });
+  capture.tick();
+  capture.take(4, () => false, []);
+  t.equal(warnings.length, 1, 'not again within a minute');
+  clock = 61_000;
+  capture.take(5, () => false, []);
+  t.equal(warnings.length, 2, 'the new loss reported after a minute');
+  t.match(warnings[1], /overflowed 3 time/);
+  capture.close();
+  t.ok(source.closed);
+});
+
+t.test('openDestroySource: a kernel that refuses the groups turns short-lived capture off with one line', async (t) => {
+  const warnings: string[] = [];
+  const refused = openDestroySource((l) => warnings.push(l), 'linux', () => {
+    throw new DestroyGroupsError('joining the sock_diag destroy groups failed: errno 1 (needs CAP_NET_ADMIN)', 1);
+  });
+  t.equal(refused, null);
+  t.same(warnings, ['short-lived capture is off (needs root or CAP_NET_ADMIN): connections that open and close between two polls are not recorded']);
+  t.equal(openDestroySource((l) => warnings.push(l), 'win32'), null, 'Windows: none (docs/record-capture.md: ETW design)');
+  t.equal(warnings.length, 1);
+});
+
+t.test('the real destroy groups: a burst past a small receive buffer is counted as an overflow (ENOBUFS), not lost silently', { skip: process.platform !== 'linux' ? 'Linux only' : false }, async (t) => {
+  const listener = new SockDiagDestroyListener({ receiveBufferBytes: 2048 });
+  t.teardown(() => listener.close());
+  const server = net.createServer((s) => s.destroy()).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  for (let i = 0; i < 100; i++) {
+    const c = net.connect(port, '127.0.0.1');
+    c.on('error', () => {});
+    await once(c, 'close');
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  const d = listener.drain();
+  t.ok(d.overflows >= 1, `ENOBUFS counted (${d.overflows}); ${d.sockets.length} announcements read`);
+  t.ok(d.sockets.length < 200, 'fewer than the 200 ends: some were dropped by the kernel');
+  t.ok(d.sockets.some((s) => s.localPort === port || s.remotePort === port), 'what was kept decodes');
+});
+
+t.test('the recorder: a socket no poll saw is written once from its destroy event, a socket a poll saw is not written again', async (t) => {
+  const dir = path.join(tmpDir(t), 'logs');
+  const p = proc(10);
+  const seen = tcp(6000, 10, { localAddress: '127.0.0.1', remoteAddress: '127.0.0.1', remotePort: 80, state: 'Established' });
+  const states = [() => ({ endpoints: [], processes: [p] }), () => ({ endpoints: [seen], processes: [p] }), () => ({ endpoints: [], processes: [p] }), () => ({ endpoints: [], processes: [p] })];
+  const backend = new FakeBackend(states);
+  const source = new ScriptedSource();
+  let polls = 0;
+  const controller = new AbortController();
+  const summary = await runRecorder({
+    backend,
+    intervalMs: 100,
+    durationMs: null,
+    logDir: dir,
+    rotation: { start: true, daily: false, size: false, maxBytes: 1e9 },
+    jsonl: true,
+    generatedBy: 'test',
+    signal: controller.signal,
+    warn: (l) => t.fail(l),
+    destroyEvents: source,
+    users: { lookup: async (uids) => new Map(uids.map((u) => [u, `TESTHOST\\user${u}`])) },
+    drainEveryMs: 10_000,
+    onPoll: () => {
+      polls++;
+      // Before poll 3: the socket poll 2 saw is destroyed, and one no poll saw.
+      if (polls === 2) source.batches.push({ sockets: [{ ...destroyed(6000, 80), uid: 0 }, { ...destroyed(7000, 81), uid: 1000 }], overflows: 0 });
+      if (polls >= 4) controller.abort();
+    },
+  });
+  t.ok(source.closed, 'closed at the end');
+  t.same(summary.destroyEvents, { announced: 2, recorded: 1, overflows: 0, dropped: 0 });
+  const events = readEvents(dir);
+  const opened = events.filter((e) => e.Event === 'Opened');
+  t.same(opened.map((e) => [e.LocalPort, e.Source, e.OwningProcess, e.UserName]), [[6000, 'poll', 10, 'TESTHOST\\alice'], [7000, 'destroy-event', null, 'TESTHOST\\user1000']]);
+  t.equal(events.filter((e) => e.Event === 'Closed' && e.LocalPort === 6000).length, 1, 'the polled socket closes once');
+  const rows = readLogSet(dir, 'PR-PORTS-').split('\r\n').filter((l) => /^\d\d\//.test(l));
+  t.equal(rows.length, 2);
+  t.match(rows[1], /,TCP,7000,127\.0\.0\.1,81,127\.0\.0\.1,,,<TESTHOST\\user1000>$/);
 });
