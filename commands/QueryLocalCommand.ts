@@ -2,12 +2,13 @@ import { Command, Option } from 'clipanion';
 import { ExitCode } from '../src/exit-codes';
 import { createPlatformBackend } from '../src/platform';
 import type { PlatformBackend, ProcessInfo, Snapshot } from '../src/platform/types';
-import { compareEndpoints, EndpointTracker, ownedEndpoints, type OwnedEndpoint } from '../src/recorder/endpoints';
+import { compareEndpoints, ownedEndpoints, type OwnedEndpoint } from '../src/recorder/endpoints';
 import { PortStatisticsKind, portStatistics, processSections, processSectionText } from '../src/recorder/local-mode';
 import { parseDuration } from '../src/recorder/options';
 import { PortOwnerKind, toPortOwner } from '../src/recorder/port-owner';
-import { RecordEventKind, toRecordEvent } from '../src/recorder/record-event';
-import { sleep } from '../src/recorder/recorder';
+import { RecordEventKind } from '../src/recorder/record-event';
+import { untilStopped } from '../src/recorder/stop-signal';
+import { runWatch } from '../src/recorder/watch';
 import { BaseCommand, parseIntegerOption } from './BaseCommand';
 
 /**
@@ -93,33 +94,19 @@ abstract class WatchCommand extends LocalModeCommand {
   async run(): Promise<number> {
     const intervalMs = parseDuration('-wt', this.interval, 100, 1_200_000);
     const durationMs = this.duration === undefined ? null : parseDuration('--duration', this.duration, 1);
-    const controller = new AbortController();
-    const stop = () => controller.abort();
-    const signals: NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGBREAK'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
-    for (const s of signals) process.on(s, stop);
-    const deadline = durationMs === null ? Infinity : Date.now() + durationMs;
-    try {
-      const cache = new Map<string, ProcessInfo>();
-      const tracker = new EndpointTracker((o) => this.matches(o));
-      let snapshot = await this.snapshot(cache);
-      this.output.note([`Watching ${this.what()} every ${intervalMs / 1000} s${durationMs === null ? ' (Ctrl+C to stop)' : ''}`, '']);
-      for (const t of tracker.start(snapshot)) this.output.write(RecordEventKind, toRecordEvent('Initial', t, snapshot.computerName, snapshot.takenAt));
-      while (!controller.signal.aborted && !this.output.closed) {
-        const wait = Math.min(intervalMs, deadline - Date.now());
-        if (wait <= 0) break;
-        await sleep(wait, controller.signal);
-        if (controller.signal.aborted || Date.now() >= deadline) break;
-        snapshot = await this.snapshot(cache);
-        const changes = tracker.update(snapshot);
-        const at = snapshot.takenAt;
-        for (const t of changes.closed) this.output.write(RecordEventKind, toRecordEvent('Closed', t, snapshot.computerName, at));
-        for (const t of changes.opened) this.output.write(RecordEventKind, toRecordEvent('Opened', t, snapshot.computerName, at));
-        for (const c of changes.changed) this.output.write(RecordEventKind, toRecordEvent('StateChanged', c.current, snapshot.computerName, at, c.previousState));
-      }
-      return ExitCode.Ok;
-    } finally {
-      for (const s of signals) process.off(s, stop);
-    }
+    await untilStopped((signal) =>
+      runWatch({
+        snapshot: (cache) => this.snapshot(cache),
+        intervalMs,
+        durationMs,
+        matches: (o) => this.matches(o),
+        signal,
+        onStart: () => this.output.note([`Watching ${this.what()} every ${intervalMs / 1000} s${durationMs === null ? ' (Ctrl+C to stop)' : ''}`, '']),
+        emit: (record) => this.output.write(RecordEventKind, record),
+        closed: () => this.output.closed,
+      }),
+    );
+    return ExitCode.Ok;
   }
 }
 

@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command, Option } from 'clipanion';
 import { UsageError } from '../src/errors';
+import { openEventLog } from '../src/eventlog';
 import { ExitCode } from '../src/exit-codes';
 import { sanitizeLine } from '../src/output/sanitize';
 import { createPlatformBackend } from '../src/platform';
@@ -20,6 +21,7 @@ import { defaultLogDir, parseDuration, parseRotation } from '../src/recorder/opt
 import { PortOwnerKind, toPortOwner } from '../src/recorder/port-owner';
 import { openDestroySource } from '../src/recorder/destroy-capture';
 import { runRecorder } from '../src/recorder/recorder';
+import { untilStopped } from '../src/recorder/stop-signal';
 import { VERSION } from '../src/version';
 import { BaseCommand, parseIntegerOption } from './BaseCommand';
 
@@ -69,19 +71,20 @@ export class RecordCommand extends BaseCommand {
     const rotation = parseRotation(this.rotate, logSizeKb * 1024);
     const intervalMs = parseDuration('--interval', this.interval, 100);
     const durationMs = this.duration === undefined ? null : parseDuration('--duration', this.duration, 1);
+    if (this.logDir !== undefined && this.logDir.trim() === '') throw new UsageError("--log-dir is empty: name the folder to record into, e.g. --log-dir /var/log/portqry-ts");
     const logDir = path.resolve(this.logDir ?? defaultLogDir(this.context.io.env));
 
     if (this.install || this.uninstall) return this.runInstall(logDir, logSizeKb);
     if (this.once) return this.runOnce();
 
-    const controller = new AbortController();
-    const stop = () => controller.abort();
-    const signals: NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGBREAK'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
-    for (const s of signals) process.on(s, stop);
     const io = this.context.io;
     const warn = (line: string) => io.stderr.write(`portqry-ts: record: ${sanitizeLine(line)}\n`);
-    try {
-      const summary = await runRecorder({
+    // The system log (syslog under systemd, the Application log on Windows) gets what an administrator
+    // must see; stderr gets every warning line already, so nothing falls back to it twice.
+    const eventLog = openEventLog({ fallback: null });
+    const destroyEvents = this.destroyEvents ? openDestroySource(warn) : null;
+    const summary = await untilStopped((signal) =>
+      runRecorder({
         backend: createPlatformBackend(),
         intervalMs,
         durationMs,
@@ -90,20 +93,19 @@ export class RecordCommand extends BaseCommand {
         jsonl: this.jsonl,
         modules: this.modules,
         generatedBy: `portqry-ts ${VERSION}`,
-        signal: controller.signal,
+        signal,
         warn,
-        destroyEvents: this.destroyEvents ? openDestroySource(warn) : null,
-      });
-      const d = summary.destroyEvents;
-      this.output.note([
-        `Recorded ${summary.polls} poll(s) into ${summary.logDir}: ${summary.opened} new endpoint(s), ${summary.closed} closed, ${summary.rotations} rotation(s).`,
-        ...(d ? [`Short-lived: ${d.recorded} socket(s) recorded from destroy events that no poll saw; ${d.overflows} overflow(s), ${d.dropped} dropped.`] : []),
-        `Sets: ${summary.sets.join(', ')}`,
-      ]);
-      return summary.writeFailures > 0 && summary.dropped > 0 ? ExitCode.IoError : ExitCode.Ok;
-    } finally {
-      for (const s of signals) process.off(s, stop);
-    }
+        eventLog,
+        destroyEvents,
+      }),
+    ).finally(() => eventLog.close());
+    const d = summary.destroyEvents;
+    this.output.note([
+      `Recorded ${summary.polls} poll(s) into ${summary.logDir}: ${summary.opened} new endpoint(s), ${summary.closed} closed, ${summary.rotations} rotation(s).`,
+      ...(d ? [`Short-lived: ${d.recorded} socket(s) recorded from destroy events that no poll saw; ${d.overflows} overflow(s), ${d.dropped} dropped.`] : []),
+      `Sets: ${summary.sets.join(', ')}`,
+    ]);
+    return summary.writeFailures > 0 && summary.dropped > 0 ? ExitCode.IoError : ExitCode.Ok;
   }
 
   private async runOnce(): Promise<number> {

@@ -68,7 +68,7 @@ make_exe() {
 JSON
   # Skip the slow part (copy, strip, inject: ~15 s) when nothing that goes into the executable changed.
   local stamp
-  stamp=$({ cat "build/sea-$t.json" dist/main.cjs "$koffi_node" "$0"; echo "$base"; } | sha256sum | cut -c1-64)
+  stamp=$({ cat "build/sea-$t.json" dist/main.cjs "$koffi_node" "$0" scripts/pe-identity.mjs package.json src/eventlog/types.ts; echo "$base"; } | sha256sum | cut -c1-64)
   if [ -f "$out" ] && [ "$(cat "build/$t.stamp" 2>/dev/null)" = "$stamp" ]; then
     echo "build: $out is up to date" >&2
     return 0
@@ -86,7 +86,11 @@ JSON
   rm -f "build/$t.stamp" "$out.tmp"
   if [ "$t" = win ]; then
     # node.exe carries the OpenJS Authenticode signature, which injection would leave invalid.
-    osslsigncode remove-signature -in "$base" -out "$out.tmp" >/dev/null
+    osslsigncode remove-signature -in "$base" -out "$out.unsigned" >/dev/null
+    # Our own version resource (ProductName portqry-ts, OriginalFilename portqry-ts.exe, …) and the
+    # event log's message table, before the blob goes in (scripts/pe-identity.mjs; deterministic).
+    node scripts/pe-identity.mjs set "$out.unsigned" "$out.tmp"
+    rm -f "$out.unsigned"
   else
     install -m 0755 "$base" "$out.tmp"
     strip "$out.tmp"

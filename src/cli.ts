@@ -5,7 +5,7 @@ import { ParseCommand } from '../commands/ParseCommand';
 import { QueryCommand } from '../commands/QueryCommand';
 import { QueryLocalCommand, QueryWatchPidCommand, QueryWatchPortCommand } from '../commands/QueryLocalCommand';
 import { RecordCommand } from '../commands/RecordCommand';
-import { SelfCheckCommand } from '../commands/SelfCheckCommand';
+import { EventLogCheckCommand, SelfCheckCommand } from '../commands/SelfCheckCommand';
 import { StatsCommand } from '../commands/StatsCommand';
 import { translateLegacyArgv } from './argv';
 import { ExitCode } from './exit-codes';
@@ -17,7 +17,7 @@ import { VERSION } from './version';
 /** Every subcommand, in the order `--help` lists them. Adding a command is adding it here. */
 export const COMMANDS: CommandClass<PortqryContext>[] = [QueryCommand, QueryLocalCommand, QueryWatchPortCommand, QueryWatchPidCommand, RecordCommand, ParseCommand, StatsCommand];
 /** Support commands: they work and have their own --help, but the top-level help does not list them. */
-export const HIDDEN_COMMANDS: CommandClass<PortqryContext>[] = [SelfCheckCommand, CompleteCommand];
+export const HIDDEN_COMMANDS: CommandClass<PortqryContext>[] = [SelfCheckCommand, EventLogCheckCommand, CompleteCommand];
 
 /**
  * `portqry-ts`, `-h`, `--help`: one line per command. clipanion's own listing repeats every option

@@ -33,5 +33,7 @@ export const ExitCode = {
   IoError: 74,
   /** Permission denied, e.g. the log directory (EX_NOPERM). */
   NoPermission: 77,
+  /** An unsafe location: a directory (or a parent) that another user can write, refused as sshd's StrictModes does. */
+  UnsafeLocation: 78,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -6,13 +6,22 @@
  * write() of whole lines to a file opened O_APPEND, so a kill -9 between two writes leaves whole
  * records. A write the OS takes only in part (a full disk) is cut back to the previous size at once.
  * And at start the newest set is repaired: anything after its last whole record (power loss) is cut.
+ *
+ * This file is the writer (sets, rotation, the outage backlog); one job per file beside it:
+ * append-file.ts (one file's whole-record appends), repair.ts (crash repair), log-set.ts (finding
+ * sets), pids-written.ts (a continued set's PIDS blocks), log-dir.ts (the directory and its ACL).
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Endpoint, ProcessInfo } from '../platform/types';
 import { toAsciiJson } from '../output/json';
-import { eventsFileName, fileSuffix, logFileName, logHeader, portsRow, processBlock, type HeaderInfo, type LogKind } from './write-format';
+import { EventId, type EventLog } from '../eventlog/types';
+import { AppendFile } from './append-file';
+import { prepareLogDir, UnsafeLocationError, type DirIdentity } from './log-dir';
+import { newestSet, setFiles } from './log-set';
+import { processKey, writtenProcesses } from './pids-written';
+import { repairFile } from './repair';
+import { fileSuffix, logHeader, portsRow, processBlock, type HeaderInfo, type LogKind } from './write-format';
 
 export interface RotationPolicy {
   /** A new set at every start (otherwise the newest set in the directory is continued). */
@@ -22,137 +31,6 @@ export interface RotationPolicy {
   /** A new set when a file would grow past maxBytes. */
   size: boolean;
   maxBytes: number;
-}
-
-/** A file we only ever append whole records to. */
-class AppendFile {
-  private fd: number | null = null;
-  size = 0;
-  dirty = false;
-
-  constructor(readonly path: string, private readonly header: string) {}
-
-  /** True once the file holds more than its header. */
-  get hasRecords(): boolean {
-    return this.size > Buffer.byteLength(this.header);
-  }
-
-  open(): void {
-    if (this.fd !== null) return;
-    this.fd = fs.openSync(this.path, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
-    this.size = fs.fstatSync(this.fd).size;
-  }
-
-  /** Writes one record in one write(); the file is unchanged if it fails (header written first if new). */
-  append(text: string): void {
-    this.create();
-    this.writeWhole(Buffer.from(text, 'utf8'));
-  }
-
-  /** Opens the file and writes its header if it is new. */
-  create(): void {
-    this.open();
-    if (this.size === 0 && this.header) this.writeWhole(Buffer.from(this.header, 'utf8'));
-  }
-
-  private writeWhole(buf: Buffer): void {
-    const before = this.size;
-    let written = 0;
-    try {
-      written = fs.writeSync(this.fd!, buf);
-    } catch (err) {
-      this.cutBack(before);
-      throw err;
-    }
-    if (written !== buf.length) {
-      this.cutBack(before);
-      throw Object.assign(new Error(`short write to ${this.path}: ${written} of ${buf.length} bytes`), { code: 'ENOSPC' });
-    }
-    this.size = before + written;
-    this.dirty = true;
-  }
-
-  private cutBack(size: number): void {
-    try {
-      fs.ftruncateSync(this.fd!, size);
-    } catch {
-      // the repair at the next start cuts whatever is left after the last whole record
-    }
-  }
-
-  sync(): void {
-    if (this.fd !== null && this.dirty) {
-      try {
-        fs.fsyncSync(this.fd);
-      } catch {
-        // fsync can fail on a full disk; the data stays in the page cache and the next sync retries
-        return;
-      }
-      this.dirty = false;
-    }
-  }
-
-  close(): void {
-    if (this.fd === null) return;
-    this.sync();
-    fs.closeSync(this.fd);
-    this.fd = null;
-  }
-}
-
-/**
- * Cuts a file back to its last whole record: after the last line end for line files, after the last
- * blank line for block files (PIDS, INITIAL: a block ends with one). Returns the bytes removed.
- */
-export function repairFile(file: string, blocks: boolean): number {
-  let data: Buffer;
-  try {
-    data = fs.readFileSync(file);
-  } catch {
-    return 0;
-  }
-  if (data.length === 0) return 0;
-  let keep: number;
-  if (blocks) {
-    if (data.subarray(-4).toString('latin1') === '\r\n\r\n' || data.subarray(-2).toString('latin1') === '\n\n') return 0;
-    const crlf = data.lastIndexOf('\r\n\r\n');
-    const lf = data.lastIndexOf('\n\n');
-    keep = Math.max(crlf >= 0 ? crlf + 4 : 0, lf >= 0 ? lf + 2 : 0);
-  } else {
-    if (data[data.length - 1] === 0x0a) return 0;
-    keep = data.lastIndexOf(0x0a) + 1;
-  }
-  fs.truncateSync(file, keep);
-  return data.length - keep;
-}
-
-const SET_FILE = /^PR-(PORTS|PIDS|INITIAL)-(\d{2}-\d{2}-\d{1,2}-\d{1,2}-\d{1,2}-\d{1,2}(?:-\d+)?)\.log$|^PR-EVENTS-(\d{2}-\d{2}-\d{1,2}-\d{1,2}-\d{1,2}-\d{1,2}(?:-\d+)?)\.jsonl$/;
-
-/** The suffix of the newest set in dir (by the modification time of its files), or null. */
-export function newestSet(dir: string): string | null {
-  let best: { suffix: string; mtime: number } | null = null;
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return null;
-  }
-  for (const name of names) {
-    const m = SET_FILE.exec(name);
-    if (!m) continue;
-    const mtime = fs.statSync(path.join(dir, name)).mtimeMs;
-    if (!best || mtime > best.mtime) best = { suffix: (m[2] ?? m[3])!, mtime };
-  }
-  return best?.suffix ?? null;
-}
-
-function setFiles(dir: string, suffix: string) {
-  return {
-    INITIAL: path.join(dir, logFileName('INITIAL', suffix)),
-    PORTS: path.join(dir, logFileName('PORTS', suffix)),
-    PIDS: path.join(dir, logFileName('PIDS', suffix)),
-    EVENTS: path.join(dir, eventsFileName(suffix)),
-  };
 }
 
 /** The local calendar day a suffix was started (yy-MM-d-…), for daily rotation of a continued set. */
@@ -165,28 +43,6 @@ function localDay(date: Date): string {
   return `${String(date.getFullYear() % 100).padStart(2, '0')}-${date.getMonth() + 1}-${date.getDate()}`;
 }
 
-/** Key under which a process's PIDS block is written once per set. */
-export function processKey(pid: number, process: ProcessInfo | null): string {
-  return `${pid}|${process?.startTime ? process.startTime.getTime() : ''}`;
-}
-
-const PIDS_BLOCK = /^Process ID: (\d+)\r?\n(?:.*\r?\n)*?Process start UTC: (.*?)\r?$/gm;
-
-function writtenProcesses(file: string): Set<string> {
-  const written = new Set<string>();
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return written;
-  }
-  for (const m of text.matchAll(PIDS_BLOCK)) {
-    const start = m[2] ? Date.parse(m[2]) : NaN;
-    written.add(`${m[1]}|${Number.isNaN(start) ? '' : start}`);
-  }
-  return written;
-}
-
 export interface LogWriterOptions {
   dir: string;
   rotation: RotationPolicy;
@@ -195,6 +51,8 @@ export interface LogWriterOptions {
   header: Omit<HeaderInfo, 'started' | 'pidsFile'>;
   /** One warning line for stderr (repairs, disk full, recovery). */
   warn: (line: string) => void;
+  /** The system log: write failures, recovery, the directory replaced (besides the stderr line). */
+  eventLog?: EventLog;
 }
 
 export interface WriterCounters {
@@ -208,6 +66,8 @@ export interface WriterCounters {
   dropped: number;
   /** Bytes cut from the newest set at start (a partial record from a crash). */
   repairedBytes: number;
+  /** Times the log directory or a log file was found deleted or replaced while recording. */
+  replacements: number;
 }
 
 type PendingRecord =
@@ -220,7 +80,7 @@ const MAX_PENDING = 100_000;
 
 /** Writes records to the current set, rotating as the policy says; see the module comment for safety. */
 export class LogWriter {
-  readonly counters: WriterCounters = { portsRows: 0, pidsBlocks: 0, events: 0, rotations: 0, writeFailures: 0, dropped: 0, repairedBytes: 0 };
+  readonly counters: WriterCounters = { portsRows: 0, pidsBlocks: 0, events: 0, rotations: 0, writeFailures: 0, dropped: 0, repairedBytes: 0, replacements: 0 };
   private suffix = '';
   private setDay = '';
   private files!: Record<LogKind | 'EVENTS', AppendFile>;
@@ -230,7 +90,10 @@ export class LogWriter {
    */
   private pidsWritten = new Map<string, string | null>();
   private pending: PendingRecord[] = [];
-  private outageSince: Date | null = null;
+  /** performance.now() when writing started failing: a wall-clock step cannot distort it. */
+  private outageSince: number | null = null;
+  /** The directory we write into (real path, dev, ino), checked at every flush. */
+  private dir!: DirIdentity;
   /** Every set file this writer has written to, oldest first (for the summary and tests). */
   readonly setsWritten: string[] = [];
 
@@ -239,10 +102,10 @@ export class LogWriter {
   /** Creates the directory (owner only), repairs the newest set, and opens or continues a set. */
   static open(options: LogWriterOptions, now: Date): LogWriter {
     const writer = new LogWriter(options);
-    createLogDir(options.dir);
-    const newest = newestSet(options.dir);
+    writer.dir = prepareLogDir(options.dir);
+    const newest = newestSet(writer.dir.path);
     if (newest) {
-      const files = setFiles(options.dir, newest);
+      const files = setFiles(writer.dir.path, newest);
       for (const [kind, file] of Object.entries(files)) {
         const cut = repairFile(file, kind === 'PIDS' || kind === 'INITIAL');
         if (cut > 0) {
@@ -280,25 +143,25 @@ export class LogWriter {
   private newSet(now: Date): void {
     const base = fileSuffix(now);
     let suffix = base;
-    for (let n = 1; Object.values(setFiles(this.options.dir, suffix)).some((f) => fs.existsSync(f)); n++) suffix = `${base}-${n}`;
+    for (let n = 1; Object.values(setFiles(this.dir.path, suffix)).some(lexists); n++) suffix = `${base}-${n}`;
     this.useSet(suffix, now, false);
   }
 
   private useSet(suffix: string, now: Date, continued: boolean): void {
     this.closeFiles();
-    const paths = setFiles(this.options.dir, suffix);
+    const paths = setFiles(this.dir.path, suffix);
     const info: HeaderInfo = { ...this.options.header, started: now, pidsFile: path.basename(paths.PIDS) };
     this.files = {
-      INITIAL: new AppendFile(paths.INITIAL, logHeader('INITIAL', info)),
-      PORTS: new AppendFile(paths.PORTS, logHeader('PORTS', info)),
-      PIDS: new AppendFile(paths.PIDS, logHeader('PIDS', info)),
-      EVENTS: new AppendFile(paths.EVENTS, ''),
+      INITIAL: new AppendFile(paths.INITIAL, logHeader('INITIAL', info), !continued),
+      PORTS: new AppendFile(paths.PORTS, logHeader('PORTS', info), !continued),
+      PIDS: new AppendFile(paths.PIDS, logHeader('PIDS', info), !continued),
+      EVENTS: new AppendFile(paths.EVENTS, '', !continued),
     };
     this.suffix = suffix;
     this.setDay = continued ? suffixDay(suffix) : localDay(now);
     this.pidsWritten = new Map(continued ? [...writtenProcesses(paths.PIDS)].map((k) => [k, null] as const) : []);
     if (continued) {
-      for (const f of Object.values(this.files)) if (fs.existsSync(f.path)) f.open();
+      for (const f of Object.values(this.files)) if (lexists(f.path)) f.open();
     }
     this.setsWritten.push(suffix);
     // Like Port Reporter, a set's logs exist from its start, even before they hold a record. A failure
@@ -309,6 +172,7 @@ export class LogWriter {
       this.files.PIDS.create();
       if (this.options.jsonl) this.files.EVENTS.create();
     } catch (err) {
+      if (err instanceof UnsafeLocationError) throw err;
       this.writeFailed(err);
     }
   }
@@ -353,21 +217,86 @@ export class LogWriter {
    * Rotation happens here, between whole records, so no line is split across sets or lost.
    */
   flush(now: Date): void {
+    if (!this.checkPlace(now)) return;
     while (this.pending.length > 0) {
       const record = this.pending[0]!;
       try {
         this.writeRecord(record, now);
       } catch (err) {
+        if (err instanceof UnsafeLocationError) throw err;
         this.writeFailed(err);
         return;
       }
       this.pending.shift();
     }
-    if (this.outageSince) {
-      const seconds = Math.round((now.getTime() - this.outageSince.getTime()) / 1000);
-      this.options.warn(`writing again to ${this.options.dir} after ${seconds} s; ${this.counters.writeFailures} write(s) had failed, ${this.counters.dropped} record(s) dropped`);
+    if (this.outageSince !== null) {
+      const seconds = Math.round((performance.now() - this.outageSince) / 1000);
+      const line = `writing again to ${this.options.dir} after ${seconds} s; ${this.counters.writeFailures} write(s) had failed, ${this.counters.dropped} record(s) dropped`;
+      this.options.warn(line);
+      this.options.eventLog?.write('info', `portqry-ts record: ${line}`, EventId.WriteRecovered);
       this.outageSince = null;
     }
+  }
+
+  /**
+   * Is the directory we write into still the one at the path, and is every open file still linked
+   * there? Checked once per flush (once per poll): lstat of the directory against the dev+ino seen
+   * when it was prepared, fstat of each open file (st_nlink 0: deleted) and lstat of its path (another
+   * file in its place). When not, the old files are closed (nothing is ever written into an unlinked
+   * file), the directory is prepared again under the same safety rules (recreated 0700 if it is gone;
+   * refused with UnsafeLocationError if what is there now is unsafe) and a new set is started; one
+   * warning on stderr and one LogDirReplaced event. Returns false while the directory cannot be
+   * recreated (records stay pending, as for a full disk).
+   */
+  private checkPlace(now: Date): boolean {
+    const where = this.options.dir;
+    let st: fs.Stats | null = null;
+    try {
+      st = fs.lstatSync(this.dir.path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return true; // cannot tell; a failing write says why
+    }
+    let problem: string | null = null;
+    if (!st) problem = `log directory ${where} disappeared`;
+    else if (!st.isDirectory() || st.dev !== this.dir.dev || st.ino !== this.dir.ino) problem = `log directory ${where} was replaced by another ${st.isDirectory() ? 'directory' : 'file'}`;
+    if (problem) {
+      this.closeFiles();
+      try {
+        this.dir = prepareLogDir(where);
+      } catch (err) {
+        if (err instanceof UnsafeLocationError) throw err;
+        this.writeFailed(err);
+        return false;
+      }
+      this.replaced(`${problem}; ${st ? 'now writing into the new one' : 'recreated it (mode 0700)'} in a new set`, now);
+      return true;
+    }
+    for (const f of Object.values(this.files)) {
+      const fd = f.descriptor;
+      if (fd === null) continue;
+      let gone = false;
+      try {
+        const open = fs.fstatSync(fd);
+        const there = fs.lstatSync(f.path, { throwIfNoEntry: false });
+        gone = open.nlink === 0 || !there || there.ino !== open.ino || there.dev !== open.dev;
+      } catch {
+        gone = true;
+      }
+      if (gone) {
+        this.closeFiles();
+        this.replaced(`log file ${path.basename(f.path)} in ${where} was deleted or replaced while recording; continuing in a new set`, now);
+        return true;
+      }
+    }
+    return true;
+  }
+
+  private replaced(line: string, now: Date): void {
+    this.counters.replacements++;
+    this.options.warn(line);
+    this.options.eventLog?.write('warning', `portqry-ts record: ${line}`, EventId.LogDirReplaced);
+    this.newSet(now);
   }
 
   private writeRecord(record: PendingRecord, now: Date): void {
@@ -411,11 +340,13 @@ export class LogWriter {
 
   private writeFailed(err: unknown): void {
     this.counters.writeFailures++;
-    if (this.outageSince) return;
-    this.outageSince = new Date();
+    if (this.outageSince !== null) return;
+    this.outageSince = performance.now();
     const code = (err as NodeJS.ErrnoException)?.code;
     const what = code === 'ENOSPC' ? 'no space left on device' : code === 'EDQUOT' ? 'disk quota exceeded' : err instanceof Error ? err.message : String(err);
-    this.options.warn(`cannot write to ${this.options.dir}: ${what}; holding records in memory and retrying at every poll`);
+    const line = `cannot write to ${this.options.dir}: ${what}; holding records in memory and retrying at every poll`;
+    this.options.warn(line);
+    this.options.eventLog?.write('error', `portqry-ts record: ${line}`, EventId.WriteFailed);
   }
 
   /** Makes everything written so far durable (called every few seconds and at the end). */
@@ -433,24 +364,24 @@ export class LogWriter {
     this.flush(now);
     this.closeFiles();
   }
-}
 
-/**
- * The log directory, readable by administrators only: mode 0700 on POSIX (root runs the recorder);
- * on Windows inheritance is cut and only Administrators and SYSTEM get access (icacls, by SID so it
- * works in every language). An existing directory is left as the administrator set it up.
- */
-export function createLogDir(dir: string): void {
-  if (fs.existsSync(dir)) return;
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (process.platform === 'win32') {
-    execFileSync('icacls', windowsLogDirAcl(dir), { stdio: 'ignore', windowsHide: true });
-  } else {
-    fs.chmodSync(dir, 0o700);
+  /** Closes without writing what is pending (after a refusal: nothing more goes to this place). */
+  abandon(): void {
+    try {
+      this.closeFiles();
+    } catch {
+      // closing is best effort here; the error that stopped the recorder is the one reported
+    }
   }
 }
 
-/** icacls arguments that restrict a directory to Administrators (S-1-5-32-544) and SYSTEM (S-1-5-18). */
-export function windowsLogDirAcl(dir: string): string[] {
-  return [dir, '/inheritance:r', '/grant:r', '*S-1-5-32-544:(OI)(CI)F', '/grant:r', '*S-1-5-18:(OI)(CI)F'];
+/** Whether something, even a dangling link, has this name. */
+function lexists(file: string): boolean {
+  return fs.lstatSync(file, { throwIfNoEntry: false }) !== undefined;
 }
+
+// The helpers that lived in this file before it was split, under their old import path.
+export { createLogDir, windowsLogDirAcl } from './log-dir';
+export { newestSet } from './log-set';
+export { processKey } from './pids-written';
+export { repairFile } from './repair';

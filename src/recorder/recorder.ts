@@ -4,13 +4,17 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import type { EventLog } from '../eventlog/types';
 import type { Endpoint, PlatformBackend, ProcessInfo, Snapshot } from '../platform/types';
 import { normalizeRecord } from '../output/record-kind';
 import { LogWriter, type RotationPolicy, type WriterCounters } from '../portreporter/write-log';
 import { EndpointTracker, isOwnerlessTail, type TrackedEndpoint } from './endpoints';
 import { RecordEventKind, toRecordEvent, type RecordEventSource } from './record-event';
+import { sleep } from './stop-signal';
 import { DestroyCapture, destroyedEndpoint, ownerOfDestroyed, socketKey, type DestroyCaptureCounters, type DestroySource } from './destroy-capture';
 import { SystemUserDirectory, type UserDirectory } from '../platform/linux';
+
+export { sleep } from './stop-signal';
 
 export interface RecorderOptions {
   backend: PlatformBackend;
@@ -36,6 +40,8 @@ export interface RecorderOptions {
   users?: UserDirectory;
   /** How often the destroy groups are drained (ms, default 100). */
   drainEveryMs?: number;
+  /** The system log (Application log / syslog) for what an administrator must see: the log directory replaced. */
+  eventLog?: EventLog;
   /** Called after each poll has been written (tests, benchmarks). */
   onPoll?: (info: { polls: number; tracked: number }) => void;
 }
@@ -67,6 +73,7 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
       jsonl: options.jsonl,
       header: { computerName: first.computerName, operatingSystem: operatingSystemName(), generatedBy: options.generatedBy },
       warn: options.warn,
+      eventLog: options.eventLog,
     },
     first.takenAt,
   );
@@ -108,16 +115,19 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
   };
   let last = first;
 
-  const started = Date.now();
+  // Polls, the deadline and fsync run on a monotonic clock: a wall-clock step (NTP, date -s, DST is
+  // not one) neither stalls nor hurries them. Wall time only stamps records and decides daily rotation.
+  const now = () => performance.now();
+  const started = now();
   let lastSync = started;
   const deadline = options.durationMs === null ? Infinity : started + options.durationMs;
   let nextPoll = started + options.intervalMs;
   while (!options.signal.aborted) {
-    const wait = Math.min(nextPoll, deadline) - Date.now();
+    const wait = Math.min(nextPoll, deadline) - now();
     if (wait > 0) await sleep(wait, options.signal);
-    if (options.signal.aborted || Date.now() >= deadline) break;
+    if (options.signal.aborted || now() >= deadline) break;
     // Fixed-rate polling; after a slow snapshot the next one starts at once instead of piling up.
-    nextPoll = Math.max(nextPoll + options.intervalMs, Date.now());
+    nextPoll = Math.max(nextPoll + options.intervalMs, now());
     let snapshot: Snapshot;
     try {
       snapshot = await options.backend.snapshot({ processCache, modules: options.modules ?? true });
@@ -142,9 +152,9 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
     summary.opened += changes.opened.length;
     summary.closed += changes.closed.length;
     writer.flush(snapshot.takenAt);
-    if (Date.now() - lastSync >= SYNC_EVERY_MS) {
+    if (now() - lastSync >= SYNC_EVERY_MS) {
       writer.sync();
-      lastSync = Date.now();
+      lastSync = now();
     }
     seenProcesses = rememberProcesses(seenProcesses, snapshot);
     options.onPoll?.({ polls: summary.polls, tracked: tracker.size });
@@ -224,19 +234,6 @@ function pruneCache(cache: Map<string, ProcessInfo>, snapshot: Snapshot): void {
     const live = snapshot.processes.get(info.pid);
     if (!live || live.startTime?.getTime() !== info.startTime?.getTime()) cache.delete(key);
   }
-}
-
-/** Resolves after ms, or at once when the signal aborts (no listener left behind either way). */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** What the headers' `Operating System:` line says: the distribution's name on Linux, the edition on Windows. */

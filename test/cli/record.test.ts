@@ -286,3 +286,26 @@ t.test('record --install --dry-run prints the steps; --unit-dir writes the unit 
   t.match(fs.readFileSync(calls, 'utf8'), /disable --now portqry-ts-record\.service\ndaemon-reload\n$/);
   t.match(un.stdout, /^ran: systemctl disable --now portqry-ts-record\.service\nremoved: /);
 });
+
+t.test("a log directory that cannot be used: '' is a usage error (64), a file or an uncreatable path an I/O error, one line, never exit 0", async (t) => {
+  const dir = tmpDir(t);
+  const file = path.join(dir, 'a-file');
+  fs.writeFileSync(file, 'not a directory');
+  const empty = await runCli(['record', '--log-dir', '', '--duration', '1s', '--no-modules'], { cwd: dir });
+  t.equal(empty.code, 64, "--log-dir ''");
+  t.match(empty.stderr, /^portqry-ts: .*--log-dir.*empty/);
+  t.same(fs.readdirSync(dir), ['a-file'], 'nothing written into the working directory');
+  for (const [what, ld, code, message] of [
+    ['a file', file, 73, /not a directory/],
+    ['below a file', path.join(file, 'sub'), 73, /not a directory/],
+    ['under /proc', '/proc/portqry-ts-nope/logs', 73, /cannot create/],
+  ] as const) {
+    const r = await runCli(['record', '--log-dir', ld, '--duration', '1s', '--no-modules'], { timeoutMs: 15_000 });
+    t.equal(r.code, code, `${what}: exit ${code}`);
+    t.match(r.stderr, message, `${what}: says why`);
+    t.ok(r.stderr.includes(ld.startsWith(file) ? file : '/proc/portqry-ts-nope'), `${what}: names the path`);
+    t.equal(r.stderr.trim().split('\n').length, 1, `${what}: one line`);
+    t.notMatch(r.stderr, /writing again|internal error/, `${what}: no false recovery, no "internal error"`);
+  }
+  t.equal(fs.readFileSync(file, 'utf8'), 'not a directory');
+});

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { EndpointTracker } from '../../../src/recorder/endpoints';
 import { runRecorder, type RecorderOptions } from '../../../src/recorder/recorder';
-import { newestSet, repairFile } from '../../../src/portreporter/write-log';
+import { newestSet } from '../../../src/portreporter/log-set';
 import { schemaErrors, schemaKeys } from '../../helpers/schema';
 import { FakeBackend, proc, tcp, udp } from '../../helpers/fake-backend';
 import { readEvents, readLogSet } from '../../helpers/recorder-logs';
@@ -182,17 +182,4 @@ t.test('restart: a partial last record is cut; without --rotate start the newest
   t.equal(pids.match(/Process ID: 400\r\n/g)?.length, 1, 'block not repeated in a continued set');
   t.notMatch(pids, /Process ID: 77/);
   for (const line of fs.readFileSync(path.join(dir, `PR-EVENTS-${suffix}.jsonl`), 'utf8').split('\n').filter(Boolean)) JSON.parse(line);
-});
-
-t.test('repairFile leaves whole files alone', async (t) => {
-  const dir = tmpDir(t);
-  fs.mkdirSync(dir);
-  const f = path.join(dir, 'x.log');
-  fs.writeFileSync(f, 'a\r\nb\r\n');
-  t.equal(repairFile(f, false), 0);
-  fs.writeFileSync(f, 'h\r\n\r\nblock\r\n\r\n');
-  t.equal(repairFile(f, true), 0);
-  fs.appendFileSync(f, 'half\r\nblo');
-  t.equal(repairFile(f, true), 'half\r\nblo'.length);
-  t.equal(fs.readFileSync(f, 'utf8'), 'h\r\n\r\nblock\r\n\r\n');
 });
