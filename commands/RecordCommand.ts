@@ -19,6 +19,8 @@ import {
 import { InstallActionKind, toInstallAction } from '../src/recorder/install-action';
 import { defaultLogDir, parseDuration, parseRotation } from '../src/recorder/options';
 import { PortOwnerKind, toPortOwner } from '../src/recorder/port-owner';
+import { EventId } from '../src/eventlog/types';
+import { loadCriteria } from '../src/portreporter/criteria';
 import { openDestroySource } from '../src/recorder/destroy-capture';
 import { runRecorder } from '../src/recorder/recorder';
 import { untilStopped } from '../src/recorder/stop-signal';
@@ -38,6 +40,8 @@ export class RecordCommand extends BaseCommand {
 
       Polling misses connections that open and close between two polls. On Linux, run as root (or with CAP_NET_ADMIN), the recorder also listens to the kernel's socket destroy events (what \`ss -E\` shows) and records each such short-lived socket once, in PR-PORTS and as an Opened event with Source "destroy-event" (owner unknown, user from the socket's uid); a burst faster than it drains is reported on stderr, never silently lost. Without the capability it says once that short-lived capture is off. Elsewhere, lower --interval (down to 100ms) to see more. docs/record-capture.md.
 
+      --criteria FILE alerts while recording: each new endpoint (and each open at start) that matches the criteria file parse --criteria reads is flagged in PR-EVENTS (Flagged, FlagReasons, with the criterion's Message) and sent as one line to the system log (Linux syslog, Windows Application log; event 1400), at most --alerts-per-minute lines per criterion; a process's new modules are re-read when it opens an endpoint, so a late-loaded module is matched too. The system log also gets event 1600 when short-lived capture is off.
+
       --once prints one snapshot of every endpoint and its owner to stdout (schemas/port-owner.schema.json) and exits. --install registers the recorder to start at boot (Linux: systemd unit portqry-ts-record.service; Windows: a task running as SYSTEM at startup) with the other options given; --uninstall removes it; --dry-run prints the steps without doing them.
     `,
     examples: [
@@ -46,6 +50,7 @@ export class RecordCommand extends BaseCommand {
       ['Who owns which port right now, as PowerShell objects', '$0 record --once --json | ConvertFrom-Json'],
       ['Start recording at every boot', '$0 record --install -ld /var/log/portqry-ts --jsonl'],
       ['Show what --install would do', '$0 record --install --dry-run'],
+      ['Alert (syslog / Application log) when a watched port or process shows up', '$0 record -ld /var/log/portqry-ts --jsonl --criteria /etc/portqry-ts/criteria.json'],
     ],
   });
 
@@ -57,6 +62,8 @@ export class RecordCommand extends BaseCommand {
   jsonl = Option.Boolean('--jsonl', false, { description: 'Also write the JSON Lines event log PR-EVENTS-<suffix>.jsonl (opened and closed endpoints, lifetimes, UTC times)' });
   destroyEvents = Option.Boolean('--destroy-events', true, { description: 'Linux: also record sockets that open and close between two polls, from the kernel\'s destroy events (needs root/CAP_NET_ADMIN; --no-destroy-events: polling only)' });
   modules = Option.Boolean('--modules', true, { description: 'Record loaded modules (--no-modules: faster, smaller logs)' });
+  criteria = Option.String('--criteria', { description: 'Alert while recording: a new endpoint matching this criteria file (the one parse --criteria reads, schemas/criteria.schema.json) is flagged in PR-EVENTS and sent to the system log (syslog / Application log, event 1400)' });
+  alertsPerMinute = Option.String('--alerts-per-minute', '10', { description: 'With --criteria: at most this many system-log lines per criterion per minute (default 10)' });
   once = Option.Boolean('--once', false, { description: 'Print one snapshot of every endpoint and its owner to stdout, then exit' });
   install = Option.Boolean('--install', false, { description: 'Start the recorder at every boot with these options (systemd unit / SYSTEM startup task)' });
   uninstall = Option.Boolean('--uninstall', false, { description: 'Remove what --install registered' });
@@ -77,12 +84,21 @@ export class RecordCommand extends BaseCommand {
     if (this.install || this.uninstall) return this.runInstall(logDir, logSizeKb);
     if (this.once) return this.runOnce();
 
+    const alertsPerMinute = parseIntegerOption('--alerts-per-minute', this.alertsPerMinute, 1, 100_000);
+    const criteria = this.criteria === undefined ? undefined : loadCriteria(this.criteria);
     const io = this.context.io;
     const warn = (line: string) => io.stderr.write(`portqry-ts: record: ${sanitizeLine(line)}\n`);
     // The system log (syslog under systemd, the Application log on Windows) gets what an administrator
-    // must see; stderr gets every warning line already, so nothing falls back to it twice.
-    const eventLog = openEventLog({ fallback: null });
-    const destroyEvents = this.destroyEvents ? openDestroySource(warn) : null;
+    // must see; stderr gets every warning line already, so nothing falls back to it twice. Alerts
+    // (--criteria) are asked for: they go to syslog even outside systemd, and to stderr when there is
+    // no system log at all.
+    const eventLog = criteria ? openEventLog({ target: 'system' }) : openEventLog({ fallback: null });
+    const destroyEvents = this.destroyEvents
+      ? openDestroySource((line) => {
+          warn(line);
+          eventLog.write('warning', line, EventId.ShortLivedCaptureOff);
+        })
+      : null;
     const summary = await untilStopped((signal) =>
       runRecorder({
         backend: createPlatformBackend(),
@@ -97,11 +113,14 @@ export class RecordCommand extends BaseCommand {
         warn,
         eventLog,
         destroyEvents,
+        criteria,
+        alertsPerMinute,
       }),
     ).finally(() => eventLog.close());
     const d = summary.destroyEvents;
     this.output.note([
       `Recorded ${summary.polls} poll(s) into ${summary.logDir}: ${summary.opened} new endpoint(s), ${summary.closed} closed, ${summary.rotations} rotation(s).`,
+      ...(summary.alerts ? [`Criteria: ${summary.alerts.matched} new endpoint(s) matched, ${summary.alerts.alerted} alert(s) sent, ${summary.alerts.suppressed} held back by --alerts-per-minute.`] : []),
       ...(d ? [`Short-lived: ${d.recorded} socket(s) recorded from destroy events that no poll saw; ${d.overflows} overflow(s), ${d.dropped} dropped.`] : []),
       `Sets: ${summary.sets.join(', ')}`,
     ]);
@@ -136,6 +155,7 @@ export class RecordCommand extends BaseCommand {
         ...(this.jsonl ? ['--jsonl'] : []),
         ...(this.modules ? [] : ['--no-modules']),
         ...(this.destroyEvents ? [] : ['--no-destroy-events']),
+        ...(this.criteria === undefined ? [] : ['--criteria', path.resolve(this.criteria), '--alerts-per-minute', this.alertsPerMinute]),
       ];
       actions = windows
         ? windowsInstallPlan(command, path.join(os.tmpdir(), `portqry-ts-record-task-${process.pid}.xml`))

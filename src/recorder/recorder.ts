@@ -13,6 +13,8 @@ import { RecordEventKind, toRecordEvent, type RecordEventSource } from './record
 import { sleep } from './stop-signal';
 import { DestroyCapture, destroyedEndpoint, ownerOfDestroyed, socketKey, type DestroyCaptureCounters, type DestroySource } from './destroy-capture';
 import { SystemUserDirectory, type UserDirectory } from '../platform/linux';
+import type { CriteriaMatcher } from '../portreporter/criteria';
+import { type AlertCounters, CriteriaAlerts } from './alerts';
 
 export { sleep } from './stop-signal';
 
@@ -42,6 +44,14 @@ export interface RecorderOptions {
   drainEveryMs?: number;
   /** The system log (Application log / syslog) for what an administrator must see: the log directory replaced. */
   eventLog?: EventLog;
+  /**
+   * record --criteria: new endpoints (and those open at start) that match are flagged in PR-EVENTS and
+   * sent to eventLog (to warn when there is none), at most alertsPerMinute lines per criterion.
+   */
+  criteria?: CriteriaMatcher;
+  alertsPerMinute?: number;
+  /** Monotonic ms for the alerts' rate limit (tests). */
+  alertClock?: () => number;
   /** Called after each poll has been written (tests, benchmarks). */
   onPoll?: (info: { polls: number; tracked: number }) => void;
 }
@@ -55,6 +65,8 @@ export interface RecorderSummary extends WriterCounters {
   snapshotFailures: number;
   /** Short-lived capture (null when off): announced destroyed sockets, those recorded, losses. */
   destroyEvents: DestroyCaptureCounters | null;
+  /** record --criteria: matches, lines sent, matches held back by the rate limit (null without criteria). */
+  alerts: AlertCounters | null;
 }
 
 /** How often written data is forced to disk (fsync): a crash loses at most this much from the page cache. */
@@ -77,10 +89,21 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
     },
     first.takenAt,
   );
-  const summary: RecorderSummary = { ...writer.counters, polls: 1, opened: 0, closed: 0, sets: [], logDir: options.logDir, snapshotFailures: 0, destroyEvents: null };
+  const summary: RecorderSummary = { ...writer.counters, polls: 1, opened: 0, closed: 0, sets: [], logDir: options.logDir, snapshotFailures: 0, destroyEvents: null, alerts: null };
   const tracker = new EndpointTracker((e) => !isOwnerlessTail(e.endpoint));
-  const event = (type: 'Initial' | 'Opened' | 'Closed', t: TrackedEndpoint, snapshot: Snapshot, at = snapshot.takenAt, source: RecordEventSource = 'poll') =>
-    writer.event(normalizeRecord(RecordEventKind, toRecordEvent(type, t, snapshot.computerName, at, null, { source })), at);
+  const alerts = options.criteria
+    ? new CriteriaAlerts({
+        criteria: options.criteria,
+        eventLog: options.eventLog ?? { write: (_level, message) => options.warn(message), close: () => {} },
+        perMinute: options.alertsPerMinute,
+        clock: options.alertClock,
+      })
+    : null;
+  const event = (type: 'Initial' | 'Opened' | 'Closed', t: TrackedEndpoint, snapshot: Snapshot, at = snapshot.takenAt, source: RecordEventSource = 'poll') => {
+    // A new endpoint (or one open at start) is matched once; its Closed event is not flagged again.
+    const flagReasons = alerts && type !== 'Closed' ? alerts.check(t, snapshot.computerName) : [];
+    writer.event(normalizeRecord(RecordEventKind, toRecordEvent(type, t, snapshot.computerName, at, null, { source, flagReasons })), at);
+  };
   const capture = options.destroyEvents ? new DestroyCapture(options.destroyEvents, { warn: options.warn }) : null;
   const drainTimer = capture ? setInterval(() => capture.tick(), options.drainEveryMs ?? 100) : null;
   drainTimer?.unref();
@@ -165,7 +188,7 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
   capture?.close();
   writer.close(new Date());
   if (writer.backlog > 0) options.warn(`${writer.backlog} record(s) could not be written before stopping (disk full)`);
-  return { ...summary, ...writer.counters, sets: [...writer.setsWritten], destroyEvents: capture ? { ...capture.counters } : null };
+  return { ...summary, ...writer.counters, sets: [...writer.setsWritten], destroyEvents: capture ? { ...capture.counters } : null, alerts: alerts ? { ...alerts.counters } : null };
 }
 
 function rememberProcesses(seen: WeakSet<ProcessInfo>, snapshot: Snapshot): WeakSet<ProcessInfo> {

@@ -16,6 +16,11 @@ import { decodeDestroyMessages, type DestroyedSocket } from '../../../src/platfo
 import { DestroyCapture, destroyedEndpoint, type DestroySource, openDestroySource, socketKey } from '../../../src/recorder/destroy-capture';
 import { runRecorder } from '../../../src/recorder/recorder';
 import { FakeBackend, proc, tcp } from '../../helpers/fake-backend';
+import { checkCriteria, compileCriteria } from '../../../src/portreporter/criteria';
+import type { PortReporterRecord } from '../../../src/portreporter/record';
+import { EventId, type EventLog } from '../../../src/eventlog/types';
+import { CriteriaAlerts } from '../../../src/recorder/alerts';
+import { schemaErrors } from '../../helpers/schema';
 import { readEvents, readLogSet } from '../../helpers/recorder-logs';
 
 function tmpDir(t: { teardown(fn: () => void): void }): string {
@@ -269,4 +274,84 @@ t.test('the recorder: a socket no poll saw is written once from its destroy even
   const rows = readLogSet(dir, 'PR-PORTS-').split('\r\n').filter((l) => /^\d\d\//.test(l));
   t.equal(rows.length, 2);
   t.match(rows[1], /,TCP,7000,127\.0\.0\.1,81,127\.0\.0\.1,,,<TESTHOST\\user1000>$/);
+});
+
+t.test('criteria: an optional Message per item, in FlagReasons; matches name their criterion', async (t) => {
+  const c = compileCriteria(
+    checkCriteria({ Ports: [22, { Value: '4440-4449', Message: 'a Metasploit default' }], Processes: [{ Value: 'nc', Message: 'netcat listening' }], Users: ['bob'] }, 'c.json'),
+    'c.json',
+  );
+  const r = { LocalPort: 4444, RemotePort: null, ProcessName: 'nc', ProcessPath: '/usr/bin/nc', UserName: 'H\\root', RemoteAddress: null, LocalAddress: '0.0.0.0', Modules: [], RemoteHostName: null } as unknown as PortReporterRecord;
+  t.same(c.matches(r), [
+    { criterion: 'Ports[1]', reason: 'port 4444: a Metasploit default' },
+    { criterion: 'Processes[0]', reason: 'process nc: netcat listening' },
+  ]);
+  c.flag(r);
+  t.same(r.FlagReasons, ['port 4444: a Metasploit default', 'process nc: netcat listening']);
+  t.throws(() => checkCriteria({ Ports: [{ Value: 1, Note: 'x' }] }, 'c.json'), /unknown key "Note" in an item/);
+  t.throws(() => checkCriteria({ Processes: [{ Value: 'nc', Message: '' }] }, 'c.json'), /"Message" must be a non-empty string/);
+  t.throws(() => checkCriteria({ Processes: [{ Message: 'm' }] }, 'c.json'), /"Processes" must be a list of non-empty strings/);
+  t.same(schemaErrors('criteria.schema.json', { Ports: [22, { Value: '4440-4449', Message: 'm' }], Processes: [{ Value: 'nc' }] }), []);
+  t.not(schemaErrors('criteria.schema.json', { Ports: [{ Value: 22, Extra: 1 }] }).length, 0);
+});
+
+t.test('alerts: one system-log line per matching endpoint, at most N a minute per criterion (injected clock)', async (t) => {
+  const lines: { level: string; message: string; id?: number }[] = [];
+  const eventLog: EventLog = { write: (level, message, id) => lines.push({ level, message, id }), close: () => {} };
+  let now = 0;
+  const alerts = new CriteriaAlerts({ criteria: compileCriteria({ Ports: [{ Value: 4444, Message: 'backdoor' }], Processes: ['nc'] }), eventLog, perMinute: 2, clock: () => now });
+  const p = proc(7, { name: 'nc', user: 'H\\root' });
+  const at = (port: number, pid: number | null = 7) => ({ endpoint: tcp(port, pid, { localAddress: '127.0.0.1' }), process: pid === null ? null : p, key: '' });
+  t.same(alerts.check(at(4444), 'H'), ['port 4444: backdoor', 'process nc']);
+  t.equal(lines.length, 1);
+  t.same(lines[0], { level: 'warning', message: 'criteria matched on H: TCP 127.0.0.1:4444 LISTENING, nc PID 7, user H\\root: port 4444: backdoor; process nc', id: EventId.CriteriaMatched });
+  t.same(alerts.check(at(80, null), 'H'), [], 'no match, no line');
+  alerts.check(at(4444), 'H');
+  now = 30_000;
+  t.same(alerts.check(at(4444), 'H'), ['port 4444: backdoor', 'process nc'], 'still flagged when the line is held back');
+  t.equal(lines.length, 2, 'third match within the minute: no line');
+  t.same(alerts.counters, { matched: 3, alerted: 2, suppressed: 2 });
+  now = 60_001;
+  alerts.check(at(4444), 'H');
+  t.equal(lines.length, 3, 'the window moved on');
+  t.match(lines[2]!.message, /\(2 earlier match\(es\) of these criteria not sent: at most 2 a minute per criterion\)$/);
+  // Criteria are limited separately: another criterion still gets its lines.
+  now = 60_002;
+  alerts.check(at(5000), 'H');
+  t.equal(lines.length, 4);
+  t.match(lines[3]!.message, /: process nc$/);
+});
+
+t.test('the recorder with criteria: matching new endpoints flagged in PR-EVENTS, the rest not', async (t) => {
+  const dir = path.join(tmpDir(t), 'logs');
+  const p = proc(10, { name: 'nc' });
+  const q = proc(20);
+  const backend = new FakeBackend([() => ({ endpoints: [tcp(22, 20)], processes: [q] }), () => ({ endpoints: [tcp(22, 20), tcp(4444, 10), tcp(8080, 20)], processes: [p, q] })]);
+  const lines: string[] = [];
+  const controller = new AbortController();
+  const summary = await runRecorder({
+    backend,
+    intervalMs: 50,
+    durationMs: null,
+    logDir: dir,
+    rotation: { start: true, daily: false, size: false, maxBytes: 1e9 },
+    jsonl: true,
+    generatedBy: 'test',
+    signal: controller.signal,
+    warn: (l) => t.fail(l),
+    eventLog: { write: (_l, m) => lines.push(m), close: () => {} },
+    criteria: compileCriteria({ Ports: [{ Value: 4444, Message: 'backdoor' }] }),
+    onPoll: ({ polls }) => {
+      if (polls >= 2) controller.abort();
+    },
+  });
+  const events = readEvents(dir);
+  t.same(events.map((e) => [e.Event, e.LocalPort, e.Flagged, e.FlagReasons]), [
+    ['Initial', 22, false, []],
+    ['Opened', 4444, true, ['port 4444: backdoor']],
+    ['Opened', 8080, false, []],
+  ]);
+  t.equal(lines.length, 1);
+  t.same(summary.alerts, { matched: 1, alerted: 1, suppressed: 0 });
+  for (const e of events) t.same(schemaErrors('record-event.schema.json', e), []);
 });
