@@ -305,3 +305,73 @@ t.test('--interval 2s and a burst of 200 connections living a few ms each: every
   t.equal(parseJsonl(stats.stdout).find((r) => r.LocalPort === listener)?.Records, 201, 'the listener and its 200 accepted ends');
 });
 
+
+t.test('record --criteria: matching endpoints flagged in PR-EVENTS, one syslog line each up to the per-minute limit; parse shows the Message', async (t) => {
+  if (spawnSync('sh', ['-c', 'command -v unshare'], { stdio: 'ignore' }).status !== 0) {
+    t.fail('needs unshare (util-linux)');
+    return;
+  }
+  const ns = createNetns();
+  t.teardown(() => ns.destroy());
+  const actor = new Actor(ns.name);
+  t.teardown(() => actor.stop());
+  const tmp = tmpDir(t);
+  const dir = path.join(tmp, 'logs');
+  const [, watched] = (await actor.send('listen tcp')).map(Number);
+  const [, other] = (await actor.send('listen tcp')).map(Number);
+  const criteria = path.join(tmp, 'criteria.json');
+  fs.writeFileSync(criteria, JSON.stringify({ Ports: [{ Value: watched, Message: 'the backdoor port' }] }));
+
+  // The system log: a datagram socket of the test's, bind-mounted as /dev/log in a private mount
+  // namespace (a tmpfs over /dev there: the host's /dev is not touched). python3 prints each datagram.
+  const sock = path.join(tmp, 'log');
+  const receiver = spawn('python3', ['-u', '-c', `import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint('ready',flush=True)\nwhile True:\n  print(s.recv(65536).decode(), flush=True)`, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => receiver.kill('SIGKILL'));
+  let syslog = '';
+  receiver.stdout!.on('data', (b: Buffer) => (syslog += b.toString()));
+  await waitFor('the syslog receiver', () => syslog.startsWith('ready'));
+  const sh = [
+    'set -e',
+    'mount --make-rprivate /',
+    'mount -t tmpfs -o mode=0755 tmpfs /dev',
+    'mknod -m 666 /dev/null c 1 3',
+    'mknod -m 666 /dev/urandom c 1 9',
+    'touch /dev/log',
+    'mount --bind "$1" /dev/log',
+    'shift',
+    'exec "$@"',
+  ].join('\n');
+  const rec = spawn(
+    'unshare',
+    ['-m', 'sh', '-c', sh, 'sh', sock, 'ip', 'netns', 'exec', ns.name, process.execPath, BUNDLE, 'record', '-ld', dir, '--interval', '300ms', '--jsonl', '--no-modules', '--criteria', criteria, '--alerts-per-minute', '3'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  rec.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exit = new Promise<number | null>((resolve) => rec.on('close', (code) => resolve(code)));
+  t.teardown(() => rec.kill('SIGKILL'));
+  await waitFor('initial events', () => readEvents(dir).length >= 2);
+  // Three connections to the watched port (six ends, all matching: local or remote port) and one to the other.
+  for (let i = 0; i < 3; i++) await actor.send(`connect ${watched}`);
+  await actor.send(`connect ${other}`);
+  await waitFor('the opened events', () => readEvents(dir).filter((e) => e.Event === 'Opened').length >= 8);
+  rec.kill('SIGTERM');
+  t.equal(await exit, 0, stderr);
+  t.equal(stderr, '', 'nothing on stderr: the alerts went to the system log');
+
+  const events = readEvents(dir).filter((e) => e.Event !== 'Closed');
+  const matching = events.filter((e) => e.LocalPort === watched || e.RemotePort === watched);
+  t.equal(matching.length, 7, 'the watched listener (open at start) and six connection ends');
+  for (const e of matching) t.same([e.Flagged, e.FlagReasons], [true, [`port ${watched}: the backdoor port`]], `${e.Event} ${e.LocalPort}->${e.RemotePort}`);
+  t.ok(events.filter((e) => e.LocalPort !== watched && e.RemotePort !== watched).every((e) => e.Flagged === false), 'the rest not flagged');
+
+  const lines = syslog.split('\n').filter((l) => l.includes('[1400]'));
+  t.equal(lines.length, 3, 'at most 3 lines a minute for the criterion');
+  for (const l of lines) t.match(l, new RegExp(`^<28>portqry-ts\\[\\d+\\]: \\[1400\\] criteria matched on \\S+: TCP .*: port ${watched}: the backdoor port$`));
+
+  const parsed = await runCli(['parse', dir, '--json', '--criteria', criteria, '--flagged-only']);
+  t.equal(parsed.code, 0, parsed.stderr);
+  const flagged = parseJsonl(parsed.stdout).filter((r) => r.Event !== 'Closed');
+  t.equal(flagged.length, 7);
+  t.ok(flagged.every((r) => (r.FlagReasons as string[])[0] === `port ${watched}: the backdoor port`), 'parse: the Message in FlagReasons');
+});
