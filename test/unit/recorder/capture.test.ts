@@ -21,6 +21,7 @@ import type { PortReporterRecord } from '../../../src/portreporter/record';
 import { EventId, type EventLog } from '../../../src/eventlog/types';
 import { CriteriaAlerts } from '../../../src/recorder/alerts';
 import { schemaErrors } from '../../helpers/schema';
+import { LinuxBackend } from '../../../src/platform/linux';
 import { readEvents, readLogSet } from '../../helpers/recorder-logs';
 
 function tmpDir(t: { teardown(fn: () => void): void }): string {
@@ -354,4 +355,21 @@ t.test('the recorder with criteria: matching new endpoints flagged in PR-EVENTS,
   t.equal(lines.length, 1);
   t.same(summary.alerts, { matched: 1, alerted: 1, suppressed: 0 });
   for (const e of events) t.same(schemaErrors('record-event.schema.json', e), []);
+});
+
+t.test('Linux refreshModules: the maps module list compared; a change gives new details and replaces the cached ones', async (t) => {
+  const proc = tmpDir(t);
+  fs.mkdirSync(path.join(proc, '123'), { recursive: true });
+  const maps = (libs: string[]) => libs.map((l, i) => `7f00000${i}000-7f00000${i}fff r-xp 00000000 08:01 ${100 + i}  ${l}\n`).join('');
+  fs.writeFileSync(path.join(proc, '123', 'maps'), maps(['/usr/lib/libc.so.6']));
+  const backend = new LinuxBackend({ procRoot: proc, sockDiag: false });
+  const info = { pid: 123, startTime: null, name: 'x', path: null, commandLine: null, user: null, services: [], modules: ['/usr/lib/libc.so.6'], note: null };
+  const cache = new Map([['123:5', info]]);
+  t.equal(backend.refreshModules(info, cache), null, 'unchanged: nothing new');
+  fs.writeFileSync(path.join(proc, '123', 'maps'), maps(['/usr/lib/libc.so.6', '/tmp/libspy.so']));
+  const next = backend.refreshModules(info, cache);
+  t.same(next?.modules, ['/usr/lib/libc.so.6', '/tmp/libspy.so']);
+  t.equal(cache.get('123:5'), next, 'the cache holds the new details');
+  t.same(info.modules, ['/usr/lib/libc.so.6'], 'the old details are not changed (earlier records keep them)');
+  t.equal(backend.refreshModules({ ...info, pid: 999 }, cache), null, 'an exited process keeps what was read');
 });
