@@ -11,6 +11,9 @@ import { selfCommand } from '../src/recorder/install';
 import { InstallActionKind, toInstallAction } from '../src/recorder/install-action';
 import { defaultLogDir, parseDuration, parseRotation, parseSize } from '../src/recorder/options';
 import { PortOwnerKind, toPortOwner } from '../src/recorder/port-owner';
+import { EventId } from '../src/eventlog/types';
+import { loadCriteria } from '../src/portreporter/criteria';
+import { openDestroySource } from '../src/recorder/destroy-capture';
 import { runRecorder } from '../src/recorder/recorder';
 import { untilStopped } from '../src/recorder/stop-signal';
 import { checkPosixProgram, checkWindowsProgram, runInstall } from '../src/service/install-recorder';
@@ -34,7 +37,9 @@ export class RecordCommand extends BaseCommand {
 
       The log directory must be safe: it and every folder above it owned by root (or the recorder's user) and writable by nobody else, as sshd's StrictModes requires; otherwise record refuses to start (exit 78) and says which folder to fix. Log files are never followed through links. If the directory is deleted or replaced while recording, it is recreated under the same rules and a new set starts, with a warning on stderr and in the system log. docs/record.md has the rules and every exit code.
 
-      Polling misses connections that open and close between two polls: lower --interval (down to 100ms) to see more of them.
+      Polling misses connections that open and close between two polls. On Linux, run as root (or with CAP_NET_ADMIN), the recorder also listens to the kernel's socket destroy events (what \`ss -E\` shows) and records each such short-lived socket once, in PR-PORTS and as an Opened event with Source "destroy-event" (owner unknown, user from the socket's uid); a burst faster than it drains is reported on stderr, never silently lost. Without the capability it says once that short-lived capture is off. Elsewhere, lower --interval (down to 100ms) to see more. docs/record-capture.md.
+
+      --criteria FILE alerts while recording: each new endpoint (and each open at start) that matches the criteria file parse --criteria reads is flagged in PR-EVENTS (Flagged, FlagReasons, with the criterion's Message) and sent as one line to the system log (Linux syslog, Windows Application log; event 1400), at most --alerts-per-minute lines per criterion; a process's new modules are re-read when it opens an endpoint, so a late-loaded module is matched too. The system log also gets event 1600 when short-lived capture is off.
 
       --once prints one snapshot of every endpoint and its owner to stdout (schemas/port-owner.schema.json) and exits.
 
@@ -49,6 +54,7 @@ export class RecordCommand extends BaseCommand {
       ['Show what --install would do', '$0 record --install --dry-run'],
       ['Windows: install the service from a copy in Program Files', '$0 record --install --copy-to-program-files -ld C:\\PortLogs'],
       ['Remove the service (or the systemd unit)', '$0 record --uninstall'],
+      ['Alert (syslog / Application log) when a watched port or process shows up', '$0 record -ld /var/log/portqry-ts --jsonl --criteria /etc/portqry-ts/criteria.json'],
     ],
   });
 
@@ -60,7 +66,10 @@ export class RecordCommand extends BaseCommand {
   interval = Option.String('--interval', '1s', { description: 'Time between polls: 100ms or more (default 1s)' });
   duration = Option.String('--duration', { description: 'Stop after this long (30s, 10m, 8h); default: until stopped' });
   jsonl = Option.Boolean('--jsonl', false, { description: 'Also write the JSON Lines event log PR-EVENTS-<suffix>.jsonl (opened and closed endpoints, lifetimes, UTC times)' });
+  destroyEvents = Option.Boolean('--destroy-events', true, { description: 'Linux: also record sockets that open and close between two polls, from the kernel\'s destroy events (needs root/CAP_NET_ADMIN; --no-destroy-events: polling only)' });
   modules = Option.Boolean('--modules', true, { description: 'Record loaded modules (--no-modules: faster, smaller logs)' });
+  criteria = Option.String('--criteria', { description: 'Alert while recording: a new endpoint matching this criteria file (the one parse --criteria reads, schemas/criteria.schema.json) is flagged in PR-EVENTS and sent to the system log (syslog / Application log, event 1400)' });
+  alertsPerMinute = Option.String('--alerts-per-minute', '10', { description: 'With --criteria: at most this many system-log lines per criterion per minute (default 10)' });
   once = Option.Boolean('--once', false, { description: 'Print one snapshot of every endpoint and its owner to stdout, then exit' });
   install = Option.Boolean('--install', false, { description: 'Start the recorder at every boot with these options (Windows service portqry-ts / systemd unit)' });
   copyToProgramFiles = Option.Boolean('--copy-to-program-files', false, { description: 'Windows, with --install: copy portqry-ts.exe to %ProgramFiles%\\portqry-ts\\ and install that copy' });
@@ -87,6 +96,8 @@ export class RecordCommand extends BaseCommand {
 
     if (this.install || this.uninstall) return this.runInstall(logDir, logSizeKb);
     if (this.once) return this.runOnce();
+    const alertsPerMinute = parseIntegerOption('--alerts-per-minute', this.alertsPerMinute, 1, 100_000);
+    const criteria = this.criteria === undefined ? undefined : loadCriteria(this.criteria);
     const record = (signal: AbortSignal, warn: (line: string) => void, eventLog: EventLog, onPoll?: (info: { polls: number }) => void) =>
       runRecorder({
         backend: createPlatformBackend(),
@@ -102,16 +113,30 @@ export class RecordCommand extends BaseCommand {
         warn,
         onPoll,
         eventLog,
+        destroyEvents: this.destroyEvents
+          ? openDestroySource((line) => {
+              warn(line);
+              eventLog.write('warning', line, EventId.ShortLivedCaptureOff);
+            })
+          : null,
+        criteria,
+        alertsPerMinute,
       });
     if (this.service) return this.runService(logDir, record);
 
     const io = this.context.io;
+    const warn = (line: string) => io.stderr.write(`portqry-ts: record: ${sanitizeLine(line)}\n`);
     // The system log (syslog under systemd, the Application log on Windows) gets what an administrator
-    // must see; stderr gets every warning line already, so nothing falls back to it twice.
-    const eventLog = openEventLog({ fallback: null });
-    const summary = await untilStopped((signal) => record(signal, (line) => io.stderr.write(`portqry-ts: record: ${sanitizeLine(line)}\n`), eventLog)).finally(() => eventLog.close());
+    // must see; stderr gets every warning line already, so nothing falls back to it twice. Alerts
+    // (--criteria) are asked for: they go to syslog even outside systemd, and to stderr when there is
+    // no system log at all.
+    const eventLog = criteria ? openEventLog({ target: 'system' }) : openEventLog({ fallback: null });
+    const summary = await untilStopped((signal) => record(signal, warn, eventLog)).finally(() => eventLog.close());
+    const d = summary.destroyEvents;
     this.output.note([
       `Recorded ${summary.polls} poll(s) into ${summary.logDir}: ${summary.opened} new endpoint(s), ${summary.closed} closed, ${summary.rotations} rotation(s).`,
+      ...(summary.alerts ? [`Criteria: ${summary.alerts.matched} new endpoint(s) matched, ${summary.alerts.alerted} alert(s) sent, ${summary.alerts.suppressed} held back by --alerts-per-minute.`] : []),
+      ...(d ? [`Short-lived: ${d.recorded} socket(s) recorded from destroy events that no poll saw; ${d.overflows} overflow(s), ${d.dropped} dropped.`] : []),
       `Sets: ${summary.sets.join(', ')}`,
     ]);
     return summary.writeFailures > 0 && summary.dropped > 0 ? ExitCode.IoError : ExitCode.Ok;
@@ -165,7 +190,7 @@ export class RecordCommand extends BaseCommand {
       {
         install: this.install,
         dryRun: this.dryRun,
-        launch: { logDir, logSizeKb, rotate: this.rotate, interval: this.interval, keep: this.keep, maxTotal: this.maxTotal, jsonl: this.jsonl, modules: this.modules },
+        launch: { logDir, logSizeKb, rotate: this.rotate, interval: this.interval, keep: this.keep, maxTotal: this.maxTotal, jsonl: this.jsonl, modules: this.modules, destroyEvents: this.destroyEvents, criteria: this.criteria === undefined ? undefined : path.resolve(this.criteria), alertsPerMinute: this.alertsPerMinute },
         unitDir: this.unitDir ?? '/etc/systemd/system',
         copyToProgramFiles: this.copyToProgramFiles,
         platform: process.platform,

@@ -150,21 +150,7 @@ export class InetDiagDecoder {
   }
 
   private decode(buf: Buffer, m: number, state: TcpState | null): ProcNetRow {
-    const remoteAddress = this.address(buf, m + 24);
-    const remotePort = buf.readUInt16BE(m + 6);
-    // As in /proc: a listener's remote side is all zeros, and UDP endpoints carry none in the shared shape.
-    const noRemote = this.protocol === 'UDP' || state === 'Listen' || (remotePort === 0 && (remoteAddress === '0.0.0.0' || remoteAddress === '::'));
-    return {
-      protocol: this.protocol,
-      family: this.family,
-      localAddress: this.address(buf, m + 8),
-      localPort: buf.readUInt16BE(m + 4),
-      remoteAddress: noRemote ? null : remoteAddress,
-      remotePort: noRemote ? null : remotePort,
-      state,
-      uid: buf.readUInt32LE(m + 64),
-      inode: buf.readUInt32LE(m + 68),
-    };
+    return inetDiagRow(buf, m, this.protocol, this.family, state, (at) => this.address(buf, at));
   }
 
   private address(buf: Buffer, at: number): string {
@@ -177,5 +163,88 @@ export class InetDiagDecoder {
       this.addresses.set(key, text);
     }
     return text;
+  }
+}
+
+/** One inet_diag_msg at m as a ProcNetRow (the shape /proc/net rows have). */
+function inetDiagRow(buf: Buffer, m: number, protocol: 'TCP' | 'UDP', family: 4 | 6, state: TcpState | null, address: (at: number) => string): ProcNetRow {
+  const remoteAddress = address(m + 24);
+  const remotePort = buf.readUInt16BE(m + 6);
+  // As in /proc: a listener's remote side is all zeros, and UDP endpoints carry none in the shared shape.
+  const noRemote = protocol === 'UDP' || state === 'Listen' || (remotePort === 0 && (remoteAddress === '0.0.0.0' || remoteAddress === '::'));
+  return {
+    protocol,
+    family,
+    localAddress: address(m + 8),
+    localPort: buf.readUInt16BE(m + 4),
+    remoteAddress: noRemote ? null : remoteAddress,
+    remotePort: noRemote ? null : remotePort,
+    state,
+    uid: buf.readUInt32LE(m + 64),
+    inode: buf.readUInt32LE(m + 68),
+  };
+}
+
+/**
+ * The sock_diag destroy multicast groups (include/uapi/linux/sock_diag.h, enum sknetlink_groups):
+ * every inet socket the kernel frees is announced to their members, one SOCK_DIAG_BY_FAMILY message
+ * per socket (what `ss -E` prints). Joining needs CAP_NET_ADMIN in the socket's network namespace.
+ */
+export const SKNLGRP_INET_TCP_DESTROY = 1;
+export const SKNLGRP_INET_UDP_DESTROY = 2;
+export const SKNLGRP_INET6_TCP_DESTROY = 3;
+export const SKNLGRP_INET6_UDP_DESTROY = 4;
+/** Attribute after the inet_diag_msg that names the protocol (enum inet_diag_attr). */
+export const INET_DIAG_PROTOCOL = 10;
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+
+/** A socket the kernel destroyed: its last addresses, ports, state and uid (inode 0: no file held it any more). */
+export type DestroyedSocket = ProcNetRow;
+
+/**
+ * Decodes one recv() of a destroy-group socket: zero or more SOCK_DIAG_BY_FAMILY messages, each an
+ * inet_diag_msg followed by attributes (rtattr: u16 length, u16 type, 4-byte aligned). The protocol
+ * comes from INET_DIAG_PROTOCOL, else from `protocol` (the groups the socket joined). Sockets that
+ * were never bound (local port 0) are not port uses and are left out; unknown message types and
+ * families are passed over.
+ */
+export function decodeDestroyMessages(buf: Buffer, length: number, protocol: 'TCP' | 'UDP' | null = null): DestroyedSocket[] {
+  const out: DestroyedSocket[] = [];
+  let off = 0;
+  while (off + NLMSG_HDRLEN <= length) {
+    const len = buf.readUInt32LE(off);
+    const type = buf.readUInt16LE(off + 4);
+    if (len < NLMSG_HDRLEN || off + len > length) throw new Error(`malformed netlink message (length ${len} at ${off} of ${length})`);
+    if (type === SOCK_DIAG_BY_FAMILY && len >= NLMSG_HDRLEN + INET_DIAG_MSG_LEN) {
+      const m = off + NLMSG_HDRLEN;
+      const af = buf[m]!;
+      let proto = protocol;
+      for (let a = m + INET_DIAG_MSG_LEN; a + 4 <= off + len; ) {
+        const alen = buf.readUInt16LE(a);
+        if (alen < 4) break;
+        if (buf.readUInt16LE(a + 2) === INET_DIAG_PROTOCOL && alen >= 5) {
+          const p = buf[a + 4];
+          proto = p === IPPROTO_TCP ? 'TCP' : p === IPPROTO_UDP ? 'UDP' : null;
+        }
+        a += (alen + 3) & ~3;
+      }
+      if ((af === AF_INET || af === AF_INET6) && proto !== null) {
+        const family = af === AF_INET ? 4 : 6;
+        const state = proto === 'TCP' ? (linuxTcpStateOrNull(buf[m + 1]!) ?? 'Closed') : null;
+        const row = inetDiagRow(buf, m, proto, family, state, (at) => (family === 4 ? formatIPv4(buf, at) : formatIPv6(buf, at)));
+        if (row.localPort !== 0) out.push(row);
+      }
+    }
+    off += (len + 3) & ~3;
+  }
+  return out;
+}
+
+function linuxTcpStateOrNull(code: number): TcpState | null {
+  try {
+    return linuxTcpState(code);
+  } catch {
+    return null;
   }
 }

@@ -24,7 +24,7 @@ import {
 import { SockDiagReader } from './linux-netlink';
 import { SocketOwnerIndex, type SocketOwnerIndexOptions } from './linux-owners';
 import { InetDiagDecoder } from './linux-sockdiag';
-import type { Endpoint, PlatformBackend, ProcessInfo, Snapshot, SnapshotOptions } from './types';
+import { replaceCached, type Endpoint, type PlatformBackend, type ProcessInfo, type Snapshot, type SnapshotOptions } from './types';
 
 const PROC_NET_FILES = [
   ['tcp', 'TCP', 4],
@@ -158,6 +158,24 @@ export class LinuxBackend implements PlatformBackend {
     return rows;
   }
 
+
+  /**
+   * /proc/PID/maps has no size or mtime that changes (procfs reports 0 and the process's start), so the
+   * check is the module list itself: one read of maps, parsed and compared. It runs only for a process
+   * that opened a new endpoint, at most once per poll.
+   */
+  refreshModules(info: ProcessInfo, cache?: Map<string, ProcessInfo>): ProcessInfo | null {
+    let modules: string[];
+    try {
+      modules = parseMapsModules(fs.readFileSync(`${this.proc}/${info.pid}/maps`, 'utf8'));
+    } catch {
+      return null; // exited or denied: keep what was read
+    }
+    if (modules.length === info.modules.length && modules.every((m, i) => m === info.modules[i])) return null;
+    const next: ProcessInfo = { ...info, modules };
+    replaceCached(cache, info, next);
+    return next;
+  }
 
   private readProcess(pid: number, withModules: boolean, cache?: Map<string, ProcessInfo>): { info: ProcessInfo; uid: number | null } {
     const base = `${this.proc}/${pid}`;

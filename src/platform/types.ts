@@ -67,4 +67,18 @@ export interface SnapshotOptions {
 export interface PlatformBackend {
   readonly name: 'linux' | 'windows';
   snapshot(options?: SnapshotOptions): Promise<Snapshot>;
+  /**
+   * Reads a known process's loaded modules again (a cheap check first: Linux compares the module list
+   * of /proc/PID/maps, Windows the module handles of EnumProcessModulesEx before reading any name).
+   * Returns a new ProcessInfo with the current modules when they changed (and puts it in the cache in
+   * place of the old one), else null. The recorder calls it when a process it already knew opens a
+   * new endpoint, so a module loaded late (an injected DLL) is logged with the use that follows it.
+   */
+  refreshModules?(info: ProcessInfo, cache?: Map<string, ProcessInfo>): ProcessInfo | null;
+}
+
+/** Puts `next` in the cache wherever `previous` was (the backends' cache keys are their own). */
+export function replaceCached(cache: Map<string, ProcessInfo> | undefined, previous: ProcessInfo, next: ProcessInfo): void {
+  if (!cache) return;
+  for (const [key, value] of cache) if (value === previous) cache.set(key, next);
 }

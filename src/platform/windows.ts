@@ -38,7 +38,7 @@ import {
   type TableKind,
   type TableRow,
 } from './windows-decode';
-import type { Endpoint, PlatformBackend, ProcessInfo, Snapshot, SnapshotOptions } from './types';
+import { replaceCached, type Endpoint, type PlatformBackend, type ProcessInfo, type Snapshot, type SnapshotOptions } from './types';
 
 const PROCESS_QUERY_LIMITED_INFORMATION = 0x1000;
 const PROCESS_VM_READ = 0x0010;
@@ -143,6 +143,8 @@ export class WindowsBackend implements PlatformBackend {
   readonly name = 'windows' as const;
   /** SID string → DOMAIN\user (LookupAccountSidW may ask a domain controller: once per SID). */
   private readonly accounts = new Map<string, string | null>();
+  /** The module handles (as text) each ProcessInfo's modules were read with (refreshModules). */
+  private readonly moduleHandles = new WeakMap<ProcessInfo, string>();
 
   async snapshot(options: SnapshotOptions = {}): Promise<Snapshot> {
     const w = win32();
@@ -214,6 +216,26 @@ export class WindowsBackend implements PlatformBackend {
     } finally {
       w.CloseHandle(handle);
     }
+  }
+
+  /**
+   * The module handles first (one EnumProcessModulesEx, no names): when they are the ones seen last
+   * time, nothing changed and no name is read. A process never checked before reads its names once.
+   */
+  refreshModules(info: ProcessInfo, cache?: Map<string, ProcessInfo>): ProcessInfo | null {
+    if (info.pid === 0) return null;
+    const w = win32();
+    const handles = moduleHandles(w, info.pid);
+    if (handles === null) return null;
+    if (this.moduleHandles.get(info) === handles) return null;
+    const modules = processModules(w, info.pid);
+    if (!modules) return null;
+    this.moduleHandles.set(info, handles);
+    if (modules.length === info.modules.length && modules.every((m, i) => m === info.modules[i])) return null;
+    const next: ProcessInfo = { ...info, modules };
+    this.moduleHandles.set(next, handles);
+    replaceCached(cache, info, next);
+    return next;
   }
 
   /** The token's user as DOMAIN\user, or its SID string when no name maps to it (1332); null if the token is denied. */
@@ -386,6 +408,27 @@ function processModules(w: Win32Api, pid: number): string[] | null {
       if (chars > 0) modules.push(readWideString(name, chars));
     }
     return modules;
+  } finally {
+    w.CloseHandle(handle);
+  }
+}
+
+/** The module handles of a process as one string (cheap: no names), null when denied. */
+function moduleHandles(w: Win32Api, pid: number): string | null {
+  const handle = w.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_VM_READ, 0, pid);
+  if (!handle) return null;
+  try {
+    let buf = Buffer.alloc(8 * 512);
+    const needed = [0];
+    for (let attempt = 0; ; attempt++) {
+      if (!w.K32EnumProcessModulesEx(handle, buf, buf.length, needed, LIST_MODULES_ALL)) {
+        if (attempt < 3) continue;
+        return null;
+      }
+      if (needed[0]! <= buf.length) break;
+      buf = Buffer.alloc(needed[0]! + 8 * 64);
+    }
+    return buf.subarray(0, needed[0]!).toString('hex');
   } finally {
     w.CloseHandle(handle);
   }

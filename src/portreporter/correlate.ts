@@ -20,6 +20,8 @@ export class ProcessIndex implements ProcessEnricher {
     details: ProcessDetail[],
   ) {
     for (const d of details) {
+      // A block of endpoints with no known owner describes no process.
+      if (d.pid === null) continue;
       let list = this.byPid.get(d.pid);
       if (!list) this.byPid.set(d.pid, (list = []));
       list.push(d);

@@ -9,20 +9,36 @@ import type { PortReporterRecord } from './record';
  * "suspicious" highlighting: ports, processes, modules, users, addresses and host names of interest,
  * and known process names running from an unexpected folder.
  */
+/** A criterion with the line an administrator should read when it matches (FlagReasons, record's alerts). */
+export interface WithMessage<T> {
+  Value: T;
+  Message?: string;
+}
+
+export type Criterion<T> = T | WithMessage<T>;
+
 export interface Criteria {
-  Ports?: (number | string)[];
-  Processes?: string[];
-  Modules?: string[];
-  Users?: string[];
-  Addresses?: string[];
-  HostNames?: string[];
+  Ports?: Criterion<number | string>[];
+  Processes?: Criterion<string>[];
+  Modules?: Criterion<string>[];
+  Users?: Criterion<string>[];
+  Addresses?: Criterion<string>[];
+  HostNames?: Criterion<string>[];
   ExpectedFolders?: Record<string, string[]>;
   DefaultExpectedFolders?: boolean;
+}
+
+/** One criterion that matched: which one (`Ports[1]`, `ExpectedFolders.svchost.exe`) and the reason shown. */
+export interface CriteriaMatch {
+  criterion: string;
+  reason: string;
 }
 
 export interface CriteriaMatcher {
   /** Sets Flagged and FlagReasons on a record. */
   flag(r: PortReporterRecord): void;
+  /** The criteria a record matches, in FlagReasons order. */
+  matches(r: PortReporterRecord): CriteriaMatch[];
   /** True when host-name criteria need reverse DNS. */
   readonly needsNames: boolean;
 }
@@ -79,11 +95,25 @@ export function checkCriteria(value: unknown, file: string): Criteria {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('expected a JSON object');
   const o = value as Record<string, unknown>;
   for (const key of Object.keys(o)) if (!KEYS.includes(key)) throw bad(`unknown key "${key}"; known keys: ${KEYS.slice(1).join(', ')}`);
-  for (const key of ['Processes', 'Modules', 'Users', 'Addresses', 'HostNames']) {
+  // Each item is the value itself or { "Value": value, "Message": "what it means" }.
+  const items = (key: string): unknown[] | undefined => {
     const v = o[key];
-    if (v !== undefined && (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === ''))) throw bad(`"${key}" must be a list of non-empty strings`);
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v)) return [Symbol('not a list')];
+    return v.map((x) => {
+      if (typeof x !== 'object' || x === null || Array.isArray(x)) return x;
+      const w = x as Record<string, unknown>;
+      for (const k of Object.keys(w)) if (k !== 'Value' && k !== 'Message') throw bad(`"${key}": unknown key "${k}" in an item; an item is a value or {"Value": …, "Message": "…"}`);
+      if (w.Message !== undefined && (typeof w.Message !== 'string' || w.Message.trim() === '')) throw bad(`"${key}": "Message" must be a non-empty string`);
+      return w.Value;
+    });
+  };
+  for (const key of ['Processes', 'Modules', 'Users', 'Addresses', 'HostNames']) {
+    const v = items(key);
+    if (v !== undefined && v.some((x) => typeof x !== 'string' || x === '')) throw bad(`"${key}" must be a list of non-empty strings (or {"Value": "…", "Message": "…"})`);
   }
-  if (o.Ports !== undefined && (!Array.isArray(o.Ports) || o.Ports.some((p) => typeof p !== 'string' && !Number.isInteger(p)))) throw bad('"Ports" must be a list of port numbers or "low-high" ranges');
+  const ports = items('Ports');
+  if (ports !== undefined && ports.some((p) => typeof p !== 'string' && !Number.isInteger(p))) throw bad('"Ports" must be a list of port numbers or "low-high" ranges');
   if (o.ExpectedFolders !== undefined) {
     const ef = o.ExpectedFolders;
     if (typeof ef !== 'object' || ef === null || Array.isArray(ef)) throw bad('"ExpectedFolders" must map process names to lists of folders');
@@ -95,55 +125,75 @@ export function checkCriteria(value: unknown, file: string): Criteria {
   return o as Criteria;
 }
 
+/** The items of one criteria list with their ids (`Ports[0]`) and messages. */
+function entries<T>(key: string, list: Criterion<T>[] | undefined): { value: T; id: string; message: string | undefined }[] {
+  return (list ?? []).map((item, i) => {
+    const withMessage = typeof item === 'object' && item !== null;
+    return { value: withMessage ? (item as WithMessage<T>).Value : (item as T), id: `${key}[${i}]`, message: withMessage ? (item as WithMessage<T>).Message : undefined };
+  });
+}
+
+/** The reason as FlagReasons shows it: `port 4444`, or `port 4444: Metasploit's default` with a Message. */
+function reasonText(reason: string, message: string | undefined): string {
+  return message ? `${reason}: ${message}` : reason;
+}
+
 export function compileCriteria(c: Criteria, file = 'criteria'): CriteriaMatcher {
-  let ports: [number, number][];
+  let ports: { range: [number, number]; id: string; message: string | undefined }[];
   try {
-    ports = parsePortRanges('port', (c.Ports ?? []).map(String));
+    ports = entries('Ports', c.Ports).map((e) => ({ range: parsePortRanges('port', [String(e.value)])[0]!, id: e.id, message: e.message }));
   } catch (err) {
     throw new DataError(`criteria file ${file}: "Ports": ${(err as Error).message}`);
   }
-  const processes = (c.Processes ?? []).map((p) => ({ p, test: processMatcher(p) }));
-  const modules = (c.Modules ?? []).map(moduleMatcher);
-  const users = (c.Users ?? []).map((u) => ({ u, test: userMatcher(u) }));
-  let addresses: AddressMatcher[];
+  const processes = entries('Processes', c.Processes).map((e) => ({ ...e, test: processMatcher(e.value) }));
+  const modules = entries('Modules', c.Modules).map((e) => ({ ...e, test: moduleMatcher(e.value) }));
+  const users = entries('Users', c.Users).map((e) => ({ ...e, test: userMatcher(e.value) }));
+  let addresses: { a: AddressMatcher; id: string; message: string | undefined }[];
   try {
-    addresses = (c.Addresses ?? []).map((a) => parseAddressMatcher(a, 'address'));
+    addresses = entries('Addresses', c.Addresses).map((e) => ({ a: parseAddressMatcher(e.value, 'address'), id: e.id, message: e.message }));
   } catch (err) {
     throw new DataError(`criteria file ${file}: "Addresses": ${(err as Error).message}`);
   }
-  const hosts = (c.HostNames ?? []).map((h) => ({ h, re: wildcard(h) }));
+  const hosts = entries('HostNames', c.HostNames).map((e) => ({ ...e, re: wildcard(e.value) }));
   const folders = new Map<string, string[]>();
   if (c.DefaultExpectedFolders !== false) for (const [name, list] of Object.entries(DEFAULT_EXPECTED_FOLDERS)) folders.set(name, [...list]);
   for (const [name, list] of Object.entries(c.ExpectedFolders ?? {})) folders.set(name.toLowerCase(), list);
   const expected = new Map([...folders].map(([name, list]) => [name, { list, normalized: list.map(normalizeFolder) }]));
 
+  const matches = (r: PortReporterRecord): CriteriaMatch[] => {
+    const out: CriteriaMatch[] = [];
+    const add = (criterion: string, reason: string, message: string | undefined) => out.push({ criterion, reason: reasonText(reason, message) });
+    for (const { range: [lo, hi], id, message } of ports) {
+      const hit = [r.LocalPort, r.RemotePort].find((p) => p !== null && p >= lo && p <= hi);
+      if (hit !== undefined) add(id, `port ${hit}`, message);
+    }
+    for (const { value, test, id, message } of processes) if (test(r)) add(id, `process ${value}`, message);
+    for (const { test, id, message } of modules) {
+      const hit = test(r);
+      if (hit !== undefined) add(id, `module ${hit}`, message);
+    }
+    for (const { value, test, id, message } of users) if (test(r)) add(id, `user ${value}`, message);
+    for (const { a, id, message } of addresses) {
+      const hit = [r.RemoteAddress, r.LocalAddress].find((x) => a.matches(x));
+      if (hit) add(id, hit === a.text ? `address ${hit}` : `address ${hit} in ${a.text}`, message);
+    }
+    if (r.RemoteHostName) for (const { re, id, message } of hosts) if (re.test(r.RemoteHostName)) add(id, `host ${r.RemoteHostName}`, message);
+    if (r.ProcessPath) {
+      const name = basename(r.ProcessPath).toLowerCase();
+      const key = expected.has(name) ? name : r.ProcessName?.toLowerCase();
+      const want = key === undefined ? undefined : expected.get(key);
+      if (want) {
+        const dir = normalizeFolder(r.ProcessPath.slice(0, r.ProcessPath.length - basename(r.ProcessPath).length));
+        if (!want.normalized.includes(dir)) add(`ExpectedFolders.${key}`, `${name} runs from an unexpected folder ${r.ProcessPath} (expected ${want.list.join(' or ')})`, undefined);
+      }
+    }
+    return out;
+  };
   return {
     needsNames: hosts.length > 0,
+    matches,
     flag(r) {
-      const reasons: string[] = [];
-      for (const [lo, hi] of ports) {
-        const hit = [r.LocalPort, r.RemotePort].find((p) => p !== null && p >= lo && p <= hi);
-        if (hit !== undefined) reasons.push(`port ${hit}`);
-      }
-      for (const { p, test } of processes) if (test(r)) reasons.push(`process ${p}`);
-      for (const m of modules) {
-        const hit = m(r);
-        if (hit !== undefined) reasons.push(`module ${hit}`);
-      }
-      for (const { u, test } of users) if (test(r)) reasons.push(`user ${u}`);
-      for (const a of addresses) {
-        const hit = [r.RemoteAddress, r.LocalAddress].find((x) => a.matches(x));
-        if (hit) reasons.push(hit === a.text ? `address ${hit}` : `address ${hit} in ${a.text}`);
-      }
-      if (r.RemoteHostName) for (const { h, re } of hosts) if (re.test(r.RemoteHostName)) reasons.push(`host ${r.RemoteHostName}`);
-      if (r.ProcessPath) {
-        const name = basename(r.ProcessPath).toLowerCase();
-        const want = expected.get(name) ?? (r.ProcessName ? expected.get(r.ProcessName.toLowerCase()) : undefined);
-        if (want) {
-          const dir = normalizeFolder(r.ProcessPath.slice(0, r.ProcessPath.length - basename(r.ProcessPath).length));
-          if (!want.normalized.includes(dir)) reasons.push(`${name} runs from an unexpected folder ${r.ProcessPath} (expected ${want.list.join(' or ')})`);
-        }
-      }
+      const reasons = matches(r).map((m) => m.reason);
       r.Flagged = reasons.length > 0;
       r.FlagReasons = reasons;
     },

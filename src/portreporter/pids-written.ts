@@ -19,7 +19,7 @@ export function processKeysIn(text: string): Set<string> {
   const clock = createLocalClock(0);
   const end = () => {
     const { detail } = parser.finish(clock);
-    if (!detail) return;
+    if (!detail || detail.pid === null) return;
     const start = detail.startUtc ? Date.parse(detail.startUtc) : NaN;
     keys.add(`${detail.pid}|${Number.isNaN(start) ? '' : start}`);
   };

@@ -52,8 +52,9 @@ export function eventToRecord(line: string, lineNo: number, sourceFile: string, 
     ProcessStartTime: iso(e.ProcessStartTime),
     LifetimeSeconds: typeof lifetime === 'number' && Number.isFinite(lifetime) && lifetime >= 0 ? lifetime : null,
     RemoteHostName: null,
-    Flagged: false,
-    FlagReasons: [],
+    // record --criteria flagged it while recording (parse --criteria decides again).
+    Flagged: e.Flagged === true,
+    FlagReasons: e.Flagged === true ? (strings(e.FlagReasons) ?? []) : [],
     SourceFile: sourceFile,
     SourceLine: lineNo,
   };

@@ -7,7 +7,8 @@ import { formatLocal, fullYear, type LocalClock } from './time';
  * line. The original Microsoft body is undocumented; its lines are reported as unreadable.
  */
 export interface ProcessDetail {
-  pid: number;
+  /** null: an empty `Process ID:` (PR-INITIAL's endpoints with no known owner). */
+  pid: number | null;
   /** `Recorded:` as local yyyy-MM-ddTHH:mm:ss, comparable with a record's TimeLocal. */
   recordedLocal: string | null;
   recordedUtc: string | null;
@@ -83,7 +84,8 @@ export class ProcessBlockParser {
     this.open = false;
     const f = this.fields;
     const line = this.startLine;
-    const pid = parseDecimal((f.get('Process ID') ?? '').trim(), 10);
+    const pidText = f.get('Process ID');
+    const pid = pidText !== undefined && pidText.trim() === '' ? null : parseDecimal((pidText ?? '').trim(), 10);
     if (pid === undefined) return { error: 'process block without a valid "Process ID:"', line };
     const ports: PortItem[] = [];
     for (const item of splitList(f.get('Ports') ?? '')) {

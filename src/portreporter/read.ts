@@ -4,7 +4,8 @@ import { createProcessIndexLoader } from './correlate';
 import type { CriteriaMatcher } from './criteria';
 import { compileFilter, type FilterOptions } from './filter';
 import { expandInputs } from './inputs';
-import { type LogReadOptions, readLogFile, type SkippedLine } from './read-log';
+import * as path from 'node:path';
+import { type LogReadOptions, type LogSource, readLogFile, type SkippedLine } from './read-log';
 import type { PortReporterRecord } from './record';
 import { createResolver, type ResolveOptions, resolveInOrder } from './resolve';
 import { createLocalClock } from './time';
@@ -62,7 +63,9 @@ export async function* readPortReporterBatches(inputs: readonly string[], option
   };
 
   async function* filtered(): AsyncGenerator<PortReporterRecord[]> {
-    for await (const source of expandInputs(inputs, options.stdin ?? process.stdin, process.platform, { paths: options.exclude ?? [] })) {
+    const sources: LogSource[] = [];
+    for await (const source of expandInputs(inputs, options.stdin ?? process.stdin, process.platform, { paths: options.exclude ?? [] })) sources.push(source);
+    for (const source of withoutDuplicateSets(sources)) {
       for await (const batch of readLogFile(source, logOptions)) {
         const kept = filter.active ? batch.filter(filter.beforeResolve) : batch;
         if (kept.length > 0) yield kept;
@@ -86,6 +89,36 @@ export async function* readPortReporterBatches(inputs: readonly string[], option
   } finally {
     resolver.close();
   }
+}
+
+const SET_MEMBER = /^PR-(EVENTS|PORTS|INITIAL)-(.+)\.(jsonl|log)$/i;
+
+/**
+ * One log set (the files of one recorder start or rotation: one suffix, one folder) is counted from
+ * one source. With `--jsonl` the recorder writes every use twice: as a PR-PORTS row (or a PR-INITIAL
+ * block) and as a PR-EVENTS line. The event log wins: it holds the same Opened and Initial records
+ * plus the closures, with UTC times and lifetimes; the recorder never continues a set whose event log
+ * is missing or present where the other run's was not, so a set's PR-EVENTS covers all of it. So the
+ * PR-PORTS and PR-INITIAL files of a set whose PR-EVENTS file is among the inputs are not read (their
+ * PR-PIDS is still used for the PORTS rows of other sets). docs/log-formats.md "One set, one source".
+ */
+export function withoutDuplicateSets(sources: readonly LogSource[]): LogSource[] {
+  const setKey = (source: LogSource): { kind: string; key: string } | undefined => {
+    if (!source.path) return undefined;
+    const m = SET_MEMBER.exec(path.basename(source.path));
+    if (!m || (m[1]!.toUpperCase() === 'EVENTS') !== (m[3]!.toLowerCase() === 'jsonl')) return undefined;
+    return { kind: m[1]!.toUpperCase(), key: `${path.resolve(path.dirname(source.path))}\0${m[2]!.toLowerCase()}` };
+  };
+  const withEvents = new Set<string>();
+  for (const s of sources) {
+    const k = setKey(s);
+    if (k?.kind === 'EVENTS') withEvents.add(k.key);
+  }
+  if (withEvents.size === 0) return [...sources];
+  return sources.filter((s) => {
+    const k = setKey(s);
+    return !k || k.kind === 'EVENTS' || !withEvents.has(k.key);
+  });
 }
 
 export async function* readPortReporterRecords(inputs: readonly string[], options: ReadOptions = {}): AsyncGenerator<PortReporterRecord> {

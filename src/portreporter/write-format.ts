@@ -167,14 +167,17 @@ export function portItem(e: Endpoint): string {
   return oneLine(parts.filter((p) => p !== '').join(' ')).replace(/;/g, ',');
 }
 
-/** One PR-PIDS / PR-INITIAL process block (docs/log-formats.md), separator first, blank line last. */
-export function processBlock(pid: number, process: ProcessInfo | null, endpoints: readonly Endpoint[], recorded: Date): string {
+/**
+ * One PR-PIDS / PR-INITIAL process block (docs/log-formats.md), separator first, blank line last. A
+ * null pid (PR-INITIAL's endpoints whose owner the OS does not name) leaves `Process ID:` empty.
+ */
+export function processBlock(pid: number | null, process: ProcessInfo | null, endpoints: readonly Endpoint[], recorded: Date): string {
   const { date, time } = portsDateTime(recorded);
   const v = (s: string | null | undefined) => (s == null ? '' : oneLine(s));
   const modules = process?.modules ?? [];
   const lines = [
     BLOCK_SEPARATOR,
-    `Process ID: ${pid}`,
+    `Process ID: ${pid ?? ''}`,
     `Recorded: ${date} ${time}`,
     `Recorded UTC: ${recorded.toISOString()}`,
     `Process start UTC: ${process?.startTime ? process.startTime.toISOString() : ''}`,

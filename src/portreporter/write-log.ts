@@ -82,7 +82,11 @@ export class LogWriter {
   /** With daily rotation: the local midnight (epoch ms) at which the current set ends. */
   private nextDayAt = Infinity;
   private files!: Record<LogKind | 'EVENTS', AppendFile>;
-  private pidsWritten = new Set<string>();
+  /**
+   * Processes with a block in this set's PR-PIDS, with the modules of their last block ('\n'-joined;
+   * null: written by an earlier run of a continued set, modules not compared).
+   */
+  private pidsWritten = new Map<string, string | null>();
   private pending: PendingRecord[] = [];
   /** performance.now() when writing started failing: a wall-clock step cannot distort it. */
   private outageSince: number | null = null;
@@ -110,7 +114,13 @@ export class LogWriter {
         }
       }
     }
-    const continuable = newest && !options.rotation.start && !(options.rotation.daily && now.getTime() >= suffixNextMidnight(newest));
+    // A set is continued only by a run that writes the same files: a PR-EVENTS log then covers its whole
+    // set, which is what lets parse/stats count a set from its event log alone (read.ts withoutDuplicateSets).
+    const continuable =
+      newest &&
+      !options.rotation.start &&
+      !(options.rotation.daily && now.getTime() >= suffixNextMidnight(newest)) &&
+      fs.existsSync(setFiles(options.dir, newest).EVENTS) === options.jsonl;
     if (continuable) writer.useSet(newest, now, true);
     else writer.newSet(now);
     if (continuable && options.rotation.size && writer.wouldOverflow(0)) writer.rotate(now);
@@ -149,7 +159,7 @@ export class LogWriter {
     };
     this.suffix = suffix;
     this.nextDayAt = continued ? suffixNextMidnight(suffix) : nextLocalMidnight(now);
-    this.pidsWritten = continued ? writtenProcesses(paths.PIDS) : new Set();
+    this.pidsWritten = new Map(continued ? [...writtenProcesses(paths.PIDS)].map((k) => [k, null] as const) : []);
     if (continued) {
       for (const f of Object.values(this.files)) if (lexists(f.path)) f.open();
     }
@@ -160,6 +170,7 @@ export class LogWriter {
       if (!continued && this.setsWritten.length === 1) this.files.INITIAL.create();
       this.files.PORTS.create();
       this.files.PIDS.create();
+      if (this.options.jsonl) this.files.EVENTS.create();
     } catch (err) {
       if (err instanceof UnsafeLocationError) throw err;
       this.writeFailed(err);
@@ -202,8 +213,8 @@ export class LogWriter {
     return check.some((k) => this.files[k].hasRecords && this.files[k].size + bytes > max);
   }
 
-  /** PR-INITIAL: one block per process that owned an endpoint when recording started. */
-  initial(processes: readonly { pid: number; process: ProcessInfo | null; endpoints: readonly Endpoint[] }[], recorded: Date): void {
+  /** PR-INITIAL: one block per process that owned an endpoint when recording started (pid null: no known owner). */
+  initial(processes: readonly { pid: number | null; process: ProcessInfo | null; endpoints: readonly Endpoint[] }[], recorded: Date): void {
     for (const p of processes) this.enqueue({ type: 'initial', text: processBlock(p.pid, p.process, p.endpoints, recorded) });
   }
 
@@ -302,7 +313,11 @@ export class LogWriter {
         const row = portsRow(record.endpoint, record.process, record.seen);
         const pid = record.endpoint.pid;
         const key = pid === null ? null : processKey(pid, record.process);
-        let block = key && !this.pidsWritten.has(key) ? processBlock(pid!, record.process, record.processEndpoints, record.seen) : null;
+        const modules = (record.process?.modules ?? []).join('\n');
+        const written = key === null ? undefined : this.pidsWritten.get(key);
+        if (key !== null && written === null) this.pidsWritten.set(key, modules);
+        // A block the first time a process shows up in the set, and again when its modules changed.
+        let block = key && (written === undefined || (written !== null && written !== modules)) ? processBlock(pid!, record.process, record.processEndpoints, record.seen) : null;
         if (this.options.rotation.size && (this.wouldOverflow(Buffer.byteLength(row), 'PORTS') || (block !== null && this.wouldOverflow(Buffer.byteLength(block), 'PIDS')))) {
           this.rotate(now);
           block = key ? processBlock(pid!, record.process, record.processEndpoints, record.seen) : null;
@@ -310,7 +325,7 @@ export class LogWriter {
         // The block goes first, so a PORTS row never names a process its PIDS file lacks.
         if (block !== null && key) {
           this.files.PIDS.append(block);
-          this.pidsWritten.add(key);
+          this.pidsWritten.set(key, modules);
           this.counters.pidsBlocks++;
         }
         this.files.PORTS.append(row);

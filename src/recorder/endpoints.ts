@@ -58,6 +58,18 @@ export function compareEndpoints(a: Endpoint, b: Endpoint): number {
   );
 }
 
+/** The socket alone (no owner): protocol, addresses and ports. */
+function socketKey(e: Endpoint): string {
+  return `${e.protocol}|${e.localAddress}|${e.localPort}|${e.remoteAddress ?? ''}|${e.remotePort ?? ''}`;
+}
+
+/** The owned connections among known entries, by socket (built only when an ownerless one shows up). */
+function socketIndex(known: Map<string, TrackedEndpoint>): Map<string, TrackedEndpoint> {
+  const index = new Map<string, TrackedEndpoint>();
+  for (const t of known.values()) if (t.endpoint.pid !== null && t.endpoint.remotePort !== null) index.set(socketKey(t.endpoint), t);
+  return index;
+}
+
 export interface TrackedEndpoint extends OwnedEndpoint {
   firstSeen: Date;
 }
@@ -94,25 +106,36 @@ export class EndpointTracker {
   update(snapshot: Snapshot): Changes {
     const next = new Map<string, TrackedEndpoint>();
     const changes: Changes = { opened: [], closed: [], changed: [] };
+    let bySocket: Map<string, TrackedEndpoint> | undefined;
+    /** Keys of owned entries that went on as an ownerless endpoint (not closed). */
+    const carried = new Set<string>();
     for (const endpoint of snapshot.endpoints) {
       const o = owned(snapshot, endpoint);
       if (next.has(o.key)) continue;
-      const before = this.known.get(o.key);
+      let before = this.known.get(o.key);
       // Unchanged since the last poll (same endpoint and process objects): carry the entry over as is.
       if (before && before.endpoint === endpoint && (before.process === o.process || !o.process)) {
         next.set(o.key, before);
         continue;
       }
       if (!this.include(o)) continue;
+      if (!before && endpoint.pid === null) {
+        // A connection its process closed lingers with no owner (FIN_WAIT, LAST_ACK: Linux inode 0):
+        // the same use as the owned one the last poll saw, not a new one.
+        bySocket ??= socketIndex(this.known);
+        before = bySocket.get(socketKey(endpoint));
+        if (before) carried.add(before.key);
+      }
       const tracked: TrackedEndpoint = { ...o, firstSeen: before?.firstSeen ?? snapshot.takenAt };
       // A process seen before keeps the details first recorded (an exited owner reads as null later).
       if (before && !o.process && before.process) tracked.process = before.process;
+      if (before && endpoint.pid === null && before.endpoint.pid !== null) tracked.endpoint = { ...endpoint, pid: before.endpoint.pid };
       next.set(o.key, tracked);
       if (!before) changes.opened.push(tracked);
       else if (before.endpoint.state !== endpoint.state) changes.changed.push({ current: tracked, previousState: before.endpoint.state });
     }
-    if (next.size !== this.known.size || changes.opened.length > 0) {
-      for (const [key, before] of this.known) if (!next.has(key)) changes.closed.push(before);
+    if (next.size !== this.known.size || changes.opened.length > 0 || carried.size > 0) {
+      for (const [key, before] of this.known) if (!next.has(key) && !carried.has(key)) changes.closed.push(before);
     }
     this.known = next;
     return changes;

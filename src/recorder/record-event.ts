@@ -6,6 +6,8 @@ import { pidCell, portqryPortColumns, portqryState } from './local-mode';
 import { endpointOwnerFields } from './port-owner';
 
 export type RecordEventType = 'Initial' | 'Opened' | 'Closed' | 'StateChanged';
+/** poll: a snapshot listed the endpoint; destroy-event: only the kernel's destroy announcement did (Linux). */
+export type RecordEventSource = 'poll' | 'destroy-event';
 
 /** schemas/record-event.schema.json: a line of the `--jsonl` event log and a `query -wport/-wpid` change. */
 export const RecordEventKind = defineRecordKind(schema as RecordSchema, {
@@ -25,6 +27,7 @@ export function toRecordEvent(
   computerName: string,
   time: Date,
   previousState: TcpState | null = null,
+  extra: { source?: RecordEventSource; flagReasons?: readonly string[] } = {},
 ): Record<string, unknown> {
   const e = tracked.endpoint;
   let lifetime: number | null = null;
@@ -41,5 +44,8 @@ export function toRecordEvent(
     PreviousState: previousState,
     FirstSeenUtc: tracked.firstSeen,
     LifetimeSeconds: lifetime,
+    Source: extra.source ?? 'poll',
+    Flagged: (extra.flagReasons?.length ?? 0) > 0,
+    FlagReasons: [...(extra.flagReasons ?? [])],
   };
 }

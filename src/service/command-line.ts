@@ -21,6 +21,11 @@ export interface RecorderLaunchOptions {
   maxTotal?: string;
   jsonl: boolean;
   modules: boolean;
+  /** Linux: sock_diag destroy events (--no-destroy-events when false; absent: the default, on). */
+  destroyEvents?: boolean;
+  /** --criteria FILE (absolute), with --alerts-per-minute as given. */
+  criteria?: string;
+  alertsPerMinute?: string;
 }
 
 /**
@@ -44,6 +49,8 @@ export function recorderArguments(options: RecorderLaunchOptions, mode: { servic
     ...(options.maxTotal === undefined ? [] : ['--max-total', options.maxTotal]),
     ...(options.jsonl ? ['--jsonl'] : []),
     ...(options.modules ? [] : ['--no-modules']),
+    ...(options.destroyEvents === false ? ['--no-destroy-events'] : []),
+    ...(options.criteria === undefined ? [] : ['--criteria', options.criteria, '--alerts-per-minute', options.alertsPerMinute ?? '10']),
   ];
 }
 
