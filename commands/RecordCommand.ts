@@ -35,12 +35,13 @@ export class RecordCommand extends BaseCommand {
 
       Polling misses connections that open and close between two polls: lower --interval (down to 100ms) to see more of them.
 
-      --once prints one snapshot of every endpoint and its owner to stdout (schemas/port-owner.schema.json) and exits. --install registers the recorder to start at boot (Linux: systemd unit portqry-ts-record.service; Windows: a task running as SYSTEM at startup) with the other options given; --uninstall removes it; --dry-run prints the steps without doing them.
+      --once prints one snapshot of every endpoint and its owner to stdout (schemas/port-owner.schema.json) and exits; each process's loaded modules are listed only with --modules (Modules is empty otherwise). --install registers the recorder to start at boot (Linux: systemd unit portqry-ts-record.service; Windows: a task running as SYSTEM at startup) with the other options given; --uninstall removes it; --dry-run prints the steps without doing them.
     `,
     examples: [
       ['Record into the default folder until Ctrl+C', '$0 record'],
       ['Record for one hour into a folder, with the event log', '$0 record -ld C:\\PortLogs --duration 1h --jsonl'],
       ['Who owns which port right now, as PowerShell objects', '$0 record --once --json | ConvertFrom-Json'],
+      ['The same with each process\'s loaded modules', '$0 record --once --modules --json'],
       ['Start recording at every boot', '$0 record --install -ld /var/log/portqry-ts --jsonl'],
       ['Show what --install would do', '$0 record --install --dry-run'],
     ],
@@ -52,7 +53,7 @@ export class RecordCommand extends BaseCommand {
   interval = Option.String('--interval', '1s', { description: 'Time between polls: 100ms or more (default 1s)' });
   duration = Option.String('--duration', { description: 'Stop after this long (30s, 10m, 8h); default: until stopped' });
   jsonl = Option.Boolean('--jsonl', false, { description: 'Also write the JSON Lines event log PR-EVENTS-<suffix>.jsonl (opened and closed endpoints, lifetimes, UTC times)' });
-  modules = Option.Boolean('--modules', true, { description: 'Record loaded modules (--no-modules: faster, smaller logs)' });
+  modules = Option.Boolean('--modules', { description: 'Loaded modules of each process: recorded by default (--no-modules: faster, smaller logs); with --once only when asked for' });
   once = Option.Boolean('--once', false, { description: 'Print one snapshot of every endpoint and its owner to stdout, then exit' });
   install = Option.Boolean('--install', false, { description: 'Start the recorder at every boot with these options (systemd unit / SYSTEM startup task)' });
   uninstall = Option.Boolean('--uninstall', false, { description: 'Remove what --install registered' });
@@ -85,7 +86,7 @@ export class RecordCommand extends BaseCommand {
         logDir,
         rotation,
         jsonl: this.jsonl,
-        modules: this.modules,
+        modules: this.modules ?? true,
         generatedBy: `portqry-ts ${VERSION}`,
         signal: controller.signal,
         warn: (line) => io.stderr.write(`portqry-ts: record: ${sanitizeLine(line)}\n`),
@@ -101,7 +102,9 @@ export class RecordCommand extends BaseCommand {
   }
 
   private async runOnce(): Promise<number> {
-    const snapshot = await createPlatformBackend().snapshot({ modules: this.modules });
+    // Modules only on request: a process's module list repeated on each of its endpoints was most of
+    // the output (10,000 sockets: 15.5 MB of JSON, 4x the time of `ss -tuanp`; docs/benchmarks.md).
+    const snapshot = await createPlatformBackend().snapshot({ modules: this.modules ?? false });
     const owned = ownedEndpoints(snapshot).sort((a, b) => compareEndpoints(a.endpoint, b.endpoint));
     for (const o of owned) {
       if (this.output.closed) break;
@@ -126,7 +129,7 @@ export class RecordCommand extends BaseCommand {
         '--interval',
         this.interval,
         ...(this.jsonl ? ['--jsonl'] : []),
-        ...(this.modules ? [] : ['--no-modules']),
+        ...(this.modules === false ? ['--no-modules'] : []),
       ];
       actions = windows
         ? windowsInstallPlan(command, path.join(os.tmpdir(), `portqry-ts-record-task-${process.pid}.xml`))

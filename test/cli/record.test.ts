@@ -94,11 +94,14 @@ t.test('record --once: every endpoint with its owner, this process included, val
   t.equal(mine!.LocalAddress, '127.0.0.1');
   t.equal(mine!.ProcessPath, fs.realpathSync(process.execPath));
   t.equal(mine!.ProcessStartTime !== null, true);
-  t.ok((mine!.Modules as string[]).some((m) => /libc\.so/.test(m)), 'loaded modules listed');
+  t.same(mine!.Modules, [], 'modules only with --modules');
   for (const rec of records) {
     t.same(schemaErrors('port-owner.schema.json', rec), [], `valid: ${rec.Protocol} ${rec.LocalPort}`);
     t.same(Object.keys(rec), schemaKeys('port-owner.schema.json'));
   }
+  const withModules = parseJsonl((await runCli(['record', '--once', '--modules', '--json'])).stdout).find((x) => x.LocalPort === port && x.Protocol === 'TCP');
+  t.ok((withModules!.Modules as string[]).some((m) => /libc\.so/.test(m)), 'loaded modules listed with --modules');
+  t.same(schemaErrors('port-owner.schema.json', withModules), []);
   const csv = await runCli(['record', '--once', '--format', 'csv', '--no-modules']);
   t.equal(csv.code, 0);
   t.match(csv.stdout.split('\r\n')[0], /^ComputerName,Protocol,LocalAddress,LocalPort,RemoteAddress,RemotePort,State,OwningProcess,ProcessName/);
