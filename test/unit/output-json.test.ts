@@ -15,6 +15,10 @@ t.test('recordToJson is byte for byte toAsciiJson(normalizeRecord(...))', async 
     0, -0, 1.5, -7, 1e21, Number.NaN, Number.POSITIVE_INFINITY, true, false, 12345678901234567890n,
     new Date('2026-11-25T22:34:17.123Z'), new Date('invalid'), [], ['a', 'b\\c', null, 3, undefined], [['nested'], { x: undefined }],
     { Name: 'x', When: new Date(0), Missing: undefined, Deep: { n: Number.NaN } },
+    // every ASCII control character and the escaped ones; a long run of escapes (the buffer grows mid-string)
+    String.fromCharCode(...Array.from({ length: 0x80 }, (_, i) => i)), 'C:\\dir\\'.repeat(700), '\ud83d\ude00'.repeat(300),
+    // frozen arrays are encoded once and their bytes reused (a process's modules shared by many records)
+    Object.freeze(['C:\\Windows\\System32\\ntdll.dll', 'é', 'q"uote']), Object.freeze([]), Object.freeze(['a', null, 2]),
   ];
   let seed = 7;
   const pick = () => {
