@@ -147,3 +147,22 @@ function versionOf() {
 }
 
 export const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+
+/**
+ * A generated PR-PORTS log of `megabytes` (scripts/bench/generate-pr-ports.mjs), kept under
+ * $BENCH_DIR (default /tmp/portqry-bench-logs) between runs and regenerated when the generator changes.
+ * Returns the PR-PORTS path.
+ */
+export function benchLog(megabytes) {
+  const generator = path.join(ROOT, 'scripts', 'bench', 'generate-pr-ports.mjs');
+  const hash = execFileSync('sha256sum', [generator], { encoding: 'utf8' }).slice(0, 12);
+  const dir = path.join(process.env.BENCH_DIR ?? path.join(os.tmpdir(), 'portqry-bench-logs'), `${megabytes}MB-${hash}`);
+  const log = path.join(dir, 'PR-PORTS-26-11-16-0-0-0.log');
+  if (!fs.existsSync(path.join(dir, '.ok'))) {
+    console.log(`generating a ${megabytes} MB PR-PORTS log in ${dir} ...`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    execFileSync(process.execPath, [generator, dir, String(megabytes)], { stdio: 'inherit' });
+    fs.writeFileSync(path.join(dir, '.ok'), '');
+  }
+  return log;
+}
