@@ -269,6 +269,25 @@ function writeArray(value: readonly unknown[], out: JsonBytes): void {
   out.ascii(']');
 }
 
+// A process's start time is one Date shared by all its endpoints: its ISO form is made once (and
+// again only if the Date was changed since).
+const isoOf = new WeakMap<Date, { time: number; iso: string }>();
+
+/** A Date as normalizeValue + toAsciiJson write it: its ISO 8601 UTC string, null when invalid. */
+function writeDate(value: Date, out: JsonBytes): void {
+  const time = value.getTime();
+  if (Number.isNaN(time)) {
+    out.ascii('null');
+    return;
+  }
+  let cached = isoOf.get(value);
+  if (cached === undefined || cached.time !== time) {
+    cached = { time, iso: `"${value.toISOString()}"` };
+    isoOf.set(value, cached);
+  }
+  out.ascii(cached.iso);
+}
+
 function writeValue(value: unknown, out: JsonBytes): void {
   switch (typeof value) {
     case 'string':
@@ -289,6 +308,10 @@ function writeValue(value: unknown, out: JsonBytes): void {
     default:
       if (value === null) {
         out.ascii('null');
+        return;
+      }
+      if (value instanceof Date) {
+        writeDate(value, out);
         return;
       }
       if (Array.isArray(value)) {
