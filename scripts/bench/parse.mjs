@@ -9,9 +9,21 @@
 // and tail copy at GB/s; their share is negligible). Miller's rows carry the 10 log columns; ours carry
 // the 24 PortReporterRecord fields (process detail from PR-PIDS, UTC times): about 2.7x the bytes.
 import * as fs from 'node:fs';
-import { BIN, benchLog, compare, hyperfine, peakRss, q, requireBuilt, requireTool, save, WORK } from './common.mjs';
+import { BIN, benchLog, compare, hyperfine, peakRss, q, requireBuilt, requireTool, RESULTS, save, versionOf, WORK } from './common.mjs';
 
 requireBuilt();
+// PARSE_RSS_ONLY=1024: only the peak-RSS run on a 1024 MB log, added to the saved docs/bench/parse.json.
+if (process.env.PARSE_RSS_ONLY) {
+  const big = Number(process.env.PARSE_RSS_ONLY);
+  const r = peakRss(`${q(BIN)} parse ${q(benchLog(big))} --format jsonl > /dev/null`);
+  console.log(`parse, ${big} MB busy-server log -> JSON Lines: peak RSS ${r.rssMb.toFixed(0)} MB (goal < 200 MB: ${r.rssMb < 200 ? 'met' : 'NOT met'}), ${r.seconds.toFixed(1)} s, exit ${r.code}`);
+  const file = `${RESULTS}/parse.json`;
+  const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+  doc.bounds = doc.bounds.filter((b) => b.name !== `parse peak RSS, ${big} MB`);
+  doc.bounds.push({ name: `parse peak RSS, ${big} MB`, value: r.rssMb, unit: 'MB', goal: { op: '<', value: 200 }, met: r.rssMb < 200, seconds: r.seconds, date: new Date().toISOString(), version: versionOf() });
+  if (!process.env.BENCH_NO_SAVE) fs.writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+  process.exit(0);
+}
 requireTool('mlr', 'miller');
 const MB = Number(process.argv[2] ?? 200);
 const RUNS = Number(process.env.RUNS ?? 3);
