@@ -3,7 +3,7 @@
 // (scripts/bench/socket-holder.mjs), for SECONDS, RUNS times. CPU (utime+stime) and peak RSS (VmHWM)
 // are read from /proc/<pid> just before SIGTERM. Goals: CPU <= 2 % of one core in the steady state,
 // peak RSS <= 100 MB in every run. No anchor: these are absolute bounds.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -45,12 +45,14 @@ try {
       const cpuEnd = cpuSeconds(pid);
       const tEnd = performance.now();
       const rss = peakRssMb(pid);
+      // The recorder logs every endpoint of the machine, not only the holder's: say how many there were.
+      const machineEndpoints = execFileSync('ss', ['-tuanH'], { encoding: 'utf8', maxBuffer: 1 << 28 }).split('\n').filter(Boolean).length;
       recorder.kill('SIGTERM');
       const [code] = await once(recorder, 'close');
       const whole = (cpuEnd / ((tEnd - started) / 1000)) * 100;
       const steady = ((cpuEnd - cpuWarm) / ((tEnd - tWarm) / 1000)) * 100;
-      runs.push({ code, cpuWhole: whole, cpuSteady: steady, rssMb: rss });
-      console.log(`run ${run}: exit ${code}; CPU ${whole.toFixed(2)} % whole run, ${steady.toFixed(2)} % steady state after ${WARMUP_S} s; peak RSS ${rss.toFixed(1)} MB`);
+      runs.push({ code, cpuWhole: whole, cpuSteady: steady, rssMb: rss, machineEndpoints });
+      console.log(`run ${run}: exit ${code}; CPU ${whole.toFixed(2)} % whole run, ${steady.toFixed(2)} % steady state after ${WARMUP_S} s; peak RSS ${rss.toFixed(1)} MB; ${machineEndpoints} endpoints on the machine at the end`);
     } finally {
       recorder.kill('SIGKILL');
       fs.rmSync(dir, { recursive: true, force: true });

@@ -79,7 +79,7 @@ function detail() {
       }
     }
     for (const b of r.bounds ?? []) out.push(`- ${b.name}: ${bound(b)}; goal ${b.goal.op} ${b.goal.value} ${b.unit}: ${verdict(b.met)}.`);
-    if (r.runs) for (const [i, run] of r.runs.entries()) out.push(`- run ${i + 1}: CPU ${run.cpuSteady.toFixed(2)} % steady (${run.cpuWhole.toFixed(2)} % whole run), peak RSS ${run.rssMb.toFixed(1)} MB, exit ${run.code}.`);
+    if (r.runs) for (const [i, run] of r.runs.entries()) out.push(`- run ${i + 1}: CPU ${run.cpuSteady.toFixed(2)} % steady (${run.cpuWhole.toFixed(2)} % whole run), peak RSS ${run.rssMb.toFixed(1)} MB, exit ${run.code}${run.machineEndpoints ? `; ${run.machineEndpoints} endpoints on the machine (the recorder logs all of them, other processes' too)` : ''}.`);
     if (r.bytes && typeof r.bytes === 'object') out.push(`- output bytes: ${Object.entries(r.bytes).map(([k, v]) => `${k} ${(v / 1e6).toFixed(2)} MB`).join(', ')}; ${r.endpoints} endpoints on the machine.`);
     if (r.outputBytes) out.push(`- input ${(r.bytes / 1048576).toFixed(0)} MiB, ${r.rows} rows; output ${(r.outputBytes.ours / 1048576).toFixed(0)} MiB of JSON Lines (24 fields per record; Miller's carry the 10 log columns); Miller's peak RSS ${r.millerRssMb.toFixed(0)} MB.`);
     if (r.sizes) for (const s of r.sizes) out.push(`- ${s.file}: ${(s.bytes / 1048576).toFixed(1)} MiB.`);
