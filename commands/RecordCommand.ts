@@ -41,7 +41,7 @@ export class RecordCommand extends BaseCommand {
 
       --criteria FILE alerts while recording: each new endpoint (and each open at start) that matches the criteria file parse --criteria reads is flagged in PR-EVENTS (Flagged, FlagReasons, with the criterion's Message) and sent as one line to the system log (Linux syslog, Windows Application log; event 1400), at most --alerts-per-minute lines per criterion; a process's new modules are re-read when it opens an endpoint, so a late-loaded module is matched too. The system log also gets event 1600 when short-lived capture is off.
 
-      --once prints one snapshot of every endpoint and its owner to stdout (schemas/port-owner.schema.json) and exits.
+      --once prints one snapshot of every endpoint and its owner to stdout (schemas/port-owner.schema.json) and exits; each process's loaded modules are listed only with --modules (Modules is empty otherwise).
 
       --install runs the recorder at every boot with the other options given. Windows: the service portqry-ts ("portqry-ts Port Reporter", automatic start, LocalSystem, restarted 5 s / 30 s / 60 s after a failure), started at once; see it with Get-Service portqry-ts. Linux: the systemd unit portqry-ts-record.service. --uninstall stops and removes it; --dry-run prints the steps without doing them. The executable must live where only administrators (root) can write, on a local disk: otherwise --install refuses with exit code 78. On Windows, --copy-to-program-files first copies portqry-ts.exe to %ProgramFiles%\\portqry-ts\\ and installs that copy. docs/windows-service.md tells more.
     `,
@@ -50,6 +50,7 @@ export class RecordCommand extends BaseCommand {
       ['Record for one hour into a folder, with the event log', '$0 record -ld C:\\PortLogs --duration 1h --jsonl'],
       ['A new set every day, the last 30 days kept, at most 2 GB in all', '$0 record --rotate daily,size --keep 30 --max-total 2GB'],
       ['Who owns which port right now, as PowerShell objects', '$0 record --once --json | ConvertFrom-Json'],
+      ['The same with each process\'s loaded modules', '$0 record --once --modules --json'],
       ['Start recording at every boot', '$0 record --install -ld /var/log/portqry-ts --jsonl'],
       ['Show what --install would do', '$0 record --install --dry-run'],
       ['Windows: install the service from a copy in Program Files', '$0 record --install --copy-to-program-files -ld C:\\PortLogs'],
@@ -67,7 +68,7 @@ export class RecordCommand extends BaseCommand {
   duration = Option.String('--duration', { description: 'Stop after this long (30s, 10m, 8h); default: until stopped' });
   jsonl = Option.Boolean('--jsonl', false, { description: 'Also write the JSON Lines event log PR-EVENTS-<suffix>.jsonl (opened and closed endpoints, lifetimes, UTC times)' });
   destroyEvents = Option.Boolean('--destroy-events', true, { description: 'Linux: also record sockets that open and close between two polls, from the kernel\'s destroy events (needs root/CAP_NET_ADMIN; --no-destroy-events: polling only)' });
-  modules = Option.Boolean('--modules', true, { description: 'Record loaded modules (--no-modules: faster, smaller logs)' });
+  modules = Option.Boolean('--modules', { description: 'Loaded modules of each process: recorded by default (--no-modules: faster, smaller logs); with --once only when asked for' });
   criteria = Option.String('--criteria', { description: 'Alert while recording: a new endpoint matching this criteria file (the one parse --criteria reads, schemas/criteria.schema.json) is flagged in PR-EVENTS and sent to the system log (syslog / Application log, event 1400)' });
   alertsPerMinute = Option.String('--alerts-per-minute', '10', { description: 'With --criteria: at most this many system-log lines per criterion per minute (default 10)' });
   once = Option.Boolean('--once', false, { description: 'Print one snapshot of every endpoint and its owner to stdout, then exit' });
@@ -106,7 +107,7 @@ export class RecordCommand extends BaseCommand {
         logDir,
         rotation,
         jsonl: this.jsonl,
-        modules: this.modules,
+        modules: this.modules ?? true,
         generatedBy: `portqry-ts ${VERSION}`,
         retention,
         signal,
@@ -143,7 +144,9 @@ export class RecordCommand extends BaseCommand {
   }
 
   private async runOnce(): Promise<number> {
-    const snapshot = await createPlatformBackend().snapshot({ modules: this.modules });
+    // Modules only on request: a process's module list repeated on each of its endpoints was most of
+    // the output (10,000 sockets: 15.5 MB of JSON, 4x the time of `ss -tuanp`; docs/benchmarks.md).
+    const snapshot = await createPlatformBackend().snapshot({ modules: this.modules ?? false });
     const owned = ownedEndpoints(snapshot).sort((a, b) => compareEndpoints(a.endpoint, b.endpoint));
     for (const o of owned) {
       if (this.output.closed) break;
@@ -190,7 +193,7 @@ export class RecordCommand extends BaseCommand {
       {
         install: this.install,
         dryRun: this.dryRun,
-        launch: { logDir, logSizeKb, rotate: this.rotate, interval: this.interval, keep: this.keep, maxTotal: this.maxTotal, jsonl: this.jsonl, modules: this.modules, destroyEvents: this.destroyEvents, criteria: this.criteria === undefined ? undefined : path.resolve(this.criteria), alertsPerMinute: this.alertsPerMinute },
+        launch: { logDir, logSizeKb, rotate: this.rotate, interval: this.interval, keep: this.keep, maxTotal: this.maxTotal, jsonl: this.jsonl, modules: this.modules ?? true, destroyEvents: this.destroyEvents, criteria: this.criteria === undefined ? undefined : path.resolve(this.criteria), alertsPerMinute: this.alertsPerMinute },
         unitDir: this.unitDir ?? '/etc/systemd/system',
         copyToProgramFiles: this.copyToProgramFiles,
         platform: process.platform,

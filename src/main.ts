@@ -1,14 +1,27 @@
 import * as v8 from 'node:v8';
-import { getCli, runCli } from './cli';
-import { ExitCode } from './exit-codes';
-import { systemIOStreams } from './output/iostreams';
-import type { PortqryContext } from '../commands/BaseCommand';
+import { VERSION } from './version';
 
 // Entry point of dist/main.cjs and of the standalone executables. The exit code is set, never forced
 // with process.exit(), so that everything written to a pipe reaches the reader first.
+//
+// The command line interface (every command and what it imports) is required lazily: `--version`
+// then loads nothing else. Where the executable starts from a V8 startup snapshot (Linux) that
+// changes nothing, everything is in the snapshot already; where it does not (the Windows .exe, a
+// PORTQRY_SNAPSHOT=0 build, `node dist/main.cjs`) `--version` costs what `node -e 0` costs
+// (docs/benchmarks.md, startup).
+const loadCli = (): typeof import('./cli') => require('./cli') as typeof import('./cli');
+
 function main(): void {
+  const argv = process.argv.slice(2);
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  const { runCli } = loadCli();
+  const { systemIOStreams } = require('./output/iostreams') as typeof import('./output/iostreams');
+  const { ExitCode } = require('./exit-codes') as typeof import('./exit-codes');
   const io = systemIOStreams();
-  runCli(process.argv.slice(2), io).then(
+  runCli(argv, io).then(
     (code) => {
       process.exitCode = code;
     },
@@ -23,8 +36,12 @@ function main(): void {
 // loaded (scripts/build.sh): main() then runs when the snapshot is deserialized, at every start.
 if (v8.startupSnapshot?.isBuildingSnapshot()) {
   // Built into the snapshot: commands registered, parser compiled, and its functions already run once.
+  const { getCli } = loadCli();
+  require('./output/iostreams');
+  require('./exit-codes');
   const cli = getCli();
-  for (const argv of [['--version'], ['--help'], ['query', '-n', 'localhost', '-e', '80', '--json']]) cli.process(argv, {} as PortqryContext);
+  type Context = Parameters<typeof cli.process>[1];
+  for (const argv of [['--version'], ['--help'], ['query', '-n', 'localhost', '-e', '80', '--json']]) cli.process(argv, {} as Context);
   v8.startupSnapshot.setDeserializeMainFunction(main);
 } else {
   main();

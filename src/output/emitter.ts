@@ -326,10 +326,11 @@ function normalizing(writer: Writer): Writer {
 }
 
 /**
- * JSON written in one synchronous run (a batch of records) reaches the stream as one write, at the end
- * of that run (a microtask), or sooner when a megabyte has piled up: the same moment as before for a
- * command that writes one record at a time, and a thousand times fewer stream writes for one that
- * writes thousands.
+ * JSON written in one turn of the event loop reaches the stream as one write, at the end of that turn
+ * (setImmediate: after every I/O callback of the turn), or sooner when a megabyte has piled up. A scan
+ * whose connects complete by the hundred per turn then makes one write per turn, not one per result
+ * (a microtask ran after each callback: 65,535 writes for a full port scan); a command that writes
+ * thousands of records synchronously still makes one write per megabyte.
  */
 function batchedSink(sink: Writable): { bytes: JsonBytes; written(): void; flush(): void } {
   const bytes = new JsonBytes();
@@ -344,7 +345,7 @@ function batchedSink(sink: Writable): { bytes: JsonBytes; written(): void; flush
       if (bytes.pos >= 1 << 20) flush();
       else if (!scheduled) {
         scheduled = true;
-        queueMicrotask(flush);
+        setImmediate(flush);
       }
     },
     flush,

@@ -144,11 +144,22 @@ export class JsonBytes {
     this.pos += n;
   }
 
-  /** The bytes written so far, as their own buffer; writing starts over in a fresh one. */
+  /**
+   * The bytes written so far, as their own buffer; writing starts over. A small batch (a query result
+   * handed over per event-loop turn) is copied out and the working buffer kept: allocating a fresh
+   * megabyte per flush made a 65,535-port scan allocate 64 GB of external memory and spend half its
+   * CPU time in the garbage collector. A large batch hands its buffer over (no copy).
+   */
   take(): Buffer {
-    const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(this.chunkSize);
+    const n = this.pos;
     this.pos = 0;
+    if (n < this.buf.length >>> 2) {
+      const out = Buffer.allocUnsafe(n);
+      this.buf.copy(out, 0, 0, n);
+      return out;
+    }
+    const out = this.buf.subarray(0, n);
+    this.buf = Buffer.allocUnsafe(this.chunkSize);
     return out;
   }
 }
@@ -190,41 +201,95 @@ export function recordToJson(kind: RecordKind, record: OutputRecord): string {
   return out.buf.toString('latin1', 0, out.pos);
 }
 
-// Strings that need escaping repeat a lot in logs (every DOMAIN\user has a backslash): a bounded cache.
-const escaped = new Map<string, string>();
+const HEX = '0123456789abcdef';
+// JSON.stringify's short escapes for control characters (\b \t \n \f \r); others are \u00xx.
+const SHORT_ESCAPE: Record<number, number> = { 8: 98, 9: 116, 10: 110, 12: 102, 13: 114 };
 
-function escapedString(value: string): string {
-  let json = escaped.get(value);
-  if (json === undefined) {
-    json = toAsciiJson(value);
-    if (value.length <= 256) {
-      if (escaped.size >= 4096) escaped.clear();
-      escaped.set(value, json);
-    }
-  }
-  return json;
-}
-
-/** A JSON string: copied byte by byte while it needs no escaping, else its escaped form. */
+/**
+ * A JSON string, escaped as toAsciiJson escapes it (the bytes are identical): `"` and `\` with a
+ * backslash, control characters as JSON.stringify writes them, every code unit above 0x7E as
+ * \uxxxx. Written byte by byte into the buffer: Windows paths (every module, every DOMAIN\user) all
+ * need escaping, so this is the common case, not a fallback.
+ */
 function writeString(value: string, out: JsonBytes): void {
   const n = value.length;
   out.reserve(n + 2);
-  const buf = out.buf;
-  const start = out.pos;
-  let pos = start;
+  let buf = out.buf;
+  let pos = out.pos;
   buf[pos++] = 34;
   for (let i = 0; i < n; i++) {
     const c = value.charCodeAt(i);
-    // Printable ASCII other than " and \ is written as is; anything else takes the escaping path.
-    if (c < 0x20 || c > 0x7e || c === 34 || c === 92) {
-      out.pos = start;
-      out.ascii(escapedString(value));
-      return;
+    if (c >= 0x20 && c <= 0x7e && c !== 34 && c !== 92) {
+      buf[pos++] = c;
+      continue;
     }
-    buf[pos++] = c;
+    // An escape takes up to 6 bytes for 1 code unit: room for it and the rest at the worst rate.
+    if (pos + 6 * (n - i) + 1 > buf.length) {
+      out.pos = pos;
+      out.reserve(6 * (n - i) + 1);
+      buf = out.buf;
+    }
+    buf[pos++] = 92;
+    if (c === 34 || c === 92) buf[pos++] = c;
+    else if (c < 0x20 && SHORT_ESCAPE[c] !== undefined) buf[pos++] = SHORT_ESCAPE[c]!;
+    else {
+      buf[pos++] = 117;
+      buf[pos++] = HEX.charCodeAt(c >>> 12);
+      buf[pos++] = HEX.charCodeAt((c >>> 8) & 15);
+      buf[pos++] = HEX.charCodeAt((c >>> 4) & 15);
+      buf[pos++] = HEX.charCodeAt(c & 15);
+    }
   }
   buf[pos++] = 34;
   out.pos = pos;
+}
+
+// Frozen arrays of strings (a process's modules and services, shared by every record of that process)
+// are encoded once; their bytes are copied after that. Only frozen ones: they cannot change.
+const frozenArrays = new WeakMap<readonly unknown[], Buffer>();
+
+function writeFrozenArray(value: readonly unknown[], out: JsonBytes): void {
+  let bytes = frozenArrays.get(value);
+  if (bytes === undefined) {
+    const start = out.pos;
+    writeArray(value, out);
+    bytes = Buffer.from(out.buf.subarray(start, out.pos));
+    frozenArrays.set(value, bytes);
+    return;
+  }
+  out.bytes(bytes);
+}
+
+function writeArray(value: readonly unknown[], out: JsonBytes): void {
+  out.ascii('[');
+  for (let i = 0; i < value.length; i++) {
+    if (i > 0) out.ascii(',');
+    const v = value[i];
+    const t = typeof v;
+    // Nested objects and arrays take the general path, which normalizes them first.
+    if (v !== null && (t === 'object' || t === 'function' || t === 'symbol')) out.ascii(toAsciiJson(normalizeValue(v)));
+    else writeValue(v, out);
+  }
+  out.ascii(']');
+}
+
+// A process's start time is one Date shared by all its endpoints: its ISO form is made once (and
+// again only if the Date was changed since).
+const isoOf = new WeakMap<Date, { time: number; iso: string }>();
+
+/** A Date as normalizeValue + toAsciiJson write it: its ISO 8601 UTC string, null when invalid. */
+function writeDate(value: Date, out: JsonBytes): void {
+  const time = value.getTime();
+  if (Number.isNaN(time)) {
+    out.ascii('null');
+    return;
+  }
+  let cached = isoOf.get(value);
+  if (cached === undefined || cached.time !== time) {
+    cached = { time, iso: `"${value.toISOString()}"` };
+    isoOf.set(value, cached);
+  }
+  out.ascii(cached.iso);
 }
 
 function writeValue(value: unknown, out: JsonBytes): void {
@@ -249,17 +314,13 @@ function writeValue(value: unknown, out: JsonBytes): void {
         out.ascii('null');
         return;
       }
+      if (value instanceof Date) {
+        writeDate(value, out);
+        return;
+      }
       if (Array.isArray(value)) {
-        out.ascii('[');
-        for (let i = 0; i < value.length; i++) {
-          if (i > 0) out.ascii(',');
-          const v = value[i];
-          const t = typeof v;
-          // Nested objects and arrays take the general path, which normalizes them first.
-          if (v !== null && (t === 'object' || t === 'function' || t === 'symbol')) out.ascii(toAsciiJson(normalizeValue(v)));
-          else writeValue(v, out);
-        }
-        out.ascii(']');
+        if (value.length > 0 && Object.isFrozen(value)) writeFrozenArray(value, out);
+        else writeArray(value, out);
         return;
       }
       out.ascii(toAsciiJson(normalizeValue(value)));

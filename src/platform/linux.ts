@@ -213,8 +213,10 @@ export class LinuxBackend implements PlatformBackend {
       path,
       commandLine,
       user: null,
-      services,
-      modules,
+      // Frozen: shared by every endpoint of the process, so the JSON encoder writes each list once
+      // and copies its bytes after (output/record-kind.ts).
+      services: Object.freeze(services) as string[],
+      modules: Object.freeze(modules) as string[],
       note: denied.length > 0 ? `access denied: ${denied.join(', ')}` : null,
     };
     cache?.set(key, info);

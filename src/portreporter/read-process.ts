@@ -107,9 +107,10 @@ export class ProcessBlockParser {
         imagePath: nonEmpty(f.get('Image path')),
         commandLine: nonEmpty(f.get('Command line')),
         user: unbracket(f.get('User context') ?? ''),
-        services: splitList(f.get('Services') ?? ''),
+        // Frozen: shared by every record of this process, and encoded to JSON once (output/record-kind.ts).
+        services: Object.freeze(splitList(f.get('Services') ?? '')) as string[],
         ports,
-        modules: this.modules,
+        modules: Object.freeze(this.modules) as string[],
         line,
       },
     };

@@ -106,13 +106,16 @@ t.test('record --once: every endpoint with its owner, this process included, val
   t.equal(mine!.LocalAddress, '127.0.0.1');
   t.equal(mine!.ProcessPath, fs.realpathSync(process.execPath));
   t.equal(mine!.ProcessStartTime !== null, true);
-  t.ok((mine!.Modules as string[]).some((m) => /libc\.so/.test(m)), 'loaded modules listed');
+  t.same(mine!.Modules, [], 'modules only with --modules');
   const keys = schemaKeys('port-owner.schema.json');
   t.same(
     records.map((rec) => ({ endpoint: `${rec.Protocol} ${rec.LocalPort}`, errors: schemaErrors('port-owner.schema.json', rec), keysInOrder: Object.keys(rec).join() === keys.join() })).filter((r) => r.errors.length > 0 || !r.keysInOrder).slice(0, 3),
     [],
     `all ${records.length} records valid, keys in schema order (first offenders shown)`,
   );
+  const withModules = parseJsonl((await runCli(['record', '--once', '--modules', '--json'])).stdout).find((x) => x.LocalPort === port && x.Protocol === 'TCP');
+  t.ok((withModules!.Modules as string[]).some((m) => /libc\.so/.test(m)), 'loaded modules listed with --modules');
+  t.same(schemaErrors('port-owner.schema.json', withModules), []);
   const csv = await runCli(['record', '--once', '--format', 'csv', '--no-modules']);
   t.equal(csv.code, 0);
   t.match(csv.stdout.split('\r\n')[0], /^ComputerName,Protocol,LocalAddress,LocalPort,RemoteAddress,RemotePort,State,OwningProcess,ProcessName/);
