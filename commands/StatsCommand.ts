@@ -19,7 +19,7 @@ export class StatsCommand extends PortReporterInputCommand {
   static usage = Command.Usage({
     description: 'Statistics over Port Reporter logs: port, process, remote address and user usage, svchost.exe services, peak hours (Port Reporter Parser)',
     details: `
-      Reads the same inputs as \`parse\` (files, folders, wildcards, \`-\` for stdin; original Port Reporter logs and ours) with the same filters, and counts in one pass with memory that grows with the number of distinct ports, processes and addresses, never with the size of the logs.
+      Reads the same inputs as \`parse\` (files, folders, wildcards, \`-\` for stdin, \`--inputs-file\` lists; original Port Reporter logs and ours) with the same filters, and counts in one pass with memory that grows with the number of distinct ports, processes and addresses, never with the size of the logs.
 
       Each statistic is one kind of record (schemas/stat-NAME.schema.json) with a \`Statistic\` column naming it; \`--statistic NAME\` picks some (repeatable or comma-separated; default all). CSV holds one kind, so \`--format csv\` needs exactly one \`--statistic\`. \`--html FILE\` writes one self-contained page with the tables and charts (no network needed to view it); records then go to stdout only when \`--format\`, \`--json\` or \`--out-file\` is given too.
 
@@ -56,8 +56,9 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
       // With --process the reader has already kept only that process; without it, the original's report.
       isReportedProcess: reported === undefined ? () => true : (name) => processKey(name) === reported,
     });
+    const inputs = this.allInputs();
     let flagged = false;
-    for await (const batch of readPortReporterBatches(this.inputs, this.readOptions())) {
+    for await (const batch of readPortReporterBatches(inputs, this.readOptions())) {
       for (const record of batch) {
         if (record.Flagged) flagged = true;
         engine.add(record);
@@ -70,7 +71,7 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
       const page = renderHtmlReport(results, {
         generatedUtc: new Date().toISOString(),
         version: VERSION,
-        inputs: this.inputs,
+        inputs,
         filters: this.filterArguments(),
         records: engine.records,
       });
