@@ -36,7 +36,8 @@ Describe 'every cmdlet against the options of the command it wraps' {
         @{ Cmdlet = 'Invoke-PortQuery' }, @{ Cmdlet = 'Test-PortQuery' }, @{ Cmdlet = 'Get-PortOwner' }, @{ Cmdlet = 'Import-PortReporterLog' }, @{ Cmdlet = 'Get-PortReporterStatistic' }
     ) {
         $spec = $Options[$Cmdlet]
-        $covered = @($spec.Parameters.Values) + @($spec.Fixed) + @($spec.NotExposed.Keys)
+        $pending = @(); if ($spec.ContainsKey('Pending')) { $pending = @($spec.Pending.Keys) }
+        $covered = @($spec.Parameters.Values) + @($spec.Fixed) + @($spec.NotExposed.Keys) + $pending
         $exe = Get-ExeOption $spec.Command
         # A new option of the executable fails here until the module maps it or says why not.
         foreach ($option in $exe) { $covered | Should -Contain $option -Because "portqry-ts $($spec.Command) has $option" }
