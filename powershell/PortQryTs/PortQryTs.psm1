@@ -78,10 +78,10 @@ $script:CmdletOptions = @{
     'Get-PortReporterStatistic' = @{
         Command = 'stats'; Parameters = $script:StatsParameters; Fixed = @(); ModuleOnly = $script:ModuleOnly
         NotExposed = $script:FilterNotExposed + @{ '--html' = 'writes a report file: run the executable' }
-        # Options of a newer executable this module does not use yet; allowed to be absent. With them,
-        # -Session could count remotely (--partial) and merge here (--merge) into one set of statistics;
-        # today each machine's statistics come back separately, with PSComputerName.
-        Pending = @{ '--partial' = 'not used yet: -Session returns each machine''s own statistics'; '--merge' = 'not used yet: -Session returns each machine''s own statistics' }
+        # Options the module uses when the executable has them (newer builds), allowed to be absent: with
+        # them -Session counts remotely (--partial) and merges here (--merge) into one set of statistics;
+        # without them each machine's statistics come back separately, with PSComputerName.
+        Pending = @{ '--partial' = '-Session: each machine counts its logs'; '--merge' = '-Session: the counts merged here' }
     }
 }
 $script:CommonParameters = @('Verbose', 'Debug', 'ErrorAction', 'WarningAction', 'InformationAction', 'ProgressAction', 'ErrorVariable',
@@ -309,7 +309,7 @@ function New-PortQryTsListFile([string[]]$Lines) {
 # there. Looked for in: the folder Install-PortQryTs used in this session, $env:PORTQRY_TS_HOME, the
 # default install folder, then PSModulePath.
 $script:RemoteRunner = {
-    param([string]$CmdletName, [hashtable]$Parameters)
+    param([string]$CmdletName, [hashtable]$Parameters, [string[]]$ExeArguments)
     $homes = @()
     $installed = Get-Variable -Name PortQryTsInstallPath -Scope Global -ValueOnly -ErrorAction SilentlyContinue
     if ($installed) { $homes += $installed }
@@ -326,7 +326,16 @@ $script:RemoteRunner = {
     }
     if (-not $manifest) { throw "portqry-ts is not installed (looked in $($homes -join ', ') and PSModulePath): run Install-PortQryTs -Session" }
     Import-Module -Name $manifest -ErrorAction Stop
-    & $CmdletName @Parameters
+    if (-not $ExeArguments) { & $CmdletName @Parameters; return }
+    # The executable itself, its stdout lines returned as they are (stats --partial documents).
+    $exe = Get-PortQryTsExecutable
+    $ErrorActionPreference = 'Continue'
+    $stderr = @()
+    & $exe @ExeArguments 2>&1 | ForEach-Object { if ($_ -is [System.Management.Automation.ErrorRecord]) { $stderr += [string]$_ } else { $_ } }
+    if ($LASTEXITCODE -ne 0) {
+        $message = if ($stderr) { $stderr[0] -replace '^portqry-ts:\s*', '' } else { "exit code $LASTEXITCODE" }
+        throw "portqry-ts $($ExeArguments[0]): $message (portqry-ts exit code $LASTEXITCODE)"
+    }
 }
 
 function Invoke-PortQryTsRemote {
@@ -336,7 +345,7 @@ function Invoke-PortQryTsRemote {
     error (a session that is not open, no portqry-ts there, the executable's own errors) is one record
     naming the machine, and the other machines still answer.
     #>
-    param($Cmdlet, [string]$CmdletName, $Bound, [object[]]$Session, [int]$ThrottleLimit, [hashtable]$Override = @{})
+    param($Cmdlet, [string]$CmdletName, $Bound, [object[]]$Session, [int]$ThrottleLimit, [hashtable]$Override = @{}, [string[]]$ExeArguments = @())
     $parameters = @{}
     foreach ($key in @($Bound.Keys)) {
         if ($script:CommonParameters -contains $key -or $script:ModuleOnly -contains $key) { continue }
@@ -353,7 +362,7 @@ function Invoke-PortQryTsRemote {
         } else { $open += $s }
     }
     if ($open.Count -eq 0) { return }
-    Invoke-Command -Session $open -ThrottleLimit $ThrottleLimit -ScriptBlock $script:RemoteRunner -ArgumentList $CmdletName, $parameters -ErrorAction Continue 2>&1 | ForEach-Object {
+    Invoke-Command -Session $open -ThrottleLimit $ThrottleLimit -ScriptBlock $script:RemoteRunner -ArgumentList $CmdletName, $parameters, $ExeArguments -ErrorAction Continue 2>&1 | ForEach-Object {
         if ($_ -is [System.Management.Automation.ErrorRecord]) {
             $computer = $null
             if ($_.PSObject.Properties['OriginInfo'] -and $_.OriginInfo) { $computer = $_.OriginInfo.PSComputerName }
@@ -370,6 +379,17 @@ function Invoke-PortQryTsRemote {
         }
     }
 }
+
+function Test-PortQryTsOption([string]$Command, [string]$Option) {
+    # Whether this executable has an option (newer builds add some), from its own `complete` command.
+    $key = "$Command $Option"
+    if (-not $script:OptionCache.ContainsKey($key)) {
+        $exe = Get-PortQryTsExecutable
+        $script:OptionCache[$key] = @(& $exe complete --new-word -- $Command 2>$null) -contains $Option
+    }
+    $script:OptionCache[$key]
+}
+$script:OptionCache = @{}
 
 function Invoke-PortQuery {
     <#
@@ -606,8 +626,10 @@ function Get-PortReporterStatistic {
     Port Reporter Parser's statistics over Port Reporter logs (portqry-ts stats); each row a
     PortQryTs.Statistic.<Statistic> object (schemas/stat-*.schema.json).
     .DESCRIPTION
-    With -Session, -Path names logs on each remote machine; each machine counts its own logs and its rows
-    come back with PSComputerName (use -PerComputer or Group-Object PSComputerName to compare machines).
+    With -Session, -Path names logs on each remote machine and each machine counts its own logs. With an
+    executable that has stats --partial/--merge, only the counts cross the network and they are merged
+    here into the statistics one run over all the machines' logs gives (-PerComputer splits them by
+    computer); with an older one, each machine's rows come back with PSComputerName.
     .EXAMPLE
     Get-PortReporterStatistic C:\PRLogs -Statistic process-usage | Sort-Object PercentOfTime -Descending
     #>
@@ -631,18 +653,38 @@ function Get-PortReporterStatistic {
     begin { $paths = @() }
     process { foreach ($p in $Path) { $paths += ($p -replace '^Microsoft\.PowerShell\.Core\\FileSystem::', '') } }
     end {
-        if ($Session) {
+        $typeNameOf = {
+            param($r)
+            'PortQryTs.Statistic'
+            if (@($r.PSObject.Properties | ForEach-Object { $_.Name }) -contains 'Statistic') { "PortQryTs.Statistic.$($r.Statistic)" }
+        }
+        if ($Session -and -not (Test-PortQryTsOption 'stats' '--merge')) {
+            # An executable without stats --partial/--merge: each machine's own statistics.
             Invoke-PortQryTsRemote -Cmdlet $PSCmdlet -CmdletName 'Get-PortReporterStatistic' -Bound $PSBoundParameters -Session $Session -ThrottleLimit $ThrottleLimit -Override @{ Path = $paths }
+            return
+        }
+        if ($Session) {
+            # Each machine counts its own logs (stats --partial: filters, criteria and names applied there);
+            # only the summaries cross the network, and one merge here gives the statistics one run over
+            # all the machines' logs gives (stats --merge: -Statistic, -Top, -PerComputer apply to it).
+            $atMerge = @('Statistic', 'Top', 'PerComputer')
+            $remoteArguments = @('stats') + $paths + @(ConvertTo-PortQryTsArgument 'Get-PortReporterStatistic' $PSBoundParameters -Skip (@('Path') + $atMerge)) + @('--partial', '--format', 'jsonl')
+            $partials = @(Invoke-PortQryTsRemote -Cmdlet $PSCmdlet -CmdletName 'Get-PortReporterStatistic' -Bound @{} -Session $Session -ThrottleLimit $ThrottleLimit -ExeArguments $remoteArguments |
+                Where-Object { $_ -is [string] -and $_ -ne '' })
+            if ($partials.Count -eq 0) { return }
+            $file = New-PortQryTsListFile $partials
+            try {
+                $arguments = @('stats', '--merge', $file) + @(ConvertTo-PortQryTsArgument 'Get-PortReporterStatistic' $PSBoundParameters -Skip (@($script:StatsParameters.Keys) | Where-Object { $atMerge -notcontains $_ }))
+                Invoke-PortQryTsCore -Arguments $arguments -Cmdlet $PSCmdlet -OkExitCodes 0, 3 -TargetObject (@($Session | ForEach-Object { $_.ComputerName }) -join ', ') -TypeNameOf $typeNameOf
+            } finally {
+                Remove-Item -LiteralPath $file -ErrorAction SilentlyContinue
+            }
             return
         }
         $inputs = Get-PortQryTsInputArgument $paths
         $arguments = @('stats') + $inputs.Arguments + @(ConvertTo-PortQryTsArgument 'Get-PortReporterStatistic' $PSBoundParameters -Skip 'Path')
         try {
-            Invoke-PortQryTsCore -Arguments $arguments -Cmdlet $PSCmdlet -OkExitCodes 0, 3 -TargetObject ($paths -join ', ') -TypeNameOf {
-                param($r)
-                'PortQryTs.Statistic'
-                if (@($r.PSObject.Properties | ForEach-Object { $_.Name }) -contains 'Statistic') { "PortQryTs.Statistic.$($r.Statistic)" }
-            }
+            Invoke-PortQryTsCore -Arguments $arguments -Cmdlet $PSCmdlet -OkExitCodes 0, 3 -TargetObject ($paths -join ', ') -TypeNameOf $typeNameOf
         } finally {
             if ($inputs.File) { Remove-Item -LiteralPath $inputs.File -ErrorAction SilentlyContinue }
         }

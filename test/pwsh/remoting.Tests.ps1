@@ -232,3 +232,38 @@ Describe 'the fleet from one console: Install-PortQryTs and the cmdlets'' -Sessi
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'PortQryTs.ExitCode68*'
     }
 }
+
+Describe 'Get-PortReporterStatistic -Session with stats --partial/--merge: one set of statistics for the fleet' -Skip:$NoSshd {
+    BeforeAll {
+        Import-Module (Join-Path $Root 'dist/PortQryTs/PortQryTs.psd1') -Force
+        # The executable to use: dist/portqry-ts, or (to try a build that has the options) PORTQRY_TS_TEST_STATS_EXE.
+        $StatsExe = if ($env:PORTQRY_TS_TEST_STATS_EXE) { $env:PORTQRY_TS_TEST_STATS_EXE } else { $Exe }
+        $HasMerge = @(& $StatsExe complete --new-word -- stats) -contains '--merge'
+        $RemoteB = $Remote.Clone(); $RemoteB['HostName'] = '127.0.0.2'
+        $A = New-PSSession @Remote -ErrorAction Stop
+        $B = New-PSSession @RemoteB -ErrorAction Stop
+        $Logs = Join-Path $Dir 'merge-logs'
+        New-Item -ItemType Directory -Path $Logs | Out-Null
+        & $Exe record --log-dir $Logs --duration 1s --no-modules
+    }
+    AfterAll {
+        Remove-PSSession $A, $B -ErrorAction SilentlyContinue
+        Remove-Item Env:PORTQRY_TS_EXE -ErrorAction SilentlyContinue
+    }
+    It 'the machines'' partials merge into what one run over all their logs gives' {
+        if (-not $HasMerge) { Set-ItResult -Skipped -Because 'this portqry-ts has no stats --partial/--merge: -Session returns each machine''s statistics (tested above)'; return }
+        Install-PortQryTs -Session $A -Path (Join-Path $Dir 'merge-a') -ExecutablePath $StatsExe -ErrorAction Stop | Out-Null
+        Install-PortQryTs -Session $B -Path (Join-Path $Dir 'merge-b') -ExecutablePath $StatsExe -ErrorAction Stop | Out-Null
+        $env:PORTQRY_TS_EXE = $StatsExe
+        $merged = @(Get-PortReporterStatistic -Session $A, $B $Logs -Statistic process-usage, remote-address -Protocol TCP -ErrorAction Stop)
+        $single = @(Get-PortReporterStatistic $Logs, $Logs -Statistic process-usage, remote-address -Protocol TCP -ErrorAction Stop)
+        $merged.Count | Should -BeGreaterThan 0
+        $merged[0].PSObject.TypeNames[0] | Should -BeLike 'PortQryTs.Statistic.*'
+        ($merged | ConvertTo-Json -Depth 5 -Compress) | Should -Be ($single | ConvertTo-Json -Depth 5 -Compress)
+        # A machine that fails is one error record; the others' partials still merge.
+        Remove-PSSession $B
+        $one = @(Get-PortReporterStatistic -Session $A, $B $Logs -Statistic process-usage -ErrorAction SilentlyContinue -ErrorVariable errs)
+        $errs.Count | Should -Be 1
+        ($one | ConvertTo-Json -Depth 5 -Compress) | Should -Be (@(Get-PortReporterStatistic $Logs -Statistic process-usage) | ConvertTo-Json -Depth 5 -Compress)
+    }
+}
