@@ -8,7 +8,8 @@
 # ConvertFrom-Json (5.1 leaves ISO 8601 strings as strings, 7 converts them: PowerShell#13592), and no
 # syntax or parameter newer than 5.1 is used (test/pwsh/compat.Tests.ps1 parses this file). Under
 # ConstrainedLanguage (AppLocker/WDAC script enforcement) the cmdlets run the executable with the &
-# operator and use only cmdlets and core types.
+# operator and use only cmdlets and core types (hence -Session is [object[]] checked by PSTypeName: a
+# [PSSession[]] constraint is a conversion ConstrainedLanguage refuses).
 Set-StrictMode -Version 2.0
 
 $script:OnWindows = $env:OS -eq 'Windows_NT'
@@ -432,7 +433,7 @@ function Invoke-PortQuery {
         [string]$Probe,
         [switch]$NoReverseLookup,
         [switch]$NoProbe,
-        [System.Management.Automation.Runspaces.PSSession[]]$Session,
+        [PSTypeName('System.Management.Automation.Runspaces.PSSession')][object[]]$Session,
         [ValidateRange(1, 1000)]
         [int]$ThrottleLimit = 32
     )
@@ -501,7 +502,7 @@ function Test-PortQuery {
         [switch]$NoReverseLookup,
         [switch]$NoProbe,
         [switch]$Quiet,
-        [System.Management.Automation.Runspaces.PSSession[]]$Session,
+        [PSTypeName('System.Management.Automation.Runspaces.PSSession')][object[]]$Session,
         [ValidateRange(1, 1000)]
         [int]$ThrottleLimit = 32
     )
@@ -541,7 +542,7 @@ function Get-PortOwner {
         [ValidateSet('TCP', 'UDP')][string]$Protocol,
         [string[]]$State,
         [switch]$IncludeModules,
-        [System.Management.Automation.Runspaces.PSSession[]]$Session,
+        [PSTypeName('System.Management.Automation.Runspaces.PSSession')][object[]]$Session,
         [ValidateRange(1, 1000)][int]$ThrottleLimit = 32
     )
     if ($Session) {
@@ -597,7 +598,7 @@ function Import-PortReporterLog {
         [string[]]$ProcessName, [string[]]$Module, [string[]]$IPAddress, [string[]]$UserName, [string[]]$HostName,
         [datetime]$Since, [datetime]$Until,
         [string]$Criteria, [switch]$FlaggedOnly, [switch]$Resolve, [ValidateRange(1, 60000)][int]$ResolveTimeoutMs, [switch]$Strict,
-        [System.Management.Automation.Runspaces.PSSession[]]$Session,
+        [PSTypeName('System.Management.Automation.Runspaces.PSSession')][object[]]$Session,
         [ValidateRange(1, 1000)][int]$ThrottleLimit = 32
     )
     begin { $paths = @() }
@@ -647,7 +648,7 @@ function Get-PortReporterStatistic {
         [string[]]$ProcessName, [string[]]$Module, [string[]]$IPAddress, [string[]]$UserName, [string[]]$HostName,
         [datetime]$Since, [datetime]$Until,
         [string]$Criteria, [switch]$FlaggedOnly, [switch]$Resolve, [ValidateRange(1, 60000)][int]$ResolveTimeoutMs, [switch]$Strict,
-        [System.Management.Automation.Runspaces.PSSession[]]$Session,
+        [PSTypeName('System.Management.Automation.Runspaces.PSSession')][object[]]$Session,
         [ValidateRange(1, 1000)][int]$ThrottleLimit = 32
     )
     begin { $paths = @() }
@@ -714,7 +715,7 @@ function Install-PortQryTs {
     [OutputType('PortQryTs.InstallResult')]
     param(
         [Parameter(Mandatory, Position = 0, ValueFromPipeline)]
-        [System.Management.Automation.Runspaces.PSSession[]]$Session,
+        [PSTypeName('System.Management.Automation.Runspaces.PSSession')][object[]]$Session,
         [string]$Path,
         [string]$ExecutablePath,
         [switch]$Force

@@ -224,6 +224,21 @@ Describe 'the fleet from one console: Install-PortQryTs and the cmdlets'' -Sessi
         $i.Count | Should -Be 1
         $ierrs.Count | Should -Be 1
     }
+    It 'under ConstrainedLanguage at the console: Install-PortQryTs and the -Session cmdlets work' {
+        $pwsh = (Get-Command pwsh -CommandType Application | Select-Object -First 1).Source
+        $out = & $pwsh -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot 'clm-remote-child.ps1') -Module (Join-Path $Root 'dist/PortQryTs/PortQryTs.psd1') `
+            -HostName 127.0.0.1 -SshPort $SshPort -KeyFile (Join-Path $Dir 'user_key') -InstallPath $DirA -Port $Port 2>&1
+        $r = ($out | Select-Object -Last 1) | ConvertFrom-Json
+        $r.LanguageMode | Should -Be 'ConstrainedLanguage' -Because ($out -join "`n")
+        $r.PSObject.Properties['Error'] | Should -BeNullOrEmpty -Because ($out -join "`n")
+        $r.Install | Should -Be 'Current'
+        $r.QueryCount | Should -Be 1
+        $r.QueryType | Should -Be 'PortQryTs.QueryResult'
+        $r.QueryState | Should -Be 'LISTENING'
+        $r.QueryComputer | Should -Be '127.0.0.1'
+        $r.OwnerType | Should -Be 'PortQryTs.PortOwner'
+        $r.ClosedErrors | Should -Be 1
+    }
     It 'an error of the executable on one machine comes back as one error record naming it' {
         $r = @(Invoke-PortQuery -Session $A, $B -ComputerName no-such-host.invalid -Port 80 -ErrorAction SilentlyContinue -ErrorVariable errs)
         $r | Should -BeNullOrEmpty
