@@ -30,14 +30,20 @@ export class CompleteCommand extends Command<PortqryContext> {
   static usage = Command.Usage({
     category: 'Support',
     description: 'Completion candidates for a command line (for shell completers)',
-    details: 'Prints one candidate per line for the last word of the command line after `--` (an empty last word completes a new word).',
-    examples: [['Options of query that start with --f', '$0 complete -- query --f']],
+    details: 'Prints one candidate per line for the last word of the command line after `--`. `--new-word` completes a new, empty word after them (an empty last word does the same where the shell can pass one; Windows PowerShell 5.1 drops empty arguments).',
+    examples: [
+      ['Options of query that start with --f', '$0 complete -- query --f'],
+      ['Values of --preset', '$0 complete --new-word -- query --preset'],
+    ],
   });
 
+  // Windows PowerShell 5.1 drops an empty-string argument of a native command (PowerShell#1995), so the
+  // empty word being completed cannot be passed as ''; --new-word says it instead.
+  newWord = Option.Boolean('--new-word', false, { description: 'The word being completed is a new, empty one after the words given' });
   words = Option.Rest();
 
   async execute(): Promise<number> {
-    const words = this.words.length > 0 ? this.words : [''];
+    const words = this.newWord || this.words.length === 0 ? [...this.words, ''] : this.words;
     const current = words.at(-1)!;
     const before = words.slice(0, -1);
     const definitions = this.cli.definitions();

@@ -32,15 +32,17 @@ export class ParseCommand extends PortReporterInputCommand {
       ['An Excel sheet of the RDP connections of several servers', '$0 parse \\\\srv01\\logs\\* \\\\srv02\\logs\\* --port 3389 --format csv --out-file rdp.csv'],
       ['svchost.exe talking to outside addresses since Monday', '$0 parse PR-PORTS-*.log --process svchost.exe --ip 0.0.0.0/0 --since 2026-11-23 --format table'],
       ['Scheduled check: exit 3 when something of interest shows up', '$0 parse D:\\logs --criteria criteria.json --flagged-only --fail-on-flag --json'],
+      ['Hundreds of logs listed in a file (one path per line), beyond the command-line limit', '$0 parse --inputs-file logs.txt --json'],
       ['Names of remote hosts, read from a pipe', 'type PR-PORTS-05-07-6-13-44-4.log | $0 parse - --computer SRV01 --resolve'],
     ],
   });
 
   async run(): Promise<number> {
+    const inputs = this.allInputs();
     const options = this.readOptions();
     const output = this.output;
     let flagged = 0;
-    for await (const batch of readPortReporterBatches(this.inputs, options)) {
+    for await (const batch of readPortReporterBatches(inputs, options)) {
       for (const record of batch) {
         if (record.Flagged) flagged++;
         output.write(PortReporterRecordKind, record as unknown as Record<string, unknown>);

@@ -5,6 +5,7 @@ import { sanitizeLine } from '../src/output/sanitize';
 import { createStyle } from '../src/output/style';
 import { type CriteriaMatcher, loadCriteria } from '../src/portreporter/criteria';
 import { FILTER_DEFINITIONS, type FilterOptions } from '../src/portreporter/filter';
+import { readInputsFile } from '../src/portreporter/inputs';
 import type { ReadOptions, SkippedLine } from '../src/portreporter/read';
 import { parseUtcOffset } from '../src/portreporter/time';
 import { BaseCommand, listOption, parseIntegerOption } from './BaseCommand';
@@ -17,7 +18,8 @@ const WARNINGS_SHOWN = 10;
  * unreadable lines are reported. Both hand readOptions() to src/portreporter/read.ts.
  */
 export abstract class PortReporterInputCommand extends BaseCommand {
-  inputs = Option.Rest({ required: 1, name: 'path' });
+  inputs = Option.Rest({ name: 'path' });
+  inputsFile = Option.String('--inputs-file', { description: 'Also read the inputs listed in this file, one path per line (UTF-8, or UTF-16 with BOM): for more than a command line holds' });
 
   computer = Option.String('--computer', { description: 'Computer name for logs that do not say (default: the PR-PIDS header, else the folder name)' });
   utcOffset = Option.String('--utc-offset', { description: "The logs' time zone as an offset (+02:00, -0500, UTC); default: this machine's zone" });
@@ -50,6 +52,13 @@ export abstract class PortReporterInputCommand extends BaseCommand {
   private skipped = 0;
   private skippedFiles = new Set<string>();
   private criteriaMatcher: CriteriaMatcher | undefined;
+
+  /** The inputs: the paths given, then those of --inputs-file; at least one. */
+  protected allInputs(): string[] {
+    const all = [...this.inputs, ...(this.inputsFile === undefined ? [] : readInputsFile(this.inputsFile))];
+    if (all.length === 0) throw new UsageError('no input: give a file, folder, wildcard or - (stdin), or --inputs-file FILE');
+    return all;
+  }
 
   /** Options for readPortReporterBatches; throws UsageError/DataError for bad option values. */
   protected readOptions(): ReadOptions {

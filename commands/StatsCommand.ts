@@ -18,7 +18,7 @@ export class StatsCommand extends PortReporterInputCommand {
   static usage = Command.Usage({
     description: 'Statistics over Port Reporter logs: port, process, remote address and user usage, svchost.exe services, peak hours (Port Reporter Parser)',
     details: `
-      Reads the same inputs as \`parse\` (files, folders, wildcards, \`-\` for stdin; original Port Reporter logs and ours) with the same filters, and counts in one pass with memory that grows with the number of distinct ports, processes and addresses, never with the size of the logs.
+      Reads the same inputs as \`parse\` (files, folders, wildcards, \`-\` for stdin, \`--inputs-file\` lists; original Port Reporter logs and ours) with the same filters, and counts in one pass with memory that grows with the number of distinct ports, processes and addresses, never with the size of the logs.
 
       Each statistic is one kind of record (schemas/stat-NAME.schema.json) with a \`Statistic\` column naming it; \`--statistic NAME\` picks some (repeatable or comma-separated; default all). CSV holds one kind, so \`--format csv\` needs exactly one \`--statistic\`. \`--html FILE\` writes one self-contained page with the tables and charts (no network needed to view it); records then go to stdout only when \`--format\`, \`--json\` or \`--out-file\` is given too.
 
@@ -64,6 +64,7 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
       if (filter) throw new UsageError(`${filter} cannot be used with --merge: the partials were counted already; give it when making them with --partial`);
     }
     const reportedProcess = filterOptions.process && filterOptions.process.length > 0 ? null : DEFAULT_REPORTED_PROCESS;
+    const inputs = this.allInputs();
     return runStats(
       {
         statistics,
@@ -74,9 +75,9 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
         html: this.html,
         force: this.force,
         writeRecords,
-        inputs: this.inputs,
+        inputs,
         filters,
-        readBatches: () => readPortReporterBatches(this.inputs, this.readOptions()),
+        readBatches: () => readPortReporterBatches(inputs, this.readOptions()),
         afterRead: () => this.reportSkipped(),
         stdin: this.context.io.stdin,
         failOnFlag: this.failOnFlag,

@@ -7,7 +7,7 @@
     PowerShellVersion    = '5.1'
     CompatiblePSEditions = @('Desktop', 'Core')
     FormatsToProcess     = @('PortQryTs.format.ps1xml')
-    FunctionsToExport    = @('Invoke-PortQuery', 'Test-PortQuery', 'Get-PortOwner', 'Import-PortReporterLog', 'Get-PortReporterStatistic', 'Get-PortQryTsExecutable')
+    FunctionsToExport    = @('Invoke-PortQuery', 'Test-PortQuery', 'Get-PortOwner', 'Import-PortReporterLog', 'Get-PortReporterStatistic', 'Install-PortQryTs', 'Get-PortQryTsExecutable')
     CmdletsToExport      = @()
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -151,3 +151,30 @@ async function* matchFrom(dir: string, matchers: (Wildcard | '**')[]): AsyncGene
     }
   }
 }
+
+/**
+ * The paths of an --inputs-file: one per line, for input lists too long for a command line (Windows
+ * caps it at 32K characters; PowerShell's Import-PortReporterLog writes one for many files). UTF-8
+ * (with or without BOM) or UTF-16 with its BOM, as Windows PowerShell 5.1's Set-Content -Encoding
+ * UTF8/Unicode writes them; CRLF or LF; blank lines are skipped, the rest is taken as written.
+ */
+export function parseInputsFile(bytes: Buffer): string[] {
+  let text: string;
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) text = new TextDecoder('utf-16le').decode(bytes.subarray(2));
+  else if (bytes[0] === 0xfe && bytes[1] === 0xff) text = new TextDecoder('utf-16be').decode(bytes.subarray(2));
+  else text = new TextDecoder('utf-8', { ignoreBOM: false }).decode(bytes);
+  return text.split(/\r?\n/).filter((line) => line.trim() !== '');
+}
+
+/** Reads an --inputs-file; a missing or unreadable file is one error naming it. */
+export function readInputsFile(file: string): string[] {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    throw fileError(err, file);
+  }
+  const paths = parseInputsFile(bytes);
+  if (paths.length === 0) throw new UsageError(`no path in --inputs-file '${file}'`);
+  return paths;
+}

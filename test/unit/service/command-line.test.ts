@@ -22,7 +22,11 @@ function parse(args: string[]): RecorderLaunchOptions & { service: boolean } {
     rotate: command.rotate,
     interval: command.interval,
     jsonl: command.jsonl,
-    modules: command.modules,
+    modules: command.modules ?? true,
+    ...(command.keep === undefined ? {} : { keep: command.keep }),
+    ...(command.maxTotal === undefined ? {} : { maxTotal: command.maxTotal }),
+    ...(command.destroyEvents ? {} : { destroyEvents: false }),
+    ...(command.criteria === undefined ? {} : { criteria: command.criteria, alertsPerMinute: command.alertsPerMinute }),
     service: command.service,
   };
 }
@@ -33,6 +37,7 @@ const CASES: RecorderLaunchOptions[] = [
   { logDir: 'D:\\logs "quoted"\\x', logSizeKb: 4_194_304, rotate: 'none', interval: '5m', jsonl: true, modules: true },
   { logDir: 'C:\\a\\\\b\\\\', logSizeKb: 42, rotate: 'start,daily,size', interval: '1.5', jsonl: false, modules: false },
   { logDir: '/var/log/pq logs/100%', logSizeKb: 2000, rotate: 'start,size', interval: '1s', jsonl: true, modules: true },
+  { logDir: 'C:\\PortLogs', logSizeKb: 5000, rotate: 'daily,size', interval: '1s', keep: '30', maxTotal: '2GB', jsonl: true, modules: true, destroyEvents: false, criteria: 'C:\\Program Files\\portqry-ts\\criteria.json', alertsPerMinute: '5' },
   { logDir: '/var/log/it\'s "here"', logSizeKb: 7, rotate: 'size', interval: '100ms', jsonl: false, modules: true },
 ];
 
