@@ -16,9 +16,11 @@ const TZ = ['--utc-offset', '+00:00'];
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'stats-partial-'));
 t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
-const folders = ['SRV1', 'SRV2', 'SRV3'].map((name) => path.join(work, name));
+const folders = ['SRV1', 'SRV2', 'SRV3', 'SRV4'].map((name) => path.join(work, name));
 fs.cpSync(path.join(FIXTURES, 'SRV1'), folders[0]!, { recursive: true });
 fs.cpSync(path.join(FIXTURES, 'SRV2'), folders[1]!, { recursive: true });
+// SRV4: SRV2's log again, named by its folder: a third computer whose counts stay exact.
+fs.cpSync(path.join(FIXTURES, 'SRV2'), folders[3]!, { recursive: true });
 execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'bench', 'generate-pr-ports.mjs'), folders[2]!, '2'], { stdio: 'ignore' });
 for (const file of fs.readdirSync(folders[2]!).filter((f) => f.startsWith('PR-PIDS-'))) {
   const p = path.join(folders[2]!, file);
@@ -38,36 +40,55 @@ async function partialOf(folder: string, extra: string[] = []): Promise<string> 
 }
 
 t.test('--merge of three --partial runs equals one run over all three folders, record for record', async (t) => {
-  const [pa, pb, pc] = [await partialOf(folders[0]!), await partialOf(folders[1]!), await partialOf(folders[2]!)];
+  const exact = [folders[0]!, folders[1]!, folders[3]!];
+  const [pa, pb, pd] = [await partialOf(exact[0]!), await partialOf(exact[1]!), await partialOf(exact[2]!)];
 
-  const doc = JSON.parse(fs.readFileSync(pc, 'utf8')) as Record<string, unknown>;
+  const doc = JSON.parse(fs.readFileSync(pd, 'utf8')) as Record<string, unknown>;
   t.same(schemaErrors('stats-partial.schema.json', doc), [], 'a partial validates against schemas/stats-partial.schema.json');
   t.equal(doc.Version, 1, 'a partial is versioned');
-  t.same((doc.Scopes as { ComputerName: string }[]).map((s) => s.ComputerName), ['SRV3'], 'each computer is a scope of its own');
+  t.same((doc.Scopes as { ComputerName: string }[]).map((s) => s.ComputerName), ['SRV4'], 'each computer is a scope of its own');
   t.same(doc.Approximate, [], 'nothing was pruned in these logs, so every statistic merges exactly');
 
   for (const view of [[], ['--per-computer'], ['--top', '3']]) {
-    const whole = parseJsonl((await ok(['stats', ...folders, ...TZ, '--json', ...view])).stdout);
-    const merged = parseJsonl((await ok(['stats', '--merge', pa, pb, pc, '--json', ...view])).stdout);
-    t.ok(whole.length > 100, `the single run has records to compare (${whole.length}) ${view.join(' ')}`);
+    const whole = parseJsonl((await ok(['stats', ...exact, ...TZ, '--json', ...view])).stdout);
+    const merged = parseJsonl((await ok(['stats', '--merge', pa, pb, pd, '--json', ...view])).stdout);
+    t.ok(whole.length > 50, `the single run has records to compare (${whole.length}) ${view.join(' ')}`);
     t.same(merged, whole, `merge = single run, every statistic ${view.join(' ') || '(all computers together)'}`);
   }
 
-  const forward = (await ok(['stats', '--merge', pa, pb, pc, '--json'])).stdout;
-  const shuffled = (await ok(['stats', '--merge', pc, pa, pb, '--json'])).stdout;
+  const forward = (await ok(['stats', '--merge', pa, pb, pd, '--json'])).stdout;
+  const shuffled = (await ok(['stats', '--merge', pd, pa, pb, '--json'])).stdout;
   t.equal(shuffled, forward, 'the order of the partials does not change the result');
 
-  const piped = fs.readFileSync(pb, 'utf8') + fs.readFileSync(pc, 'utf8') + fs.readFileSync(pa, 'utf8');
+  const piped = fs.readFileSync(pb, 'utf8') + fs.readFileSync(pd, 'utf8') + fs.readFileSync(pa, 'utf8');
   const fromStdin = (await ok(['stats', '--merge', '-', '--json'], piped)).stdout;
   t.equal(fromStdin, forward, 'partials concatenated on stdin (one per line) merge the same');
 
-  const glob = (await ok(['stats', '--merge', path.join(work, '*.partial.json'), '--json'])).stdout;
+  const glob = (await ok(['stats', '--merge', path.join(work, 'SRV[124].partial.json'), '--json'])).stdout;
   t.equal(glob, forward, 'a wildcard is expanded by the tool (cmd.exe and PowerShell pass it unexpanded)');
 
-  const one = parseJsonl((await ok(['stats', '--merge', pa, pb, pc, '--json', '--statistic', 'remote-address'])).stdout);
-  const oneWhole = parseJsonl((await ok(['stats', ...folders, ...TZ, '--json', '--statistic', 'remote-address'])).stdout);
+  const one = parseJsonl((await ok(['stats', '--merge', pa, pb, pd, '--json', '--statistic', 'remote-address'])).stdout);
+  const oneWhole = parseJsonl((await ok(['stats', ...exact, ...TZ, '--json', '--statistic', 'remote-address'])).stdout);
   t.ok(one.length > 0 && one.every((r) => r.Statistic === 'RemoteAddressUsage'), '--statistic picks one of the statistics the partials hold');
   t.same(one, oneWhole, 'and gives that statistic as a single run does');
+});
+
+t.test('a busy server: the statistics that stayed exact merge exactly, the approximate ones say so', async (t) => {
+  const busy = [folders[0]!, folders[1]!, folders[2]!];
+  const parts = [await partialOf(busy[0]!), await partialOf(busy[1]!), await partialOf(busy[2]!)];
+  const approximate = new Set<string>();
+  for (const p of parts) for (const name of (JSON.parse(fs.readFileSync(p, 'utf8')) as { Approximate: string[] }).Approximate) approximate.add(name);
+  t.ok(approximate.size > 0, `the busy server's ephemeral client ports overflow the bounded lists (${[...approximate].join(', ')})`);
+  const bounded = new Set(['local-tcp-port', 'process-usage', 'remote-address', 'user-context', 'process-by-user', 'process-endpoint']);
+  t.same([...approximate].filter((n) => !bounded.has(n)), [], 'only statistics with bounded tables or lists can be approximate');
+  const exactNames = ['local-tcp-port', 'process-usage', 'remote-address', 'user-context', 'hour-of-day', 'svchost', 'process-by-user', 'new-listener', 'process-endpoint', 'computer'].filter((n) => !approximate.has(n));
+  const pick = ['--statistic', exactNames.join(',')];
+  const whole = parseJsonl((await ok(['stats', ...busy, ...TZ, '--json', ...pick])).stdout);
+  const merged = parseJsonl((await ok(['stats', '--merge', ...parts, '--json', ...pick])).stdout);
+  t.ok(whole.length > 100, `records to compare (${whole.length}, ${exactNames.length} statistics)`);
+  t.same(merged, whole, `merge = single run for every statistic that stayed exact (${exactNames.join(', ')})`);
+  const text = (await ok(['stats', '--merge', ...parts, '--format', 'text'])).stdout;
+  t.same([...approximate].filter((n) => !text.includes(`(${n}: more distinct keys than are counted exactly`)), [], 'the text output marks each approximate statistic');
 });
 
 t.test('a UTF-16LE partial (Windows PowerShell 5.1 `>`) merges like UTF-8', async (t) => {

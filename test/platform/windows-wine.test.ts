@@ -48,7 +48,7 @@ t.test('record --once inside portqry-ts.exe lists the sockets of a Windows proce
   }
   const ready = JSON.parse(fs.readFileSync(readyFile, 'utf8')) as Ready;
 
-  const run = await runExe(['record', '--once', '--json'], { keepServer: true, timeoutMs: 60_000 });
+  const run = await runExe(['record', '--once', '--modules', '--json'], { keepServer: true, timeoutMs: 60_000 });
   t.equal(run.code, 0, `exit code (stderr: ${run.stderr.slice(0, 500)})`);
   t.equal(run.stderr, '', 'nothing on stderr');
   const records = parseJsonl(run.stdout);
