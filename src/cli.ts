@@ -121,11 +121,15 @@ export async function runCli(argv: readonly string[], io: IOStreams): Promise<nu
     io.stdout.write(sharing.map((c) => cli.usage(c, { detailed: true, colored: io.colorStdout })).join('\n'));
     return ExitCode.Ok;
   }
-  const forms = commandForms().get(args[0] ?? '') ?? [];
+  // The longest command path the arguments start with (`self-check event-log` before `self-check`).
+  const all = commandForms();
+  let depth = 1;
+  while (depth < args.length && all.has(args.slice(0, depth + 1).join(' '))) depth++;
+  const forms = all.get(args.slice(0, depth).join(' ')) ?? [];
   let command;
   let checked: string[] = args;
   try {
-    checked = checkCommandLine(args, forms);
+    checked = [...args.slice(0, depth), ...checkCommandLine([args.slice(0, depth).join(' '), ...args.slice(depth)], forms).slice(1)];
     command = cli.process(checked, context);
   } catch (err) {
     const style = createStyle(io.colorStderr);

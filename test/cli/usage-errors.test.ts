@@ -25,6 +25,9 @@ const usage: [string[], RegExp][] = [
   [['record', '-ld', '', '--once'], /invalid --log-dir '': the value is empty/],
   [['stats', 'x', '--top', '5', '--top', '6'], /--top given more than once/],
   [['parse', 'x.log', '--since'], /option --since needs a value/],
+  // A two-word command is checked against its own options, not its first word's.
+  [['self-check', 'event-log', '--bogus', 'x'], /unknown option '--bogus' for 'self-check event-log'/],
+  [['self-check', 'event-log', '--level', 'info', '--level', 'warning', 'x'], /--level given more than once/],
 ];
 
 t.test('usage errors name the option or value and the rule: one line, exit 64', async (t) => {
