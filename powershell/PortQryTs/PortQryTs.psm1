@@ -21,7 +21,7 @@ $script:JsonDateKind = [bool](Get-Command -Name ConvertFrom-Json -ParameterName 
 # Every property the schemas (schemas/*.schema.json) declare as "format": "date-time": top-level record
 # properties, and those of a QueryResult's ProbeData (schemas/probe-data-*.schema.json). A test checks
 # these lists against the schemas.
-$script:DateProperties = @('TimeUtc', 'CreationTime', 'ProcessStartTime', 'FirstSeenUtc', 'LastSeenUtc')
+$script:DateProperties = @('TimeUtc', 'CreationTime', 'ProcessStartTime', 'FirstSeenUtc', 'LastSeenUtc', 'CreatedUtc')
 $script:ProbeDateProperties = @('ServerTime', 'ReferenceTime', 'ReceiveTime', 'TransmitTime', 'SystemTime', 'ServerStartTime', 'NotBefore', 'NotAfter')
 
 # The one definition of each cmdlet's parameters as options of the command it wraps. Arguments are
@@ -31,7 +31,7 @@ $script:ProbeDateProperties = @('ServerTime', 'ReferenceTime', 'ReceiveTime', 'T
 $script:OutputOptions = @{
     '--format' = 'the module always reads --format jsonl'; '--json' = 'the module always reads --format jsonl'
     '--out-file' = 'objects go to the pipeline (Export-Csv writes files)'; '--delimiter' = 'objects go to the pipeline (Export-Csv -Delimiter)'
-    '--color' = 'no terminal output'
+    '--color' = 'no terminal output'; '--force' = 'objects go to the pipeline (no file is written)'
 }
 $script:QueryParameters = [ordered]@{
     ComputerName = '--host'; Port = '--ports'; Preset = '--preset'; Protocol = '--protocol'; TimeoutMs = '--timeout'
@@ -45,6 +45,7 @@ $script:QueryNotExposed = $script:OutputOptions + @{
     '--tls' = 'rarely needed: run the executable'; '--quiet' = 'stderr is read by the module'
     '--log-file' = 'objects go to the pipeline'; '--overwrite-log' = 'objects go to the pipeline'
     '--modules' = 'local mode: Get-PortOwner'; '--local' = 'local mode: Get-PortOwner'; '--statistics' = 'local mode: Get-PortOwner'
+    '--verbose' = 'local mode: Get-PortOwner'
     '--watch-interval' = 'watch mode is interactive: run the executable'; '--duration' = 'watch mode is interactive: run the executable'
     '--watch-port' = 'watch mode is interactive: run the executable'; '--watch-pid' = 'watch mode is interactive: run the executable'
 }
@@ -73,6 +74,8 @@ $script:CmdletOptions = @{
             '--log-dir' = 'the recorder itself: run the executable or its service'; '--log-size' = 'the recorder itself'; '--rotate' = 'the recorder itself'
             '--interval' = 'the recorder itself'; '--duration' = 'the recorder itself'; '--jsonl' = 'the recorder itself'
             '--install' = 'the recorder itself'; '--uninstall' = 'the recorder itself'; '--dry-run' = 'the recorder itself'; '--unit-dir' = 'the recorder itself'
+            '--keep' = 'the recorder itself'; '--max-total' = 'the recorder itself'; '--destroy-events' = 'the recorder itself'; '--criteria' = 'the recorder itself'
+            '--alerts-per-minute' = 'the recorder itself'; '--copy-to-program-files' = 'the recorder itself'
         }
     }
     'Import-PortReporterLog'    = @{ Command = 'parse'; Parameters = $script:FilterParameters; Fixed = @(); ModuleOnly = $script:ModuleOnly; NotExposed = $script:FilterNotExposed }
