@@ -17,7 +17,7 @@ import {
   type InstallAction,
 } from '../src/recorder/install';
 import { InstallActionKind, toInstallAction } from '../src/recorder/install-action';
-import { defaultLogDir, parseDuration, parseRotation } from '../src/recorder/options';
+import { defaultLogDir, parseDuration, parseRotation, parseSize } from '../src/recorder/options';
 import { PortOwnerKind, toPortOwner } from '../src/recorder/port-owner';
 import { EventId } from '../src/eventlog/types';
 import { loadCriteria } from '../src/portreporter/criteria';
@@ -38,7 +38,11 @@ export class RecordCommand extends BaseCommand {
 
       The logs stay whole whatever happens: each record is one write, a partial last record left by a power cut is removed at the next start, SIGINT/SIGTERM/Ctrl+Break flush and close, and a full disk is reported once on stderr while records are held and written when space returns.
 
-      Polling misses connections that open and close between two polls. On Linux, run as root (or with CAP_NET_ADMIN), the recorder also listens to the kernel's socket destroy events (what \`ss -E\` shows) and records each such short-lived socket once, in PR-PORTS and as an Opened event with Source "destroy-event" (owner unknown, user from the socket's uid); a burst faster than it drains is reported on stderr, never silently lost. Without the capability it says once that short-lived capture is off. Elsewhere, lower --interval (down to 100ms) to see more. docs/record-capture.md.
+      Retention: --keep N keeps the N newest sets, --max-total SIZE keeps all sets together under SIZE; the oldest whole sets (all four files) are removed at start, at every new set and as the current set grows, never the current one. --rotate daily starts a new set at local midnight.
+
+      The log directory must be safe: it and every folder above it owned by root (or the recorder's user) and writable by nobody else, as sshd's StrictModes requires; otherwise record refuses to start (exit 78) and says which folder to fix. Log files are never followed through links. If the directory is deleted or replaced while recording, it is recreated under the same rules and a new set starts, with a warning on stderr and in the system log. docs/record.md has the rules and every exit code.
+
+      Polling misses connections that open and close between two polls. On Linux the recorder also listens to the kernel's socket destroy events (what \`ss -E\` shows) and records each such short-lived socket once, in PR-PORTS and as an Opened event with Source "destroy-event" (owner unknown, user from the socket's uid); a burst faster than it drains is reported on stderr, never silently lost. Where the kernel refuses that (older kernels need root or CAP_NET_ADMIN) it says once that short-lived capture is off. Elsewhere, lower --interval (down to 100ms) to see more. docs/record-capture.md.
 
       --criteria FILE alerts while recording: each new endpoint (and each open at start) that matches the criteria file parse --criteria reads is flagged in PR-EVENTS (Flagged, FlagReasons, with the criterion's Message) and sent as one line to the system log (Linux syslog, Windows Application log; event 1400), at most --alerts-per-minute lines per criterion; a process's new modules are re-read when it opens an endpoint, so a late-loaded module is matched too. The system log also gets event 1600 when short-lived capture is off.
 
@@ -47,6 +51,7 @@ export class RecordCommand extends BaseCommand {
     examples: [
       ['Record into the default folder until Ctrl+C', '$0 record'],
       ['Record for one hour into a folder, with the event log', '$0 record -ld C:\\PortLogs --duration 1h --jsonl'],
+      ['A new set every day, the last 30 days kept, at most 2 GB in all', '$0 record --rotate daily,size --keep 30 --max-total 2GB'],
       ['Who owns which port right now, as PowerShell objects', '$0 record --once --json | ConvertFrom-Json'],
       ['Start recording at every boot', '$0 record --install -ld /var/log/portqry-ts --jsonl'],
       ['Show what --install would do', '$0 record --install --dry-run'],
@@ -56,11 +61,13 @@ export class RecordCommand extends BaseCommand {
 
   logDir = Option.String('--log-dir', { description: 'Log directory (Port Reporter -ld)' });
   logSize = Option.String('--log-size', '5000', { description: 'Start a new set of logs when a file would exceed this many KB (Port Reporter -ls; default 5000)' });
-  rotate = Option.String('--rotate', 'start,size', { description: 'When a new set of logs starts: start, daily, size, combined with commas, or none (default start,size)' });
+  rotate = Option.String('--rotate', 'start,size', { description: 'When a new set of logs starts: start, daily (at local midnight), size, combined with commas, or none (default start,size)' });
+  keep = Option.String('--keep', { description: 'Keep at most N sets of logs (the current one included); the oldest whole sets are removed' });
+  maxTotal = Option.String('--max-total', { description: 'Keep all sets together under SIZE (500MB, 2GB); the oldest whole sets are removed, never the current one' });
   interval = Option.String('--interval', '1s', { description: 'Time between polls: 100ms or more (default 1s)' });
   duration = Option.String('--duration', { description: 'Stop after this long (30s, 10m, 8h); default: until stopped' });
   jsonl = Option.Boolean('--jsonl', false, { description: 'Also write the JSON Lines event log PR-EVENTS-<suffix>.jsonl (opened and closed endpoints, lifetimes, UTC times)' });
-  destroyEvents = Option.Boolean('--destroy-events', true, { description: 'Linux: also record sockets that open and close between two polls, from the kernel\'s destroy events (needs root/CAP_NET_ADMIN; --no-destroy-events: polling only)' });
+  destroyEvents = Option.Boolean('--destroy-events', true, { description: 'Linux: also record sockets that open and close between two polls, from the kernel\'s destroy events (older kernels: root or CAP_NET_ADMIN; --no-destroy-events: polling only)' });
   modules = Option.Boolean('--modules', true, { description: 'Record loaded modules (--no-modules: faster, smaller logs)' });
   criteria = Option.String('--criteria', { description: 'Alert while recording: a new endpoint matching this criteria file (the one parse --criteria reads, schemas/criteria.schema.json) is flagged in PR-EVENTS and sent to the system log (syslog / Application log, event 1400)' });
   alertsPerMinute = Option.String('--alerts-per-minute', '10', { description: 'With --criteria: at most this many system-log lines per criterion per minute (default 10)' });
@@ -80,6 +87,10 @@ export class RecordCommand extends BaseCommand {
     const durationMs = this.duration === undefined ? null : parseDuration('--duration', this.duration, 1);
     if (this.logDir !== undefined && this.logDir.trim() === '') throw new UsageError("--log-dir is empty: name the folder to record into, e.g. --log-dir /var/log/portqry-ts");
     const logDir = path.resolve(this.logDir ?? defaultLogDir(this.context.io.env));
+    const retention = {
+      keep: this.keep === undefined ? null : parseIntegerOption('--keep', this.keep, 1, 1_000_000),
+      maxTotalBytes: this.maxTotal === undefined ? null : parseSize('--max-total', this.maxTotal),
+    };
 
     if (this.install || this.uninstall) return this.runInstall(logDir, logSizeKb);
     if (this.once) return this.runOnce();
@@ -109,6 +120,7 @@ export class RecordCommand extends BaseCommand {
         jsonl: this.jsonl,
         modules: this.modules,
         generatedBy: `portqry-ts ${VERSION}`,
+        retention,
         signal,
         warn,
         eventLog,
@@ -152,6 +164,8 @@ export class RecordCommand extends BaseCommand {
         this.rotate,
         '--interval',
         this.interval,
+        ...(this.keep === undefined ? [] : ['--keep', this.keep]),
+        ...(this.maxTotal === undefined ? [] : ['--max-total', this.maxTotal]),
         ...(this.jsonl ? ['--jsonl'] : []),
         ...(this.modules ? [] : ['--no-modules']),
         ...(this.destroyEvents ? [] : ['--no-destroy-events']),

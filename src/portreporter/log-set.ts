@@ -35,3 +35,30 @@ export function setFiles(dir: string, suffix: string): Record<LogKind | 'EVENTS'
     EVENTS: path.join(dir, eventsFileName(suffix)),
   };
 }
+
+/** One set found in a folder: its files (full paths), their total size and the newest modification. */
+export interface LogSetInfo {
+  suffix: string;
+  files: string[];
+  bytes: number;
+  mtimeMs: number;
+}
+
+/** Every set in dir, oldest first (by the newest modification of its files, then by name). */
+export function listSets(dir: string): LogSetInfo[] {
+  const sets = new Map<string, LogSetInfo>();
+  for (const name of fs.readdirSync(dir)) {
+    const m = SET_FILE.exec(name);
+    if (!m) continue;
+    const file = path.join(dir, name);
+    const st = fs.lstatSync(file, { throwIfNoEntry: false });
+    if (!st) continue;
+    const suffix = (m[2] ?? m[3])!;
+    let set = sets.get(suffix);
+    if (!set) sets.set(suffix, (set = { suffix, files: [], bytes: 0, mtimeMs: 0 }));
+    set.files.push(file);
+    set.bytes += st.isFile() ? st.size : 0;
+    set.mtimeMs = Math.max(set.mtimeMs, st.mtimeMs);
+  }
+  return [...sets.values()].sort((a, b) => a.mtimeMs - b.mtimeMs || (a.suffix < b.suffix ? -1 : a.suffix > b.suffix ? 1 : 0));
+}

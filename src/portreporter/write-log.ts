@@ -17,30 +17,22 @@ import type { Endpoint, ProcessInfo } from '../platform/types';
 import { toAsciiJson } from '../output/json';
 import { EventId, type EventLog } from '../eventlog/types';
 import { AppendFile } from './append-file';
+import { nextLocalMidnight, suffixNextMidnight } from './daily';
 import { prepareLogDir, UnsafeLocationError, type DirIdentity } from './log-dir';
 import { newestSet, setFiles } from './log-set';
 import { processKey, writtenProcesses } from './pids-written';
 import { repairFile } from './repair';
+import { applyRetention, retentionActive, type RetentionPolicy } from './retention';
 import { fileSuffix, logHeader, portsRow, processBlock, type HeaderInfo, type LogKind } from './write-format';
 
 export interface RotationPolicy {
   /** A new set at every start (otherwise the newest set in the directory is continued). */
   start: boolean;
-  /** A new set when the local date changes. */
+  /** A new set at local midnight (daily.ts). */
   daily: boolean;
   /** A new set when a file would grow past maxBytes. */
   size: boolean;
   maxBytes: number;
-}
-
-/** The local calendar day a suffix was started (yy-MM-d-…), for daily rotation of a continued set. */
-function suffixDay(suffix: string): string {
-  const [yy, mm, d] = suffix.split('-');
-  return `${yy}-${Number(mm)}-${Number(d)}`;
-}
-
-function localDay(date: Date): string {
-  return `${String(date.getFullYear() % 100).padStart(2, '0')}-${date.getMonth() + 1}-${date.getDate()}`;
 }
 
 export interface LogWriterOptions {
@@ -53,6 +45,8 @@ export interface LogWriterOptions {
   warn: (line: string) => void;
   /** The system log: write failures, recovery, the directory replaced (besides the stderr line). */
   eventLog?: EventLog;
+  /** --keep / --max-total: old sets removed at start, at every new set and, for a size, at every sync. */
+  retention?: RetentionPolicy;
 }
 
 export interface WriterCounters {
@@ -68,6 +62,8 @@ export interface WriterCounters {
   repairedBytes: number;
   /** Times the log directory or a log file was found deleted or replaced while recording. */
   replacements: number;
+  /** Old sets removed by --keep / --max-total. */
+  setsRemoved: number;
 }
 
 type PendingRecord =
@@ -80,9 +76,10 @@ const MAX_PENDING = 100_000;
 
 /** Writes records to the current set, rotating as the policy says; see the module comment for safety. */
 export class LogWriter {
-  readonly counters: WriterCounters = { portsRows: 0, pidsBlocks: 0, events: 0, rotations: 0, writeFailures: 0, dropped: 0, repairedBytes: 0, replacements: 0 };
+  readonly counters: WriterCounters = { portsRows: 0, pidsBlocks: 0, events: 0, rotations: 0, writeFailures: 0, dropped: 0, repairedBytes: 0, replacements: 0, setsRemoved: 0 };
   private suffix = '';
-  private setDay = '';
+  /** With daily rotation: the local midnight (epoch ms) at which the current set ends. */
+  private nextDayAt = Infinity;
   private files!: Record<LogKind | 'EVENTS', AppendFile>;
   /**
    * Processes with a block in this set's PR-PIDS, with the modules of their last block ('\n'-joined;
@@ -94,6 +91,8 @@ export class LogWriter {
   private outageSince: number | null = null;
   /** The directory we write into (real path, dev, ino), checked at every flush. */
   private dir!: DirIdentity;
+  /** Bytes of the sets other than the current one, as last listed (for --max-total between new sets). */
+  private olderBytes = 0;
   /** Every set file this writer has written to, oldest first (for the summary and tests). */
   readonly setsWritten: string[] = [];
 
@@ -119,7 +118,7 @@ export class LogWriter {
     const continuable =
       newest &&
       !options.rotation.start &&
-      !(options.rotation.daily && suffixDay(newest) !== localDay(now)) &&
+      !(options.rotation.daily && now.getTime() >= suffixNextMidnight(newest)) &&
       fs.existsSync(setFiles(options.dir, newest).EVENTS) === options.jsonl;
     if (continuable) writer.useSet(newest, now, true);
     else writer.newSet(now);
@@ -158,7 +157,7 @@ export class LogWriter {
       EVENTS: new AppendFile(paths.EVENTS, '', !continued),
     };
     this.suffix = suffix;
-    this.setDay = continued ? suffixDay(suffix) : localDay(now);
+    this.nextDayAt = continued ? suffixNextMidnight(suffix) : nextLocalMidnight(now);
     this.pidsWritten = new Map(continued ? [...writtenProcesses(paths.PIDS)].map((k) => [k, null] as const) : []);
     if (continued) {
       for (const f of Object.values(this.files)) if (lexists(f.path)) f.open();
@@ -175,6 +174,30 @@ export class LogWriter {
       if (err instanceof UnsafeLocationError) throw err;
       this.writeFailed(err);
     }
+    this.retain();
+  }
+
+  /** Removes the oldest whole sets beyond --keep / --max-total (retention.ts); never the current one. */
+  private retain(): void {
+    const policy = this.options.retention;
+    if (!retentionActive(policy)) return;
+    let result;
+    try {
+      result = applyRetention(this.dir.path, this.suffix, policy);
+    } catch (err) {
+      this.options.warn(`cannot apply --keep/--max-total in ${this.options.dir}: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    this.counters.setsRemoved += result.removed.length;
+    this.olderBytes = Math.max(0, result.bytesKept - this.currentBytes());
+    if (result.removed.length > 0) {
+      this.options.eventLog?.write('info', `portqry-ts record: removed ${result.removed.length} old log set(s) from ${this.options.dir} (${result.bytesRemoved} bytes): ${result.removed.join(', ')}`, EventId.LogRotated);
+    }
+    if (result.failures.length > 0) this.options.warn(`cannot remove an old log set: ${result.failures[0]}`);
+  }
+
+  private currentBytes(): number {
+    return Object.values(this.files).reduce((sum, f) => sum + f.size, 0);
   }
 
   private rotate(now: Date): void {
@@ -300,7 +323,7 @@ export class LogWriter {
   }
 
   private writeRecord(record: PendingRecord, now: Date): void {
-    if (this.options.rotation.daily && localDay(now) !== this.setDay) this.rotate(now);
+    if (this.options.rotation.daily && now.getTime() >= this.nextDayAt) this.rotate(now);
     switch (record.type) {
       case 'initial':
         this.files.INITIAL.append(record.text);
@@ -352,6 +375,8 @@ export class LogWriter {
   /** Makes everything written so far durable (called every few seconds and at the end). */
   sync(): void {
     for (const f of Object.values(this.files)) f.sync();
+    const max = this.options.retention?.maxTotalBytes;
+    if (max != null && this.olderBytes > 0 && this.olderBytes + this.currentBytes() > max) this.retain();
   }
 
   private closeFiles(): void {

@@ -35,3 +35,18 @@ export function defaultLogDir(env: NodeJS.ProcessEnv = process.env, platform: No
   if (platform === 'win32') return `${env.SystemRoot ?? env.windir ?? 'C:\\Windows'}\\System32\\LogFiles\\PortReporter`;
   return '/var/log/portqry-ts';
 }
+
+/**
+ * A size option: `500MB`, `2GB`, `750K`, a bare number of bytes. KB/MB/GB/TB are powers of 1024 (as
+ * -ls counts KB). Returns bytes, at least minBytes.
+ */
+export function parseSize(name: string, value: string, minBytes = 1024): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(B|K|KB|KIB|M|MB|MIB|G|GB|GIB|T|TB|TIB)?\s*$/i.exec(value);
+  const unit = (m?.[2] ?? 'B').toUpperCase()[0]!;
+  const factor: Record<string, number> = { B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+  const bytes = m ? Math.floor(Number(m[1]) * factor[unit]!) : NaN;
+  if (!m || !(bytes >= minBytes) || !Number.isSafeInteger(bytes)) {
+    throw new UsageError(`invalid ${name} '${value}': expected a size of at least ${minBytes} bytes such as 500MB, 2GB or 750KB (units of 1024)`);
+  }
+  return bytes;
+}

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import type { EventLog } from '../eventlog/types';
 import type { Endpoint, PlatformBackend, ProcessInfo, Snapshot } from '../platform/types';
 import { normalizeRecord } from '../output/record-kind';
+import type { RetentionPolicy } from '../portreporter/retention';
 import { LogWriter, type RotationPolicy, type WriterCounters } from '../portreporter/write-log';
 import { EndpointTracker, isOwnerlessTail, type TrackedEndpoint } from './endpoints';
 import { RecordEventKind, toRecordEvent, type RecordEventSource } from './record-event';
@@ -42,6 +43,8 @@ export interface RecorderOptions {
   users?: UserDirectory;
   /** How often the destroy groups are drained (ms, default 100). */
   drainEveryMs?: number;
+  /** --keep N / --max-total SIZE: the oldest whole sets are removed, never the current one. */
+  retention?: RetentionPolicy;
   /** The system log (Application log / syslog) for what an administrator must see: the log directory replaced. */
   eventLog?: EventLog;
   /**
@@ -86,6 +89,7 @@ export async function runRecorder(options: RecorderOptions): Promise<RecorderSum
       header: { computerName: first.computerName, operatingSystem: operatingSystemName(), generatedBy: options.generatedBy },
       warn: options.warn,
       eventLog: options.eventLog,
+      retention: options.retention,
     },
     first.takenAt,
   );

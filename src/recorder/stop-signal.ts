@@ -1,8 +1,9 @@
 /**
  * The one way the long-running loops (record, query -wport/-wpid) are stopped: SIGINT (Ctrl+C),
- * SIGTERM (kill, systemd stop), SIGHUP (the terminal went away) on POSIX; SIGINT and SIGBREAK
- * (Ctrl+Break, and what Node turns a console close into) on Windows, where SIGTERM is never raised
- * but listening for it costs nothing. The loop sees an AbortSignal, finishes what it was writing and
+ * SIGTERM (kill, systemd stop), SIGHUP (the terminal went away) on POSIX; SIGINT, SIGBREAK
+ * (Ctrl+Break) and SIGHUP (the console window closed: Windows ends the process about 10 s later,
+ * https://nodejs.org/api/process.html#signal-events) on Windows, where SIGTERM is never raised but
+ * listening for it costs nothing. The loop sees an AbortSignal, finishes what it was writing and
  * returns normally, so its files are flushed and closed and the exit code is its own.
  */
 
@@ -14,7 +15,7 @@ export interface SignalSource {
 
 /** The signals that stop a loop on this platform. */
 export function stopSignals(platform: NodeJS.Platform = process.platform): NodeJS.Signals[] {
-  return platform === 'win32' ? ['SIGINT', 'SIGBREAK', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  return platform === 'win32' ? ['SIGINT', 'SIGBREAK', 'SIGHUP', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
 }
 
 /**

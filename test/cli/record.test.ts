@@ -310,3 +310,21 @@ t.test("a log directory that cannot be used: '' is a usage error (64), a file or
   }
   t.equal(fs.readFileSync(file, 'utf8'), 'not a directory');
 });
+
+t.test('--keep and --max-total end to end: bad values are usage errors; three runs with --keep 2 leave the two newest sets', async (t) => {
+  for (const args of [['--keep', '0'], ['--keep', 'x'], ['--max-total', '12 parsecs'], ['--max-total', '']]) {
+    const r = await runCli(['record', ...args, '--duration', '1s']);
+    t.equal(r.code, 64, args.join(' '));
+    t.match(r.stderr, new RegExp(`^portqry-ts: invalid ${args[0]} `));
+  }
+  const dir = path.join(tmpDir(t), 'logs');
+  const sets: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await runCli(['record', '-ld', dir, '--duration', '200ms', '--no-modules', '--keep', '2', '--max-total', '500MB', '--format', 'text']);
+    t.equal(r.code, 0, r.stderr);
+    sets.push(/Sets: (\S+)/.exec(r.stdout)?.[1] ?? '');
+    await new Promise((r) => setTimeout(r, 1100)); // suffixes are per second
+  }
+  const left = [...new Set(fs.readdirSync(dir).map((f) => /^PR-[A-Z]+-(.+)\.(?:log|jsonl)$/.exec(f)?.[1]))].sort();
+  t.same(left, sets.slice(1).sort(), `kept ${left.join(', ')} of ${sets.join(', ')}`);
+});

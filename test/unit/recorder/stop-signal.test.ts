@@ -2,9 +2,9 @@ import { EventEmitter } from 'node:events';
 import t from 'tap';
 import { sleep, stopSignals, untilStopped } from '../../../src/recorder/stop-signal';
 
-t.test('stop signals per platform: SIGINT/SIGTERM/SIGHUP on POSIX, SIGINT/SIGBREAK (and SIGTERM) on Windows', async (t) => {
+t.test('stop signals per platform: SIGINT/SIGTERM/SIGHUP on POSIX, SIGINT/SIGBREAK/SIGHUP (console closed) and SIGTERM on Windows', async (t) => {
   t.same(stopSignals('linux'), ['SIGINT', 'SIGTERM', 'SIGHUP']);
-  t.same(stopSignals('win32'), ['SIGINT', 'SIGBREAK', 'SIGTERM']);
+  t.same(stopSignals('win32'), ['SIGINT', 'SIGBREAK', 'SIGHUP', 'SIGTERM']);
 });
 
 for (const [platform, signal] of [['linux', 'SIGTERM'], ['linux', 'SIGINT'], ['linux', 'SIGHUP'], ['win32', 'SIGBREAK'], ['win32', 'SIGINT']] as const) {
