@@ -1,7 +1,5 @@
 import { Command } from 'clipanion';
-import { ExitCode } from '../src/exit-codes';
-import { readPortReporterBatches } from '../src/portreporter/read';
-import { PortReporterRecordKind } from '../src/portreporter/record-kind';
+import { runParse } from '../src/portreporter/run-parse';
 import { PortReporterInputCommand } from './PortReporterInputCommand';
 
 export class ParseCommand extends PortReporterInputCommand {
@@ -38,19 +36,8 @@ export class ParseCommand extends PortReporterInputCommand {
   });
 
   async run(): Promise<number> {
-    const inputs = this.allInputs();
-    const options = this.readOptions();
-    const output = this.output;
-    let flagged = 0;
-    for await (const batch of readPortReporterBatches(inputs, options)) {
-      for (const record of batch) {
-        if (record.Flagged) flagged++;
-        output.write(PortReporterRecordKind, record as unknown as Record<string, unknown>);
-      }
-      if (output.closed) break;
-      await output.ready();
-    }
+    const code = await runParse(this.allInputs(), this.readOptions(), this.output, this.failOnFlag);
     this.reportSkipped();
-    return this.failOnFlag && flagged > 0 ? ExitCode.Flagged : ExitCode.Ok;
+    return code;
   }
 }
