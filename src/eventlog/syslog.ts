@@ -8,7 +8,7 @@
  * is answered by one reconnect and one resend.
  */
 import * as os from 'node:os';
-import { loadKoffi } from '../platform/koffi';
+import { libcLibrary } from '../platform/libc';
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
@@ -34,19 +34,7 @@ let libc: Libc | undefined;
 
 function loadLibc(): Libc {
   if (libc) return libc;
-  const koffi = loadKoffi();
-  const arch = process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
-  let lib: ReturnType<typeof koffi.load> | undefined;
-  let firstError: unknown;
-  for (const name of ['libc.so.6', `libc.musl-${arch}.so.1`]) {
-    try {
-      lib = koffi.load(name);
-      break;
-    } catch (err) {
-      firstError ??= err;
-    }
-  }
-  if (!lib) throw firstError;
+  const { koffi, lib } = libcLibrary();
   libc = {
     socket: lib.func('int socket(int domain, int type, int protocol)'),
     connect: lib.func('int connect(int fd, const void *addr, uint32_t len)'),

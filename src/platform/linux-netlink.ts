@@ -6,8 +6,8 @@
  * commands never load native code; anything that fails here makes the backend go back to /proc.
  */
 import * as os from 'node:os';
-import { loadKoffi } from './koffi';
 import type { ProcNetRow } from './linux-decode';
+import { libcLibrary } from './libc';
 import {
   AF_NETLINK,
   decodeDestroyMessages,
@@ -48,19 +48,7 @@ let libc: Libc | undefined;
 function loadLibc(): Libc {
   if (libc) return libc;
   if (os.endianness() !== 'LE') throw new Error('NETLINK_SOCK_DIAG decoding assumes a little-endian host');
-  const koffi = loadKoffi();
-  const arch = process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
-  let lib: ReturnType<typeof koffi.load> | undefined;
-  let firstError: unknown;
-  for (const name of ['libc.so.6', `libc.musl-${arch}.so.1`]) {
-    try {
-      lib = koffi.load(name);
-      break;
-    } catch (err) {
-      firstError ??= err;
-    }
-  }
-  if (!lib) throw firstError;
+  const { koffi, lib } = libcLibrary();
   libc = {
     socket: lib.func('int socket(int domain, int type, int protocol)'),
     send: lib.func('intptr_t send(int fd, const void *buf, size_t len, int flags)'),

@@ -385,20 +385,11 @@ function processModules(w: Win32Api, pid: number): string[] | null {
   const handle = w.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_VM_READ, 0, pid);
   if (!handle) return null;
   try {
-    let buf = Buffer.alloc(8 * 512);
-    const needed = [0];
-    for (let attempt = 0; ; attempt++) {
-      // May fail transiently while the loader list changes; a few tries, then give up.
-      if (!w.K32EnumProcessModulesEx(handle, buf, buf.length, needed, LIST_MODULES_ALL)) {
-        if (attempt < 3) continue;
-        return null;
-      }
-      if (needed[0]! <= buf.length) break;
-      buf = Buffer.alloc(needed[0]! + 8 * 64);
-    }
+    const handles = enumModuleHandles(w, handle);
+    if (!handles) return null;
     const modules: string[] = [];
     let name = Buffer.alloc(1024 * 2);
-    for (const module of decodeModuleHandles(buf, needed[0]!)) {
+    for (const module of decodeModuleHandles(handles, handles.length)) {
       let chars = w.K32GetModuleFileNameExW(handle, module, name, name.length / 2) as number;
       // Truncation returns nSize-1 without an error (Windows 10+): retry with the long-path size.
       if (chars >= name.length / 2 - 1 && name.length < MAX_PATH_CHARS * 2) {
@@ -413,22 +404,30 @@ function processModules(w: Win32Api, pid: number): string[] | null {
   }
 }
 
+/**
+ * The module handles of an open process (EnumProcessModulesEx, 32- and 64-bit modules), exactly the
+ * bytes Windows filled; null when it keeps refusing. It may fail transiently while the loader list
+ * changes: a few tries, then give up.
+ */
+function enumModuleHandles(w: Win32Api, handle: Handle): Buffer | null {
+  let buf = Buffer.alloc(8 * 512);
+  const needed = [0];
+  for (let attempt = 0; ; attempt++) {
+    if (!w.K32EnumProcessModulesEx(handle, buf, buf.length, needed, LIST_MODULES_ALL)) {
+      if (attempt < 3) continue;
+      return null;
+    }
+    if (needed[0]! <= buf.length) return buf.subarray(0, needed[0]!);
+    buf = Buffer.alloc(needed[0]! + 8 * 64);
+  }
+}
+
 /** The module handles of a process as one string (cheap: no names), null when denied. */
 function moduleHandles(w: Win32Api, pid: number): string | null {
   const handle = w.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_VM_READ, 0, pid);
   if (!handle) return null;
   try {
-    let buf = Buffer.alloc(8 * 512);
-    const needed = [0];
-    for (let attempt = 0; ; attempt++) {
-      if (!w.K32EnumProcessModulesEx(handle, buf, buf.length, needed, LIST_MODULES_ALL)) {
-        if (attempt < 3) continue;
-        return null;
-      }
-      if (needed[0]! <= buf.length) break;
-      buf = Buffer.alloc(needed[0]! + 8 * 64);
-    }
-    return buf.subarray(0, needed[0]!).toString('hex');
+    return enumModuleHandles(w, handle)?.toString('hex') ?? null;
   } finally {
     w.CloseHandle(handle);
   }
