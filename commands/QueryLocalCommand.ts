@@ -1,6 +1,6 @@
 import { Command, Option } from 'clipanion';
 import { ExitCode } from '../src/exit-codes';
-import { createPlatformBackend } from '../src/platform';
+import { createPlatformBackend } from '../src/platform/index';
 import type { PlatformBackend, ProcessInfo, Snapshot } from '../src/platform/types';
 import { compareEndpoints, ownedEndpoints, type OwnedEndpoint } from '../src/recorder/endpoints';
 import { PortStatisticsKind, portStatistics, processSections, processSectionText } from '../src/recorder/local-mode';

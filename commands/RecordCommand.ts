@@ -1,11 +1,11 @@
 import * as path from 'node:path';
 import { Command, Option } from 'clipanion';
 import { UsageError } from '../src/errors';
-import { openEventLog } from '../src/eventlog';
+import { openEventLog } from '../src/eventlog/index';
 import type { EventLog } from '../src/eventlog/types';
 import { ExitCode } from '../src/exit-codes';
 import { sanitizeLine } from '../src/output/sanitize';
-import { createPlatformBackend } from '../src/platform';
+import { createPlatformBackend } from '../src/platform/index';
 import { compareEndpoints, ownedEndpoints } from '../src/recorder/endpoints';
 import { selfCommand } from '../src/recorder/install';
 import { InstallActionKind, toInstallAction } from '../src/recorder/install-action';

@@ -1,6 +1,6 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
-import { DEFAULT_SYSLOG_PATH, openEventLog } from '../src/eventlog';
+import { DEFAULT_SYSLOG_PATH, openEventLog } from '../src/eventlog/index';
 import { safeSource } from '../src/eventlog/format';
 import { eventSourceKey, formatFromMessageFile, registerEventSource, unregisterEventSource } from '../src/eventlog/windows-source';
 import { sanitizeLine } from '../src/output/sanitize';

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { chooseTarget, EventId, openEventLog, streamEventLog, type EventLog } from '../../src/eventlog';
+import { chooseTarget, EventId, openEventLog, streamEventLog, type EventLog } from '../../src/eventlog/index';
 import { eventLogText, eventLogType, fallbackLine, SYSLOG_MAX_BYTES, syslogDatagram } from '../../src/eventlog/format';
 import { BUNDLE, runCli } from '../helpers/cli';
 import { DgramReceiver } from '../helpers/dgram-unix';
