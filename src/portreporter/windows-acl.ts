@@ -17,6 +17,7 @@
  */
 import { loadKoffi } from '../platform/koffi';
 import { sidToString } from '../platform/windows-decode';
+import { decodeSecurityDescriptor as decodeDescriptor } from '../service/acl';
 
 /** icacls arguments that restrict a directory to Administrators (S-1-5-32-544) and SYSTEM (S-1-5-18). */
 export function windowsLogDirAcl(dir: string): string[] {
@@ -32,7 +33,6 @@ export const TRUSTED_SIDS: readonly string[] = [
 /** Rights that let a holder put, remove or rename entries, or change who may (directory access mask). */
 export const WRITE_RIGHTS = 0x2 | 0x4 | 0x40 | 0x10000 | 0x40000 | 0x80000 | 0x10000000 | 0x40000000;
 const INHERIT_ONLY_ACE = 0x08;
-const SE_DACL_PRESENT = 0x0004;
 
 export interface Ace {
   /** 0 ACCESS_ALLOWED, 1 ACCESS_DENIED, others as numbered in winnt.h. */
@@ -48,28 +48,13 @@ export interface DirSecurity {
   aces: Ace[] | null;
 }
 
-/** Decodes a self-relative SECURITY_DESCRIPTOR (OWNER + DACL requested). */
+/**
+ * Decodes a self-relative SECURITY_DESCRIPTOR (OWNER + DACL requested) with the one decoder the
+ * install-location check uses too (src/service/acl.ts); an entry without a SID (an object ACE) has sid null.
+ */
 export function decodeSecurityDescriptor(buf: Buffer): DirSecurity {
-  if (buf.length < 20) throw new Error('security descriptor too short');
-  const control = buf.readUInt16LE(2);
-  const ownerOffset = buf.readUInt32LE(4);
-  const daclOffset = buf.readUInt32LE(16);
-  const owner = ownerOffset ? sidToString(buf, ownerOffset) : null;
-  if (!(control & SE_DACL_PRESENT) || daclOffset === 0) return { owner, aces: null };
-  const count = buf.readUInt16LE(daclOffset + 4);
-  const aces: Ace[] = [];
-  let at = daclOffset + 8;
-  for (let i = 0; i < count; i++) {
-    const type = buf[at]!;
-    const flags = buf[at + 1]!;
-    const size = buf.readUInt16LE(at + 2);
-    if (size < 8 || at + size > buf.length) throw new Error('malformed ACE');
-    // ACCESS_ALLOWED/DENIED/AUDIT/ALARM ACEs: Mask at +4, the SID at +8. Other layouts keep their mask.
-    const simple = type <= 3 || type === 9 || type === 10;
-    aces.push({ type, flags, mask: buf.readUInt32LE(at + 4), sid: simple ? sidToString(buf, at + 8) : null });
-    at += size;
-  }
-  return { owner, aces };
+  const { owner, dacl } = decodeDescriptor(buf);
+  return { owner, aces: dacl === null ? null : dacl.map((ace) => ({ type: ace.type, flags: ace.flags, mask: ace.mask, sid: ace.sid === '' ? null : ace.sid })) };
 }
 
 /** Why the directory is unsafe for a recorder running as `userSid`, or null. */
