@@ -15,6 +15,13 @@ export interface EngineOptions extends StatsOptions {
   perComputer?: boolean;
 }
 
+/** Saved counts that cannot be read back (a damaged or hand-edited partial); `part` names what. */
+export class SavedStateError extends Error {
+  constructor(readonly part: string) {
+    super(`saved ${part} cannot be read`);
+  }
+}
+
 /** One scope of an engine as saved in a stats --partial document. */
 export interface SavedScope {
   ComputerName: string | null;
@@ -89,11 +96,19 @@ export class StatsEngine {
     for (const part of saved) {
       const scope = this.scopeOf(this.options.perComputer ? part.ComputerName : null);
       const [total, tcp, connections, hours] = part.Totals;
+      if (![total, tcp, connections].every((n) => typeof n === 'number') || !Array.isArray(hours)) throw new SavedStateError('Totals');
       scope.totals.records += total;
       scope.totals.tcpRecords += tcp;
       scope.totals.connectionRecords += connections;
       for (const h of hours) scope.totals.observedHours.add(h);
-      this.statistics.forEach((s, i) => scope.accumulators[i]!.merge(part.Statistics[s.name]));
+      this.statistics.forEach((s, i) => {
+        // Saved counts are read by their own statistic; a layout it cannot read is damaged input, not a bug.
+        try {
+          scope.accumulators[i]!.merge(part.Statistics[s.name]);
+        } catch {
+          throw new SavedStateError(s.name);
+        }
+      });
     }
   }
 

@@ -3,7 +3,8 @@ import { ExitCode } from '../exit-codes';
 import { type Output, writeWholeFile } from '../output/emitter';
 import type { PortReporterRecord } from '../portreporter/record';
 import { VERSION } from '../version';
-import { StatsEngine, type StatisticResult } from './engine';
+import { SavedStateError, StatsEngine, type StatisticResult } from './engine';
+import { DataError } from '../errors';
 import { renderHtmlReport } from './html';
 import { checkMergeable, makePartial, readPartials, statsPartialKind } from './partial';
 import { STATISTICS } from './registry';
@@ -51,8 +52,13 @@ export async function runStats(o: StatsRunOptions, output: Output): Promise<numb
     const statistics = checkMergeable(parts, o.statistics, STATISTICS);
     const reported = parts[0]!.partial.ReportedProcess;
     engine = new StatsEngine(statistics, { ...engineOptions, isReportedProcess: reported === null ? () => true : (name) => processKey(name) === reported });
-    for (const { partial } of parts) {
-      engine.merge(partial.Scopes, partial.Records);
+    for (const { source, partial } of parts) {
+      try {
+        engine.merge(partial.Scopes, partial.Records);
+      } catch (err) {
+        if (err instanceof SavedStateError) throw new DataError(`${source}: stats partial is damaged (${err.part})`);
+        throw err;
+      }
       flagged ||= partial.Flagged;
     }
   } else {

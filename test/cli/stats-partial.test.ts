@@ -110,6 +110,16 @@ t.test('what cannot be merged is refused in one line with its exit code', async 
   t.equal(r.stderr.trim().split('\n').length, 1, 'one line');
   t.equal(r.stdout, '', 'and no records');
 
+  // Counts whose layout is not what this version wrote (hand-edited, truncated in transit): one line, 65, not a crash (70).
+  const damaged = path.join(work, 'damaged.json');
+  const doc = JSON.parse(fs.readFileSync(pa, 'utf8')) as { Scopes: { Statistics: Record<string, unknown> }[] };
+  doc.Scopes[0]!.Statistics['remote-address'] = 42;
+  fs.writeFileSync(damaged, `${JSON.stringify(doc)}\n`);
+  r = await runCli(['stats', '--merge', damaged]);
+  t.equal(r.code, 65, 'a partial whose counts are damaged: data error');
+  t.match(r.stderr, /damaged\.json: stats partial is damaged \(remote-address\)/);
+  t.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+
   const log = path.join(folders[1]!, fs.readdirSync(folders[1]!)[0]!);
   r = await runCli(['stats', '--merge', log]);
   t.equal(r.code, 65, 'a log is not a partial');
