@@ -58,8 +58,11 @@ export abstract class BaseCommand extends Command<PortqryContext> {
     return this.openedOutput;
   }
 
-  /** The record kinds this run will write (for the one CSV check), with what to tell the user; undefined = not declared. */
-  protected outputKinds(): { kinds: readonly RecordKind[]; hint?: string } | undefined {
+  /**
+   * The record kinds this run will write (for the one CSV check), with what to tell the user; undefined =
+   * not declared. It may be async, for a command that imports its kinds when it runs.
+   */
+  protected outputKinds(): { kinds: readonly RecordKind[]; hint?: string } | undefined | Promise<{ kinds: readonly RecordKind[]; hint?: string } | undefined> {
     return undefined;
   }
 
@@ -75,7 +78,7 @@ export abstract class BaseCommand extends Command<PortqryContext> {
     try {
       // A bad --out-file (exists without -y, a symlink, a directory) stops the run before it does anything.
       if (this.outFile !== undefined) checkOutFile(this.outFile, this.force);
-      const declared = this.outputKinds();
+      const declared = await this.outputKinds();
       if (declared) checkCsvKinds(resolveFormat(this.context.io, { format: this.format as (typeof FORMATS)[number] | undefined, json: this.json, outFile: this.outFile }), declared.kinds, declared.hint);
       code = await this.run();
       if (this.openedOutput) await this.openedOutput.end();

@@ -1,17 +1,15 @@
 import { Command, Option } from 'clipanion';
 import { ExitCode } from '../src/exit-codes';
-import { createPlatformBackend } from '../src/platform/index';
 import type { PlatformBackend, ProcessInfo, Snapshot } from '../src/platform/types';
-import { compareEndpoints, ownedEndpoints, type OwnedEndpoint } from '../src/recorder/endpoints';
-import { PortStatisticsKind, portStatistics, processSections, processSectionText } from '../src/recorder/local-mode';
+import type { OwnedEndpoint } from '../src/recorder/endpoints';
 import { parseDuration } from '../src/recorder/options';
-import { PortOwnerKind, toPortOwner } from '../src/recorder/port-owner';
-import { RecordEventKind } from '../src/recorder/record-event';
 import { untilStopped } from '../src/recorder/stop-signal';
-import { runWatch } from '../src/recorder/watch';
 import { BaseCommand, parseIntegerOption } from './BaseCommand';
 import type { Output } from '../src/output/emitter';
 import { commandLineText, QueryLogFile, withQueryLog } from '../src/query/log-file';
+
+// The platform backend and what local mode and the watches compute from it are imported when they run
+// (`await import`): the startup snapshot holds these commands' options only (docs/benchmarks.md, startup).
 
 /**
  * PortQry's local mode. clipanion chooses among the `query` commands by their required options:
@@ -33,7 +31,7 @@ abstract class LocalModeCommand extends BaseCommand {
   private backend: PlatformBackend | undefined;
 
   protected async snapshot(processCache?: Map<string, ProcessInfo>): Promise<Snapshot> {
-    this.backend ??= createPlatformBackend();
+    this.backend ??= (await import('../src/platform/index')).createPlatformBackend();
     return this.backend.snapshot({ modules: this.modules, processCache });
   }
 }
@@ -60,6 +58,11 @@ export class QueryLocalCommand extends LocalModeCommand {
   statistics = Option.Boolean('--statistics', false, { description: 'Only the Port Statistics records (whole computer and per process)' });
 
   async run(): Promise<number> {
+    const [{ compareEndpoints, ownedEndpoints }, { PortStatisticsKind, portStatistics, processSections, processSectionText }, { PortOwnerKind, toPortOwner }] = await Promise.all([
+      import('../src/recorder/endpoints'),
+      import('../src/recorder/local-mode'),
+      import('../src/recorder/port-owner'),
+    ]);
     const snapshot = await this.snapshot();
     const owned = ownedEndpoints(snapshot).sort((a, b) => compareEndpoints(a.endpoint, b.endpoint));
     const machineStats = portStatistics(snapshot.endpoints, snapshot.computerName, snapshot.takenAt, null);
@@ -104,6 +107,7 @@ abstract class WatchCommand extends LocalModeCommand {
   async run(): Promise<number> {
     const intervalMs = parseDuration('-wt', this.interval, 100, 1_200_000);
     const durationMs = this.duration === undefined ? null : parseDuration('--duration', this.duration, 1);
+    const [{ runWatch }, { RecordEventKind }] = await Promise.all([import('../src/recorder/watch'), import('../src/recorder/record-event')]);
     await untilStopped((signal) =>
       runWatch({
         snapshot: (cache) => this.snapshot(cache),

@@ -1,26 +1,17 @@
 import * as path from 'node:path';
 import { Command, Option } from 'clipanion';
 import { UsageError } from '../src/errors';
-import { openEventLog } from '../src/eventlog/index';
 import type { EventLog } from '../src/eventlog/types';
 import { ExitCode } from '../src/exit-codes';
 import { sanitizeLine } from '../src/output/sanitize';
-import { createPlatformBackend } from '../src/platform/index';
-import { compareEndpoints, ownedEndpoints } from '../src/recorder/endpoints';
-import { selfCommand } from '../src/recorder/install';
-import { InstallActionKind, toInstallAction } from '../src/recorder/install-action';
 import { defaultLogDir, parseDuration, parseRotation, parseSize } from '../src/recorder/options';
-import { PortOwnerKind, toPortOwner } from '../src/recorder/port-owner';
 import { EventId } from '../src/eventlog/types';
-import { loadCriteria } from '../src/portreporter/criteria';
-import { openDestroySource } from '../src/recorder/destroy-capture';
-import { runRecorder } from '../src/recorder/recorder';
-import { untilStopped } from '../src/recorder/stop-signal';
-import { checkPosixProgram, checkWindowsProgram, runInstall } from '../src/service/install-recorder';
-import { NOT_FROM_CONSOLE, runService } from '../src/service/run-service';
-import { koffiScmBinding, windowsServiceOperations } from '../src/service/windows-scm';
 import { VERSION } from '../src/version';
 import { BaseCommand, parseIntegerOption } from './BaseCommand';
+
+// What the recorder, record --once and --install run is imported when they run (`await import`), not
+// here: the startup snapshot then holds this command's options only (docs/benchmarks.md, startup;
+// test/unit/start-path.test.ts).
 
 export class RecordCommand extends BaseCommand {
   static paths = [['record']];
@@ -97,6 +88,14 @@ export class RecordCommand extends BaseCommand {
 
     if (this.install || this.uninstall) return this.runInstall(logDir, logSizeKb);
     if (this.once) return this.runOnce();
+    const [{ loadCriteria }, { runRecorder }, { createPlatformBackend }, { openDestroySource }, { openEventLog }, { untilStopped }] = await Promise.all([
+      import('../src/portreporter/criteria'),
+      import('../src/recorder/recorder'),
+      import('../src/platform/index'),
+      import('../src/recorder/destroy-capture'),
+      import('../src/eventlog/index'),
+      import('../src/recorder/stop-signal'),
+    ]);
     const alertsPerMinute = parseIntegerOption('--alerts-per-minute', this.alertsPerMinute, 1, 100_000);
     const criteria = this.criteria === undefined ? undefined : loadCriteria(this.criteria);
     const record = (signal: AbortSignal, warn: (line: string) => void, eventLog: EventLog, onPoll?: (info: { polls: number }) => void) =>
@@ -146,6 +145,11 @@ export class RecordCommand extends BaseCommand {
   private async runOnce(): Promise<number> {
     // Modules only on request: a process's module list repeated on each of its endpoints was most of
     // the output (10,000 sockets: 15.5 MB of JSON, 4x the time of `ss -tuanp`; docs/benchmarks.md).
+    const [{ createPlatformBackend }, { compareEndpoints, ownedEndpoints }, { PortOwnerKind, toPortOwner }] = await Promise.all([
+      import('../src/platform/index'),
+      import('../src/recorder/endpoints'),
+      import('../src/recorder/port-owner'),
+    ]);
     const snapshot = await createPlatformBackend().snapshot({ modules: this.modules ?? false });
     const owned = ownedEndpoints(snapshot).sort((a, b) => compareEndpoints(a.endpoint, b.endpoint));
     for (const o of owned) {
@@ -160,6 +164,11 @@ export class RecordCommand extends BaseCommand {
    * STOP/SHUTDOWN/PRESHUTDOWN abort the same signal SIGTERM aborts in a console run.
    */
   private async runService(logDir: string, record: (signal: AbortSignal, warn: (line: string) => void, eventLog: EventLog, onPoll?: (info: { polls: number }) => void) => Promise<{ writeFailures: number; dropped: number }>): Promise<number> {
+    const [{ NOT_FROM_CONSOLE, runService }, { openEventLog }, { koffiScmBinding }] = await Promise.all([
+      import('../src/service/run-service'),
+      import('../src/eventlog/index'),
+      import('../src/service/windows-scm'),
+    ]);
     if (process.platform !== 'win32') throw new UsageError(NOT_FROM_CONSOLE);
     // The Application log, source portqry-ts (a service has no console: that is where an admin looks).
     const eventLog = openEventLog();
@@ -188,6 +197,12 @@ export class RecordCommand extends BaseCommand {
   }
 
   private async runInstall(logDir: string, logSizeKb: number): Promise<number> {
+    const [{ checkPosixProgram, checkWindowsProgram, runInstall }, { selfCommand }, { windowsServiceOperations }, { InstallActionKind, toInstallAction }] = await Promise.all([
+      import('../src/service/install-recorder'),
+      import('../src/recorder/install'),
+      import('../src/service/windows-scm'),
+      import('../src/recorder/install-action'),
+    ]);
     const windows = process.platform === 'win32';
     const outcome = await runInstall(
       {

@@ -1,12 +1,11 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
-import { DEFAULT_SYSLOG_PATH, openEventLog } from '../src/eventlog/index';
-import { safeSource } from '../src/eventlog/format';
-import { eventSourceKey, formatFromMessageFile, registerEventSource, unregisterEventSource } from '../src/eventlog/windows-source';
 import { sanitizeLine } from '../src/output/sanitize';
 import { ExitCode } from '../src/exit-codes';
-import { SelfCheckKind, selfCheck } from '../src/platform/self-check';
 import { BaseCommand, type PortqryContext } from './BaseCommand';
+
+// What these commands check is imported when they run (`await import`): the startup snapshot holds their
+// options only (docs/benchmarks.md, startup).
 
 /** Hidden from the top-level help: a support and test tool, not one of the four jobs. */
 export class SelfCheckCommand extends BaseCommand {
@@ -19,6 +18,7 @@ export class SelfCheckCommand extends BaseCommand {
   });
 
   async run(): Promise<number> {
+    const { SelfCheckKind, selfCheck } = await import('../src/platform/self-check');
     const check = selfCheck();
     this.output.write(SelfCheckKind, { ...check });
     return check.FfiError === null && check.QueryEngineError === null ? ExitCode.Ok : ExitCode.OsError;
@@ -51,6 +51,7 @@ export class EventLogCheckCommand extends Command<PortqryContext> {
   message = Option.String({ required: false, name: 'message' });
 
   async execute(): Promise<number> {
+    const [{ DEFAULT_SYSLOG_PATH, openEventLog }, { safeSource }] = await Promise.all([import('../src/eventlog/index'), import('../src/eventlog/format')]);
     const log = openEventLog({ target: 'system', source: this.source, syslogPath: this.syslogPath, fallback: null });
     log.write(this.level, this.message ?? 'portqry-ts self-check: test event', this.eventId);
     log.close();
@@ -89,6 +90,7 @@ export class EventSourceCommand extends Command<PortqryContext> {
     };
     if (this.register === this.unregister) return err('give exactly one of --register and --unregister', ExitCode.Usage);
     if (process.platform !== 'win32') return err('event sources are a Windows feature; on Linux the recorder writes to syslog', ExitCode.Usage);
+    const { eventSourceKey, formatFromMessageFile, registerEventSource, unregisterEventSource } = await import('../src/eventlog/windows-source');
     try {
       if (this.register) {
         const exe = this.exe ?? process.execPath;

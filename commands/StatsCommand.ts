@@ -2,13 +2,13 @@ import { Command, Option } from 'clipanion';
 import { UsageError } from '../src/errors';
 import { checkOutFile } from '../src/output/emitter';
 import { filterArguments } from '../src/portreporter/filter';
-import { readPortReporterBatches } from '../src/portreporter/read';
 import { findStatistic, STATISTICS, STATISTIC_NAMES } from '../src/stats/registry';
-import { runStats } from '../src/stats/run';
-import { statsPartialKind } from '../src/stats/partial';
 import type { StatisticDefinition } from '../src/stats/statistic';
 import { listOption, parseIntegerOption } from './BaseCommand';
 import { PortReporterInputCommand } from './PortReporterInputCommand';
+
+// Counting, the HTML report and --partial are imported when they run (`await import`): the startup
+// snapshot holds stats' options and the statistics' names only (docs/benchmarks.md, startup).
 
 /** The process of the process-by-user report when --process is not given: the original's report. */
 const DEFAULT_REPORTED_PROCESS = 'iexplore.exe';
@@ -65,6 +65,7 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
     }
     const reportedProcess = filterOptions.process && filterOptions.process.length > 0 ? null : DEFAULT_REPORTED_PROCESS;
     const inputs = this.allInputs();
+    const [{ runStats }, { readPortReporterBatches }] = await Promise.all([import('../src/stats/run'), import('../src/portreporter/read')]);
     return runStats(
       {
         statistics,
@@ -86,8 +87,8 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
     );
   }
 
-  protected override outputKinds() {
-    if (this.partial) return { kinds: [statsPartialKind] };
+  protected override async outputKinds() {
+    if (this.partial) return { kinds: [(await import('../src/stats/partial')).statsPartialKind] };
     return { kinds: (this.selectedStatistics() ?? STATISTICS).map((s) => s.kind), hint: `choose one with --statistic NAME (${STATISTIC_NAMES.join(', ')})` };
   }
 

@@ -1,6 +1,7 @@
 // Bundles src/main.ts and everything it imports into one CommonJS file, dist/main.cjs, which both
 // `node dist/main.cjs` and the standalone executables run. koffi stays external: its native part is
 // loaded at run time (from node_modules, or from the executable's embedded asset).
+import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 
@@ -51,4 +52,27 @@ await build({
   // the bundle's own file URL.
   define: { 'import.meta.url': '__bundleFileUrl' },
   banner: { js: '#!/usr/bin/env node\nvar __bundleFileUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // Strings, templates and regular expressions come out ASCII-only (non-ASCII escaped)...
+  charset: 'ascii',
 });
+
+// ...but comments esbuild keeps (inside object literals and classes) do not. One character above
+// U+00FF anywhere in the script (a '→' in a comment) makes V8 hold the whole 1 MB source as UTF-16, in
+// the startup snapshot too: 1.1 MB more to deserialize at every start (docs/benchmarks.md, startup).
+// Such characters can only be in comments here; they are written as \uXXXX text, which a comment
+// does not interpret. A non-ASCII character outside a comment stops the build rather than be changed.
+const bundlePath = 'dist/main.cjs';
+const lines = fs.readFileSync(bundlePath, 'utf8').split('\n');
+let escaped = 0;
+for (let i = 0; i < lines.length; i++) {
+  const line = lines[i];
+  if (!/[^\x00-\x7f]/.test(line)) continue;
+  const first = line.search(/[^\x00-\x7f]/);
+  const before = line.slice(0, first);
+  if (!(before.includes('//') || before.includes('/*') || /^\s*\*/.test(line))) {
+    throw new Error(`bundle: non-ASCII character outside a comment at ${bundlePath}:${i + 1}: ${line.trim().slice(0, 120)}`);
+  }
+  lines[i] = line.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  escaped++;
+}
+if (escaped > 0) fs.writeFileSync(bundlePath, lines.join('\n'));
