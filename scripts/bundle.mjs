@@ -35,6 +35,33 @@ const lazyBuiltins = {
   },
 };
 
+// Packages only some runs use (`--format table`, `--format csv`) are bound the same way, so that they
+// stay out of the startup snapshot: V8 deserializes every object of the snapshot at every start,
+// `--version` included, and these two with their dependencies were about 15 M instructions of it
+// (docs/benchmarks.md, startup). The package itself is still in the bundle; it runs on first use.
+const LAZY_PACKAGES = ['table', '@fast-csv/format'];
+
+const lazyPackages = {
+  name: 'lazy-packages',
+  setup(b) {
+    const filter = new RegExp(`^(${LAZY_PACKAGES.map((p) => p.replace(/[/.]/g, '\\$&')).join('|')})$`);
+    b.onResolve({ filter }, (args) => (args.namespace === 'lazy-package' ? undefined : { path: args.path, namespace: 'lazy-package' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-package' }, (args) => {
+      const entry = require.resolve(args.path);
+      const names = Object.keys(require(args.path)).filter((n) => n !== '__esModule');
+      return {
+        loader: 'js',
+        resolveDir: process.cwd(),
+        contents: [
+          'let loaded;',
+          `const load = () => (loaded ??= require(${JSON.stringify(entry)}));`,
+          `for (const name of ${JSON.stringify(names)}) Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });`,
+        ].join('\n'),
+      };
+    });
+  },
+};
+
 await build({
   entryPoints: ['src/main.ts'],
   outfile: 'dist/main.cjs',
@@ -43,7 +70,7 @@ await build({
   target: 'node20',
   format: 'cjs',
   external: ['koffi'],
-  plugins: [lazyBuiltins],
+  plugins: [lazyBuiltins, lazyPackages],
   logLevel: 'warning',
   // src/platform/koffi.ts reads import.meta.url only when __filename is absent (ESM under tsx).
   logOverride: { 'empty-import-meta': 'silent' },

@@ -95,6 +95,49 @@ export function getCli(): Cli<PortqryContext> {
 }
 
 /**
+ * For the Linux executable's startup snapshot (src/main.ts): clipanion's compiled parser is a state
+ * machine of ~570 nodes and ~32,000 small arrays and objects. Held as objects, V8 deserializes every
+ * one of them at every start (about 25 M instructions, `--version` included), while a run reaches
+ * some 15-25 nodes. Compiling it at run time instead costs far more (~140 M instructions). So the
+ * snapshot holds each node as its JSON text (identical nodes once), and a node is parsed when the
+ * parser first reaches it. The machine is plain data (the reducers and tests are named by strings),
+ * so the parsed node equals the compiled one; test/unit/start-path.test.ts compares the two parsers'
+ * results command line by command line.
+ */
+export function compactParser(): void {
+  const builder = (getCli() as unknown as { builder: { compile(): { machine: { nodes: unknown[] } } } }).builder;
+  const machine = builder.compile().machine;
+  machine.nodes = lazyNodes(machine.nodes);
+}
+
+/** An array-like of `nodes` whose element i is parsed from JSON text on first read (and kept). */
+export function lazyNodes(nodes: readonly unknown[]): unknown[] {
+  const texts: string[] = [];
+  const textIndex: number[] = [];
+  const seen = new Map<string, number>();
+  for (const node of nodes) {
+    const text = JSON.stringify(node);
+    let i = seen.get(text);
+    if (i === undefined) {
+      i = texts.length;
+      texts.push(text);
+      seen.set(text, i);
+    }
+    textIndex.push(i);
+  }
+  const parsed: unknown[] = new Array(nodes.length).fill(undefined);
+  return new Proxy(parsed, {
+    get(target, key, receiver) {
+      if (typeof key === 'string') {
+        const i = Number(key);
+        if (Number.isInteger(i) && i >= 0 && i < textIndex.length) return (target[i] ??= JSON.parse(texts[textIndex[i]!]!));
+      }
+      return Reflect.get(target, key, receiver);
+    },
+  });
+}
+
+/**
  * Runs one command line and returns its exit code. clipanion prints parse errors on stdout
  * (arcanis/clipanion#176), where they would corrupt a JSON pipeline, so parsing is done here and a
  * parse error becomes one line on stderr with ExitCode.Usage.
