@@ -1,10 +1,11 @@
 /**
  * The one place that chooses how `query` talks to the network:
- * - `libc`: Linux (x64, arm64). TCP connects without a probe through glibc's socket/connect/poll via
+ * - `libc`: Linux (x64, arm64), for a run of at least LIBC_MIN_TCP_QUERIES TCP queries (a scan). TCP
+ *   connects without a probe through glibc's socket/connect/poll via
  *   koffi (libc-engine.ts): the system calls nmap -sT makes and no libuv handle per port, so a wide
  *   scan costs about what nmap costs. Probe connections and UDP go through Node's sockets. If koffi
  *   cannot be loaded here (e.g. no private folder for its native module) the run uses `node` instead.
- * - `node`: Node's net/dgram (tcp-connect.ts, udp-exchange.ts). Every other OS except Windows.
+ * - `node`: Node's net/dgram (tcp-connect.ts, udp-exchange.ts). Other OSes, and small runs on Linux.
  * - `winsock`: ws2_32 through koffi (winsock-engine.ts). Windows, where libuv hides a closed port's RST
  *   behind Windows' SYN retries and swallows WSAECONNRESET on UDP (issue 9).
  * `PORTQRY_ENGINE=libc|node|winsock` forces one (diagnosis and tests; a forced engine that cannot start
@@ -35,8 +36,21 @@ const NODE: SocketEngine = {
 
 const WINSOCK: SocketEngine = { name: 'winsock', tcpConnect: winsockTcpConnect, udpExchange: winsockUdpExchange };
 
-/** The engine this process would use: PORTQRY_ENGINE if set, else winsock on Windows and node elsewhere. Throws on a bad value. */
-export function queryEngineName(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, arch: string = process.arch): QueryEngineName {
+/**
+ * Below this many TCP queries in a run the default Linux engine is node: loading koffi (about 10 ms,
+ * and writing its native module on a first run) costs more than the libc engine saves (about 10 µs of
+ * CPU a port on loopback). A 1–65535 scan, or 1,000 ports of one host, is far above it.
+ */
+export const LIBC_MIN_TCP_QUERIES = 1000;
+let plannedTcpQueries: number | undefined;
+
+/** The run's size, told before its first query (engine.ts); undefined (self-check) means a scan. */
+export function planQueryEngine(tcpQueries: number | undefined): void {
+  plannedTcpQueries = tcpQueries;
+}
+
+/** The engine this process would use: PORTQRY_ENGINE if set, else winsock on Windows, libc on Linux x64/arm64 for a run of at least LIBC_MIN_TCP_QUERIES TCP queries, node otherwise. Throws on a bad value. */
+export function queryEngineName(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, arch: string = process.arch, tcpQueries: number | undefined = plannedTcpQueries): QueryEngineName {
   const forced = env.PORTQRY_ENGINE;
   if (forced !== undefined && forced !== '') {
     if (forced !== 'node' && forced !== 'winsock' && forced !== 'libc') throw new PortqryError(`PORTQRY_ENGINE=${forced}: the query engine is libc, node or winsock`, ExitCode.Usage);
@@ -45,7 +59,7 @@ export function queryEngineName(env: NodeJS.ProcessEnv = process.env, platform: 
     return forced;
   }
   if (platform === 'win32') return 'winsock';
-  return libcEngineSupported(platform, arch) ? 'libc' : 'node';
+  return libcEngineSupported(platform, arch) && (tcpQueries === undefined || tcpQueries >= LIBC_MIN_TCP_QUERIES) ? 'libc' : 'node';
 }
 
 /** True when the engine was not forced with PORTQRY_ENGINE (a default libc engine that cannot start falls back to node). */

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { PortqryError } from '../../src/errors';
-import { queryEngineName } from '../../src/query/socket-engine';
+import { LIBC_MIN_TCP_QUERIES, queryEngineName } from '../../src/query/socket-engine';
 
 // The one place the query engine is chosen: by platform, or forced with PORTQRY_ENGINE.
 
@@ -9,6 +9,9 @@ t.test('by platform', async (t) => {
   t.equal(queryEngineName({}, 'linux', 'x64'), 'libc', 'Linux: glibc through koffi for TCP connects');
   t.equal(queryEngineName({}, 'linux', 'arm64'), 'libc');
   t.equal(queryEngineName({}, 'linux', 'ia32'), 'node', 'the libc engine is built for x64 and arm64 only');
+  t.equal(queryEngineName({}, 'linux', 'x64', LIBC_MIN_TCP_QUERIES), 'libc', 'a scan');
+  t.equal(queryEngineName({}, 'linux', 'x64', LIBC_MIN_TCP_QUERIES - 1), 'node', 'a few ports: koffi is not worth loading');
+  t.equal(queryEngineName({ PORTQRY_ENGINE: 'libc' }, 'linux', 'x64', 1), 'libc', 'forced, whatever the size');
   t.equal(queryEngineName({}, 'darwin'), 'node');
   t.equal(queryEngineName({ PORTQRY_ENGINE: '' }, 'win32'), 'winsock', 'empty is unset');
 });
