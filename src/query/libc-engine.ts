@@ -57,18 +57,17 @@ interface Attempt {
   cb: ConnectCallback;
   /** Attempts made so far (PortQry: up to options.attempts while the port times out). */
   n: number;
-  started: bigint;
+  started: number;
   /** ms on the nowMs() clock. */
   deadline: number;
 }
 
-function since(started: bigint): number {
-  return Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3;
+/** ms since `started` (performance.now()), rounded to the µs as tcp-connect.ts rounds hrtime. */
+function since(started: number): number {
+  return Math.round((performance.now() - started) * 1e3) / 1e3;
 }
 
-function nowMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
+const nowMs = () => performance.now();
 
 /** sockaddr_in (16 bytes) or sockaddr_in6 (28 bytes) as Linux lays them out; port in network order. */
 export function linuxSockaddr(address: string, port: number): Buffer {
@@ -121,15 +120,15 @@ export class LibcTcpEngine {
 
   readonly tcpConnect = (address: string, port: number, options: Options, cb: ConnectCallback): void => {
     if (options.keepOpen || address.includes('%')) return nodeTcpConnect(address, port, options, cb);
-    const a: Attempt = { fd: -1, address, port, v6: address.includes(':'), options, cb, n: 0, started: 0n, deadline: 0 };
+    const a: Attempt = { fd: -1, address, port, v6: address.includes(':'), options, cb, n: 0, started: 0, deadline: 0 };
     this.attempt(a);
   };
 
   private attempt(a: Attempt): void {
     const { api } = this;
     a.n++;
-    a.started = process.hrtime.bigint();
-    a.deadline = Number(a.started) / 1e6 + a.options.timeoutMs;
+    a.started = performance.now();
+    a.deadline = a.started + a.options.timeoutMs;
     const fd = api.socket(a.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return this.step(a, libcTcpStep({ kind: 'call', call: 'socket', errno: api.errno() }, a.options.sourcePort), null);
     a.fd = fd;

@@ -30,9 +30,13 @@ export type LibcTcpStep =
   | { kind: 'verdict'; state: PortState; reason: string }
   | { kind: 'error'; error: LocalResourceError | SourcePortInUseError | Error };
 
+const NAMES: (string | undefined)[] = new Array<string | undefined>(256);
+
 /** errno → Node's code name ('ECONNREFUSED'); the name Node's own sockets would report. */
 export function errnoName(errno: number): string {
-  return util.getSystemErrorName(-Math.abs(errno));
+  const e = Math.abs(errno);
+  if (e < NAMES.length) return (NAMES[e] ??= util.getSystemErrorName(-e));
+  return util.getSystemErrorName(-e);
 }
 
 function classify(errno: number, sourcePort: number | undefined): LibcTcpStep {
