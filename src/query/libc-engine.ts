@@ -245,21 +245,30 @@ export class LibcTcpEngine {
     const keep: Attempt[] = [];
     const v = this.pollView;
     let progress = false;
-    for (let k = 0; k < list.length; k++) {
-      const a = list[k]!;
-      if (v[2 * k + 3]! >>> 16 !== 0) {
-        progress = true;
-        this.lenBuf.writeUInt32LE(4, 0);
-        const soError = api.getsockopt(a.fd, SOL_SOCKET, SO_ERROR, this.intBuf, this.lenBuf) === 0 ? this.intBuf.readInt32LE(0) : api.errno();
-        this.step(a, libcTcpStep({ kind: 'ready', soError }, a.options.sourcePort), null);
-      } else if (a.deadline <= now) {
-        progress = true;
-        this.step(a, libcTcpStep({ kind: 'deadline' }, a.options.sourcePort), null);
-      } else {
-        keep.push(a);
+    let k = 0;
+    let finished = false;
+    try {
+      for (; k < list.length; k++) {
+        const a = list[k]!;
+        if (v[2 * k + 3]! >>> 16 !== 0) {
+          progress = true;
+          this.lenBuf.writeUInt32LE(4, 0);
+          const soError = api.getsockopt(a.fd, SOL_SOCKET, SO_ERROR, this.intBuf, this.lenBuf) === 0 ? this.intBuf.readInt32LE(0) : api.errno();
+          this.step(a, libcTcpStep({ kind: 'ready', soError }, a.options.sourcePort), null);
+        } else if (a.deadline <= now) {
+          progress = true;
+          this.step(a, libcTcpStep({ kind: 'deadline' }, a.options.sourcePort), null);
+        } else {
+          keep.push(a);
+        }
       }
+      finished = true;
+    } finally {
+      // A callback that throws leaves the sockets after its own waiting, not lost (the next tick sees them).
+      if (!finished) for (let j = k + 1; j < list.length; j++) keep.push(list[j]!);
+      this.pending = this.pending.length === 0 ? keep : keep.concat(this.pending);
+      if (!finished && this.pending.length > 0) this.schedule();
     }
-    this.pending = this.pending.length === 0 ? keep : keep.concat(this.pending);
     if (this.pending.length === 0) return;
     if (progress) this.schedule();
     else this.waitAsync();

@@ -165,3 +165,15 @@ t.test('real libc on loopback: the same answers as the Node engine, IPv4 and IPv
   }
   t.equal(engine.size, 0, 'nothing left waiting');
 });
+
+t.test('fake libc: a callback that throws loses no other socket', async (t) => {
+  const fake = fakeLibc({ 81: 'refused', 86: 'refused' });
+  const engine = new LibcTcpEngine(fake.api);
+  engine.tcpConnect('198.18.0.2', 81, { timeoutMs: 1000, attempts: 1 }, () => {
+    throw new Error('from the output');
+  });
+  const second = new Promise<TcpAttemptResult>((resolve, reject) => engine.tcpConnect('198.18.0.2', 86, { timeoutMs: 1000, attempts: 1 }, (err, r) => (err ? reject(err) : resolve(r!))));
+  t.throws(() => (engine as unknown as { tick(): void }).tick(), /from the output/);
+  t.match(await second, { state: 'NOT LISTENING', reason: 'reset' }, 'the socket after it still answered');
+  t.equal(fake.open(), 0);
+});
