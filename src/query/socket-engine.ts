@@ -62,7 +62,7 @@ export function queryEngineName(env: NodeJS.ProcessEnv = process.env, platform: 
   return libcEngineSupported(platform, arch) && (tcpQueries === undefined || tcpQueries >= LIBC_MIN_TCP_QUERIES) ? 'libc' : 'node';
 }
 
-/** True when the engine was not forced with PORTQRY_ENGINE (a default libc engine that cannot start falls back to node). */
+/** True when PORTQRY_ENGINE names the engine: then one that cannot start is an error (a default libc engine falls back to node). */
 function engineForced(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.PORTQRY_ENGINE !== undefined && env.PORTQRY_ENGINE !== '';
 }

@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import t from 'tap';
-import { BUNDLE, parseJsonl, runCli } from '../helpers/cli';
+import { BUNDLE, parseJsonl, ROOT, runCli } from '../helpers/cli';
 import { canBuildLab, createLab, peerServerScript, waitReady, type NetnsLab } from '../helpers/netns-lab';
 import { schemaErrors } from '../helpers/schema';
 
@@ -40,6 +43,29 @@ t.test('self-check names the libc engine; PORTQRY_ENGINE=node forces Node\'s soc
   const forced = await runCli(['self-check', '--json'], { env: { PORTQRY_ENGINE: 'node' } });
   t.match(parseJsonl(forced.stdout)[0], { QueryEngine: 'node', QueryEngineError: null });
   t.same(schemaErrors('self-check.schema.json', parseJsonl(def.stdout)[0]!), []);
+});
+
+t.test('dist/portqry-ts where koffi may not load: a default scan uses node, a forced libc is a one-line error', { skip: process.platform !== 'linux' ? 'Linux executable' : false }, async (t) => {
+  const bin = path.join(ROOT, 'dist', 'portqry-ts');
+  if (!fs.existsSync(bin)) {
+    t.fail(`${bin} missing: run npm run build`);
+    return;
+  }
+  // A native-module folder under a directory others can write: koffi.ts refuses to load code there.
+  const open = fs.mkdtempSync(path.join(os.tmpdir(), 'portqry-ts-open-'));
+  fs.chmodSync(open, 0o777);
+  t.teardown(() => fs.rmSync(open, { recursive: true, force: true }));
+  const env = { PORTQRY_NATIVE_DIR: open };
+  const args = ['query', '-n', '127.0.0.1', '-r', '20000:21499', '-nr', '--json'];
+  const fallback = await runCli(args, { bin, env });
+  t.equal(parseJsonl(fallback.stdout).length, 1500, 'every port answered through Node\'s sockets');
+  t.equal(fallback.stderr, '');
+  const check = await runCli(['self-check', '--json'], { bin, env });
+  t.match(parseJsonl(check.stdout)[0], { QueryEngine: 'node', QueryEngineError: null });
+  const forced = await runCli(args, { bin, env: { ...env, PORTQRY_ENGINE: 'libc' } });
+  t.equal(forced.code, 71);
+  t.equal(forced.stdout, '');
+  t.match(forced.stderr, /^portqry-ts: libc \(libc\.so\.6 through koffi\) is not usable: .*writable by other users.*; PORTQRY_ENGINE=node uses Node's sockets instead\n$/);
 });
 
 t.test('loopback: a range with scattered listeners, both engines, IPv4 and IPv6', async (t) => {
