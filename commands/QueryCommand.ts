@@ -24,7 +24,9 @@ export class QueryCommand extends BaseCommand {
 
       **Timing**: \`--timeout\` ms per attempt (default 1000); \`-sl\` doubles every wait; \`--concurrency\` queries in flight (default 1024, or half the open-file limit when that is lower; a local shortage of sockets lowers it on the fly); \`-sp\` queries one port at a time from that source port.
 
-      **Windows**: the verdicts come from Winsock itself (ws2_32), not Node's sockets: a closed TCP port is NOT LISTENING in one round trip (no SYN retransmissions: \`SIO_TCP_INITIAL_RTO\`) and a closed UDP port NOT LISTENING (WSAECONNRESET). \`Reason\` says what decided, e.g. \`reset (WSAECONNREFUSED in 1 ms: RST, no SYN retransmissions)\`. \`PORTQRY_ENGINE=node|winsock\` forces an engine (diagnosis); \`self-check\` shows the one in use (\`QueryEngine\`). docs/query-windows.md has the details and the check to run on a server.
+      **Windows**: the verdicts come from Winsock itself (ws2_32), not Node's sockets: a closed TCP port is NOT LISTENING in one round trip (no SYN retransmissions: \`SIO_TCP_INITIAL_RTO\`) and a closed UDP port NOT LISTENING (WSAECONNRESET). \`Reason\` says what decided, e.g. \`reset (WSAECONNREFUSED in 1 ms: RST, no SYN retransmissions)\`. \`PORTQRY_ENGINE=node|winsock|libc\` forces an engine (diagnosis); \`self-check\` shows the one in use (\`QueryEngine\`). docs/query-windows.md has the details and the check to run on a server.
+
+      **Linux**: a scan of 1,000 TCP ports or more connects through glibc (socket/connect/poll via koffi, the system calls of nmap -sT) instead of one Node socket per port: the same verdicts at about nmap's cost. \`PORTQRY_ENGINE=node\` uses Node's sockets instead; \`self-check\` shows \`QueryEngine\` libc.
 
       **Exit code**: one answer: 0 LISTENING, 1 NOT LISTENING, 2 FILTERED or LISTENING or FILTERED, as PortQry. Several answers: the highest of their codes, so 0 means every port answered LISTENING, 1 that some were NOT LISTENING and none filtered, 2 that at least one was FILTERED or LISTENING or FILTERED. A target that does not resolve makes it 68; usage errors are 64.
 
@@ -43,6 +45,7 @@ export class QueryCommand extends BaseCommand {
       ['SNMP with a community name (PortQry spelling)', '$0 query -n printer1 -e 161 -p udp -cn !private!'],
       ['A PortQry log file, overwritten', '$0 query -n dc01 -o 88,389 -p both -l pq.log -y'],
       ['The named port sets', '$0 query --preset list'],
+      ['A full scan through Node sockets instead of the Linux libc engine (diagnosis)', 'PORTQRY_ENGINE=node $0 query -n 127.0.0.1 -r 1:65535 -nr --json'],
       ['A closed UDP port through Node sockets instead of Winsock (Windows diagnosis)', '$env:PORTQRY_ENGINE="node"; $0 query -n 127.0.0.1 -p udp -e 9 --json'],
     ],
   });

@@ -13,7 +13,7 @@ export class SelfCheckCommand extends BaseCommand {
   static usage = Command.Usage({
     category: 'Support',
     description: 'Check this executable: runtime, and whether FFI (koffi) loads and calls the OS',
-    details: 'Prints one SelfCheck record (schemas/self-check.schema.json). Exit code 0 when the FFI check passed and the query engine (QueryEngine: winsock on Windows, node elsewhere; PORTQRY_ENGINE=node|winsock forces one) starts, 71 when not (FfiError, QueryEngineError say why).',
+    details: 'Prints one SelfCheck record (schemas/self-check.schema.json). Exit code 0 when the FFI check passed and the query engine (QueryEngine: winsock on Windows, libc on Linux, node elsewhere; PORTQRY_ENGINE=libc|node|winsock forces one) starts, 71 when not (FfiError, QueryEngineError say why).',
     examples: [['Check that FFI works on this server', '$0 self-check --format text']],
   });
 

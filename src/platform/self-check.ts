@@ -61,7 +61,8 @@ export function selfCheck(): SelfCheck {
   // The engine `query` uses here (PORTQRY_ENGINE or the platform's), started as query would start it.
   try {
     check.QueryEngine = queryEngineName();
-    socketEngine();
+    // The engine in use: a default libc engine that cannot start here falls back to node.
+    check.QueryEngine = socketEngine().name;
   } catch (err) {
     check.QueryEngineError = err instanceof Error ? err.message : String(err);
   }

@@ -6,6 +6,7 @@ import { queryPortCb, type QuerySettings } from './query-port';
 import { exitCodeForState, type QueryResult } from './query-result';
 import { createReverseResolver } from '../dns/reverse';
 import { resolveTarget, type ResolvedTarget } from './resolve';
+import { planQueryEngine } from './socket-engine';
 import { LocalResourceError } from './tcp-connect';
 
 /** What the engine reports, always in the order PortQry would print it. */
@@ -76,6 +77,10 @@ const MAX_RESOURCE_RETRIES = 100;
 export async function runQueries(targets: readonly string[], ports: readonly PortSpec[], options: EngineOptions, events: QueryEvents): Promise<number> {
   const perTarget = ports.length;
   const total = targets.length * perTarget;
+  // The engine for this run depends on its size (socket-engine.ts: koffi only pays off for a scan).
+  let tcpPorts = 0;
+  for (const p of ports) if (p.protocol === 'TCP') tcpPorts++;
+  planQueryEngine(targets.length * tcpPorts);
   const window = Math.max(4096, options.concurrency * 4);
   const resolutions = new Map<number, Promise<ResolvedTarget | PortqryError>>();
   const resolved = new Map<number, ResolvedTarget | PortqryError>();

@@ -106,11 +106,12 @@ export function buildPortSpecs(options: PortOptions): PortSpec[] {
     else ports = [parsePort('-e', options.endpoint ?? '80')];
     for (const port of ports) for (const protocol of protocols) specs.push({ protocol, port });
   }
-  const seen = new Set<string>();
+  // First occurrence of each protocol/port, in order; a bitmap, not 65,535 string keys (-r 1:65535).
+  const seen = new Uint8Array(65536 * 2);
   return specs.filter((s) => {
-    const key = `${s.protocol}/${s.port}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
+    const key = s.port * 2 + (s.protocol === 'TCP' ? 0 : 1);
+    if (seen[key]) return false;
+    seen[key] = 1;
     return true;
   });
 }

@@ -73,6 +73,18 @@ interface Verdict {
   localPort: number | null;
 }
 
+let lastMs = -1;
+let lastIso = '';
+/** new Date().toISOString(), made once per millisecond: a loopback scan finishes dozens of ports in one. */
+export function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 /** A record in schema key order, built as one literal (a full-range scan builds 65535 of them). */
 function makeRecord(target: ResolvedTarget, spec: PortSpec, v: Verdict): QueryResult {
   return {
@@ -147,7 +159,7 @@ export function queryPortCb(target: ResolvedTarget, spec: PortSpec, settings: Qu
       record.Probe = probe.name;
       record.ProbeError = r!.probeError;
     }
-    record.TimeUtc = new Date().toISOString();
+    record.TimeUtc = isoNow();
     cb(null, record);
   });
 }

@@ -142,3 +142,20 @@ t.test('probe selection: registry by port, --tls ports, --probe, --no-probe, -r'
   t.equal(selectProbe({ protocol: 'UDP', port: 135 }, request({ range: '130:140' })), undefined, '-r: no endpoint mapper over UDP either');
   throwsUsage(t, () => request({ tls: '99999' }), '99999');
 });
+
+t.test('duplicates: the first of each protocol/port, in order, whatever the mix (bitmap vs string keys)', async (t) => {
+  // The rule as it was written before (string keys in a Set), applied to the expanded input.
+  const reference = (specs: { protocol: string; port: number }[]) => {
+    const seen = new Set<string>();
+    return specs.filter((s) => !seen.has(`${s.protocol}/${s.port}`) && seen.add(`${s.protocol}/${s.port}`));
+  };
+  const expand = (ports: number[], protocols: string[]) => ports.flatMap((port) => protocols.map((protocol) => ({ protocol, port })));
+  const cases: [Parameters<typeof buildPortSpecs>[0], { protocol: string; port: number }[]][] = [
+    [{ order: '80,80,443,1-10,5,65535,1,65535', protocol: 'both' }, expand(parsePortList('-o', '80,80,443,1-10,5,65535,1,65535'), ['TCP', 'UDP'])],
+    [{ order: '53,53,88,1000-1100,1050-1200,53', protocol: 'udp' }, expand(parsePortList('-o', '53,53,88,1000-1100,1050-1200,53'), ['UDP'])],
+    [{ range: '1:65535', protocol: 'both' }, expand(parseRange('-r', '1:65535'), ['TCP', 'UDP'])],
+  ];
+  for (const [options, expanded] of cases) t.same(buildPortSpecs(options), reference(expanded), JSON.stringify(options));
+  const dns = PRESETS.find((p) => p.name === 'dns')!;
+  t.same(buildPortSpecs({ preset: 'dns,dns' }), reference([...dns.tcp.map((port) => ({ protocol: 'TCP', port })), ...dns.udp.map((port) => ({ protocol: 'UDP', port }))]), 'a preset named twice');
+});

