@@ -217,43 +217,68 @@ const TALLY_CAPACITY = 16;
  * 16 slots as one that uses one port, and no sort or copy happens while counting.
  */
 export class Tally<K extends string | number = string> {
-  private readonly keys: K[] = [];
-  private readonly counts: number[] = [];
+  /**
+   * Value and count of slot i at 2i and 2i+1, in one array grown by doubling (1, 2, 4, 8, 16 slots):
+   * a table of 40,000 remote addresses holds two of these each, and most hold one or a few values.
+   */
+  private slots: (K | number)[] | undefined;
+  /** Slots in use. */
+  private size = 0;
   /** Values were replaced: the list is approximate (see above). */
   pruned = false;
 
   add(value: K | null | undefined, times = 1): void {
     if (value === null || value === undefined || value === '') return;
-    const keys = this.keys;
-    for (let i = 0; i < keys.length; i++) {
-      if (keys[i] === value) {
-        this.counts[i]! += times;
-        return;
+    let slots = this.slots;
+    const n = this.size;
+    if (slots !== undefined) {
+      for (let i = 0; i < 2 * n; i += 2) {
+        if (slots[i] === value) {
+          (slots[i + 1] as number) += times;
+          return;
+        }
       }
     }
     if (typeof value === 'string') value = own(value);
-    if (keys.length < TALLY_CAPACITY) {
-      keys.push(value);
-      this.counts.push(times);
+    if (n < TALLY_CAPACITY) {
+      if (slots === undefined) slots = this.slots = [value, times];
+      else if (2 * n < slots.length) {
+        slots[2 * n] = value;
+        slots[2 * n + 1] = times;
+      } else {
+        const grown = slots.concat(slots);
+        grown[2 * n] = value;
+        grown[2 * n + 1] = times;
+        slots = this.slots = grown;
+      }
+      this.size = n + 1;
       return;
     }
     let min = 0;
-    for (let i = 1; i < keys.length; i++) if (this.counts[i]! < this.counts[min]!) min = i;
-    keys[min] = value;
-    this.counts[min]! += times;
+    for (let i = 1; i < n; i++) if ((slots![2 * i + 1] as number) < (slots![2 * min + 1] as number)) min = i;
+    slots![2 * min] = value;
+    (slots![2 * min + 1] as number) += times;
     this.pruned = true;
+  }
+
+  private key(i: number): K {
+    return this.slots![2 * i] as K;
+  }
+
+  private count(i: number): number {
+    return this.slots![2 * i + 1] as number;
   }
 
   /** Values by descending count, ties by value; all of them when n is undefined. */
   top(n?: number): K[] {
-    const order = this.keys.map((_, i) => i);
-    order.sort((a, b) => this.counts[b]! - this.counts[a]! || compareKeys(this.keys[a]!, this.keys[b]!));
-    return order.slice(0, n ?? order.length).map((i) => this.keys[i]!);
+    const order = Array.from({ length: this.size }, (_, i) => i);
+    order.sort((a, b) => this.count(b) - this.count(a) || compareKeys(this.key(a), this.key(b)));
+    return order.slice(0, n ?? order.length).map((i) => this.key(i));
   }
 
   /** [value, count] pairs, then a last element `1` when values were replaced (stats --partial). */
   save(): (readonly [K, number] | 1)[] {
-    const out: (readonly [K, number] | 1)[] = this.keys.map((k, i) => [k, this.counts[i]!] as const);
+    const out: (readonly [K, number] | 1)[] = Array.from({ length: this.size }, (_, i) => [this.key(i), this.count(i)] as const);
     if (this.pruned) out.push(1);
     return out;
   }
