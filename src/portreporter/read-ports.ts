@@ -18,6 +18,51 @@ export interface RowContext {
   lastLocal?: string | null;
   /** Comma positions of the current row (reused: no allocation per row). */
   cuts?: number[];
+  /** Per PID: the image and user text of its last row, and their values (parsePortsRow). */
+  names?: Map<number, { imageText: string; userText: string | null; image: string | null; user: string | null }>;
+  /** Image and user strings, each stored once (copies of their own, never slices of a read chunk). */
+  strings?: Map<string, string>;
+}
+
+/** The one stored copy of a process or user name. */
+function intern(ctx: RowContext, s: string | null): string | null {
+  if (s === null) return null;
+  const strings = ctx.strings ?? (ctx.strings = new Map());
+  const hit = strings.get(s);
+  if (hit !== undefined) return hit;
+  if (strings.size >= 65_536) strings.clear();
+  // A flat copy: a slice would keep the whole decoded chunk it was cut from alive.
+  const copy = s.length < 13 ? s : (' ' + s).slice(1);
+  strings.set(copy, copy);
+  return copy;
+}
+
+/** TCP or UDP as written (upper case) at line[start, end), else undefined (the caller checks other cases). */
+function protocolAt(line: string, start: number, end: number): 'TCP' | 'UDP' | undefined {
+  if (end - start !== 3) return undefined;
+  const a = line.charCodeAt(start);
+  if (a === 84 /* T */ && line.charCodeAt(start + 1) === 67 /* C */ && line.charCodeAt(start + 2) === 80 /* P */) return 'TCP';
+  if (a === 85 /* U */ && line.charCodeAt(start + 1) === 68 /* D */ && line.charCodeAt(start + 2) === 80 /* P */) return 'UDP';
+  return undefined;
+}
+
+/** parsePort of line[start, end) without slicing it. */
+function portAt(line: string, start: number, end: number): number | null | undefined {
+  if (end === start) return null;
+  const n = decimalAt(line, start, end, 5);
+  return n === undefined || n > 65535 ? undefined : n;
+}
+
+/** parseDecimal of line[start, end) without slicing it. */
+function decimalAt(line: string, start: number, end: number, maxDigits: number): number | undefined {
+  if (end - start > maxDigits || end <= start) return undefined;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const c = line.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return undefined;
+    n = n * 10 + c;
+  }
+  return n;
 }
 
 const MAX_FIELDS = 10;
@@ -36,9 +81,12 @@ export function parsePortsRow(line: string, lineNo: number, ctx: RowContext): Po
   // Ten fields; Windows 2000's Port Reporter writes fewer (no PID, module, user): seven is the minimum.
   if (cut.length < 6) return `expected 10 comma-separated fields, found ${cut.length + 1}`;
   const field = (i: number): string => line.slice(i === 0 ? 0 : cut[i - 1]! + 1, i < cut.length ? cut[i] : line.length);
+  const end = (i: number): number => (i < cut.length ? cut[i]! : line.length);
 
-  const timeKey = line.slice(0, cut[1]);
-  if (timeKey !== ctx.lastTime) {
+  // Rows of one second share their time: compared in place, converted (and sliced) only when it changes.
+  const lastTime = ctx.lastTime;
+  if (lastTime === undefined || cut[1] !== lastTime.length || !line.startsWith(lastTime)) {
+    const timeKey = line.slice(0, cut[1]);
     const t = convertTime(line, cut[0]!, cut[1]!, ctx.clock);
     if (t === undefined) return `bad date or time '${timeKey}'`;
     ctx.lastTime = timeKey;
@@ -46,45 +94,74 @@ export function parsePortsRow(line: string, lineNo: number, ctx: RowContext): Po
     ctx.lastLocal = t.local;
   }
 
-  const protoText = field(2);
-  const proto = protoText === 'TCP' || protoText === 'UDP' ? protoText : protoText.toUpperCase();
-  if (proto !== 'TCP' && proto !== 'UDP') return `bad protocol '${protoText}'`;
-  const localPort = parsePort(field(3));
+  // Protocol and numbers are read in place: no string per field.
+  let proto: 'TCP' | 'UDP' | undefined = protocolAt(line, cut[1]! + 1, cut[2]!);
+  if (proto === undefined) {
+    const protoText = field(2);
+    const upper = protoText.toUpperCase();
+    if (upper !== 'TCP' && upper !== 'UDP') return `bad protocol '${protoText}'`;
+    proto = upper;
+  }
+  const localPort = portAt(line, cut[2]! + 1, cut[3]!);
   if (localPort === undefined || localPort === null) return `bad local port '${field(3)}'`;
   const localAddress = field(4);
   if (!isAddress(localAddress)) return `bad local address '${localAddress}'`;
-  const rportText = field(5);
-  const raddrText = field(6);
+  const rportStart = cut[4]! + 1;
+  const rportEnd = cut[5]!;
+  const raddrEnd = end(6);
+  const rportStar = rportEnd - rportStart === 1 && line.charCodeAt(rportStart) === 42; /* * */
+  const raddrEmpty = raddrEnd === rportEnd + 1 || (raddrEnd - rportEnd === 2 && line.charCodeAt(rportEnd + 1) === 42);
   let remotePort: number | null;
-  let remoteAddress: string | null;
+  const remoteAddress: string | null = raddrEmpty ? null : line.slice(rportEnd + 1, raddrEnd);
   let state: string | null;
+  remotePort = rportEnd === rportStart || rportStar ? null : portAt(line, rportStart, rportEnd) ?? -1;
   if (proto === 'UDP') {
-    remotePort = rportText === '*' || rportText === '' ? null : parsePort(rportText) ?? -1;
-    remoteAddress = raddrText === '*' || raddrText === '' ? null : raddrText;
     state = null;
   } else {
-    remotePort = rportText === '' || rportText === '*' ? null : parsePort(rportText) ?? -1;
-    remoteAddress = raddrText === '' || raddrText === '*' ? null : raddrText;
     // A listener: no remote port, remote address 0.0.0.0 (or :: for IPv6).
     state = remotePort === null || remotePort === 0 ? 'Listen' : 'Established';
     if (state === 'Listen') remotePort = null;
   }
-  if (remotePort === -1) return `bad remote port '${rportText}'`;
+  if (remotePort === -1) return `bad remote port '${field(5)}'`;
   if (remoteAddress !== null && !isAddress(remoteAddress)) return `bad remote address '${remoteAddress}'`;
 
   let pid: number | null = null;
   let image: string | null = null;
   let user: string | null = null;
   if (cut.length >= 7) {
-    const pidText = field(7);
-    if (pidText !== '') {
-      const p = parseDecimal(pidText, 10);
-      if (p === undefined) return `bad PID '${pidText}'`;
+    const pidStart = cut[6]! + 1;
+    const pidEnd = end(7);
+    if (pidEnd > pidStart) {
+      const p = decimalAt(line, pidStart, pidEnd, 10);
+      if (p === undefined) return `bad PID '${field(7)}'`;
       pid = p;
     }
     if (cut.length >= 8) {
-      image = field(8) || null;
-      if (cut.length >= 9) user = unbracket(line.slice(cut[8]! + 1));
+      const imageStart = cut[7]! + 1;
+      const imageEnd = end(8);
+      // A process's rows repeat its image and user: when this row's text is the one of the PID's last
+      // row, the strings of that row are used again (no slice, and one string per name in memory).
+      const names = ctx.names ?? (ctx.names = new Map());
+      const seen = pid === null ? undefined : names.get(pid);
+      const userRaw = cut.length >= 9 ? cut[8]! + 1 : -1;
+      if (
+        seen !== undefined &&
+        seen.imageText.length === imageEnd - imageStart &&
+        line.startsWith(seen.imageText, imageStart) &&
+        (userRaw < 0 ? seen.userText === null : seen.userText !== null && seen.userText.length === line.length - userRaw && line.endsWith(seen.userText))
+      ) {
+        image = seen.image;
+        user = seen.user;
+      } else {
+        const imageText = line.slice(imageStart, imageEnd);
+        const userText = userRaw < 0 ? null : line.slice(userRaw);
+        image = intern(ctx, imageText || null);
+        user = userText === null ? null : intern(ctx, unbracket(userText));
+        if (pid !== null) {
+          if (names.size >= 65_536) names.clear();
+          names.set(pid, { imageText: intern(ctx, imageText)!, userText: userText === null ? null : intern(ctx, userText), image, user });
+        }
+      }
     } else {
       image = line.slice(cut[7]! + 1) || null;
     }
@@ -152,13 +229,6 @@ function isDottedQuad(text: string): boolean {
     }
   }
   return octets === 4;
-}
-
-/** A port number, null for empty, undefined when invalid. */
-function parsePort(text: string): number | null | undefined {
-  if (text === '') return null;
-  const n = parseDecimal(text, 5);
-  return n === undefined || n > 65535 ? undefined : n;
 }
 
 /** Unsigned decimal of at most maxDigits digits, undefined otherwise. */

@@ -1,7 +1,7 @@
 import type { OutputRecord } from '../output/record-kind';
 import type { PortReporterRecord } from '../portreporter/record';
 import { IndexSet } from './index-set';
-import { isConnection, isTcpListener, type Accumulator, type RecordFacts, type ScopeTotals, type StatisticDefinition, type StatsOptions } from './statistic';
+import { hasRemote, isTcpListener, type Accumulator, type RecordFacts, type ScopeTotals, type StatisticDefinition, type StatsOptions } from './statistic';
 import { setTimeBuckets } from './time';
 
 export interface StatisticResult {
@@ -45,6 +45,9 @@ export class StatsEngine {
   private readonly scopes = new Map<string | null, Scope>();
   private lastScope: Scope | undefined;
   private readonly facts: RecordFacts = { hour: -1, hourOfDay: -1, day: -1, listener: false, connection: false };
+  /** The time strings facts' buckets were computed from (undefined: none yet). */
+  private lastUtc: string | null | undefined;
+  private lastLocal: string | null | undefined;
   /** Records counted (Closed events excluded). */
   records = 0;
 
@@ -59,9 +62,15 @@ export class StatsEngine {
     const scope = this.scopeOf(this.options.perComputer ? record.ComputerName : null);
     // One facts object, rewritten for each record: accumulators read it during add() and never keep it.
     const facts = this.facts;
-    setTimeBuckets(facts, record.TimeUtc, record.TimeLocal);
+    // Rows of one second share their time strings (the reader converts a time once): their buckets
+    // are the ones already in facts.
+    if (record.TimeUtc !== this.lastUtc || record.TimeLocal !== this.lastLocal || this.lastUtc === undefined) {
+      setTimeBuckets(facts, record.TimeUtc, record.TimeLocal);
+      this.lastUtc = record.TimeUtc;
+      this.lastLocal = record.TimeLocal;
+    }
     facts.listener = isTcpListener(record);
-    facts.connection = !facts.listener && isConnection(record);
+    facts.connection = !facts.listener && hasRemote(record);
     const totals = scope.totals;
     totals.records++;
     if (record.Protocol === 'TCP') totals.tcpRecords++;

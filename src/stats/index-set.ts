@@ -12,7 +12,11 @@ export class IndexSet {
   /** The first value, kept inline: most keys (an ephemeral port, a one-off address) are seen in one hour only. */
   private first = -1;
   private base = 0;
-  private words: Uint32Array | undefined;
+  /**
+   * The bits as 32-bit signed integers in a plain array: small integers to V8, so a set of a few words
+   * costs a small array instead of a typed array with its buffer (two of these per table entry).
+   */
+  private words: number[] | undefined;
   private sparse: Map<number, number> | undefined;
   private last = -1;
   private count = 0;
@@ -42,7 +46,7 @@ export class IndexSet {
         this.addSparse(first);
         return this.addSparse(index);
       }
-      this.words = new Uint32Array(length);
+      this.words = new Array<number>(length).fill(0);
       this.count = 0;
       this.setDense(first);
       return this.setDense(index);
@@ -56,7 +60,7 @@ export class IndexSet {
     const word = (index - this.base) >>> 5;
     const bit = 1 << (index & 31);
     if ((this.words![word]! & bit) === 0) {
-      this.words![word]! |= bit;
+      this.words![word] = this.words![word]! | bit;
       this.count++;
     }
   }
@@ -110,8 +114,9 @@ export class IndexSet {
     if (index < this.base) low = Math.max(0, high - target + 1);
     else high = low + target - 1;
     low -= low & 31;
-    const words = new Uint32Array(Math.ceil((high - low + 1) / 32));
-    words.set(old, (this.base - low) >>> 5);
+    const words = new Array<number>(Math.ceil((high - low + 1) / 32)).fill(0);
+    const offset = (this.base - low) >>> 5;
+    for (let i = 0; i < old.length; i++) words[offset + i] = old[i]!;
     this.words = words;
     this.base = low;
     return true;

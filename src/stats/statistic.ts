@@ -74,7 +74,8 @@ export class Usage {
     this.records++;
     if (facts.hour >= 0) this.hours.add(facts.hour);
     const t = record.TimeUtc;
-    if (t !== null) {
+    // The same time as the last record counted here (rows of one second): nothing to change.
+    if (t !== null && t !== this.lastSeenUtc) {
       if (this.firstSeenUtc === null || t < this.firstSeenUtc) this.firstSeenUtc = t;
       if (this.lastSeenUtc === null || t > this.lastSeenUtc) this.lastSeenUtc = t;
     }
@@ -129,7 +130,8 @@ export class AdmissionSketch {
 function hashKey(key: string | number): number {
   if (typeof key === 'number') {
     // Number keys go up to 2^48 (endpointKey): fold the high word in, ToUint32 keeps only the low one.
-    const low = (key >>> 0) ^ Math.imul(Math.floor(key / 4294967296), 0x9e3779b1);
+    // Negative keys are addressKey's signed 32-bit numbers: hashed as the unsigned address they stand for.
+    const low = (key >>> 0) ^ (key < 0 ? 0 : Math.imul(Math.floor(key / 4294967296), 0x9e3779b1));
     return Math.imul(low ^ (low >>> 16), 0x45d9f3b) >>> 0;
   }
   let h = 0x811c9dc5;
@@ -215,43 +217,68 @@ const TALLY_CAPACITY = 16;
  * 16 slots as one that uses one port, and no sort or copy happens while counting.
  */
 export class Tally<K extends string | number = string> {
-  private readonly keys: K[] = [];
-  private readonly counts: number[] = [];
+  /**
+   * Value and count of slot i at 2i and 2i+1, in one array grown by doubling (1, 2, 4, 8, 16 slots):
+   * a table of 40,000 remote addresses holds two of these each, and most hold one or a few values.
+   */
+  private slots: (K | number)[] | undefined;
+  /** Slots in use. */
+  private size = 0;
   /** Values were replaced: the list is approximate (see above). */
   pruned = false;
 
   add(value: K | null | undefined, times = 1): void {
     if (value === null || value === undefined || value === '') return;
-    const keys = this.keys;
-    for (let i = 0; i < keys.length; i++) {
-      if (keys[i] === value) {
-        this.counts[i]! += times;
-        return;
+    let slots = this.slots;
+    const n = this.size;
+    if (slots !== undefined) {
+      for (let i = 0; i < 2 * n; i += 2) {
+        if (slots[i] === value) {
+          (slots[i + 1] as number) += times;
+          return;
+        }
       }
     }
     if (typeof value === 'string') value = own(value);
-    if (keys.length < TALLY_CAPACITY) {
-      keys.push(value);
-      this.counts.push(times);
+    if (n < TALLY_CAPACITY) {
+      if (slots === undefined) slots = this.slots = [value, times];
+      else if (2 * n < slots.length) {
+        slots[2 * n] = value;
+        slots[2 * n + 1] = times;
+      } else {
+        const grown = slots.concat(slots);
+        grown[2 * n] = value;
+        grown[2 * n + 1] = times;
+        slots = this.slots = grown;
+      }
+      this.size = n + 1;
       return;
     }
     let min = 0;
-    for (let i = 1; i < keys.length; i++) if (this.counts[i]! < this.counts[min]!) min = i;
-    keys[min] = value;
-    this.counts[min]! += times;
+    for (let i = 1; i < n; i++) if ((slots![2 * i + 1] as number) < (slots![2 * min + 1] as number)) min = i;
+    slots![2 * min] = value;
+    (slots![2 * min + 1] as number) += times;
     this.pruned = true;
+  }
+
+  private key(i: number): K {
+    return this.slots![2 * i] as K;
+  }
+
+  private count(i: number): number {
+    return this.slots![2 * i + 1] as number;
   }
 
   /** Values by descending count, ties by value; all of them when n is undefined. */
   top(n?: number): K[] {
-    const order = this.keys.map((_, i) => i);
-    order.sort((a, b) => this.counts[b]! - this.counts[a]! || compareKeys(this.keys[a]!, this.keys[b]!));
-    return order.slice(0, n ?? order.length).map((i) => this.keys[i]!);
+    const order = Array.from({ length: this.size }, (_, i) => i);
+    order.sort((a, b) => this.count(b) - this.count(a) || compareKeys(this.key(a), this.key(b)));
+    return order.slice(0, n ?? order.length).map((i) => this.key(i));
   }
 
   /** [value, count] pairs, then a last element `1` when values were replaced (stats --partial). */
   save(): (readonly [K, number] | 1)[] {
-    const out: (readonly [K, number] | 1)[] = this.keys.map((k, i) => [k, this.counts[i]!] as const);
+    const out: (readonly [K, number] | 1)[] = Array.from({ length: this.size }, (_, i) => [this.key(i), this.count(i)] as const);
     if (this.pruned) out.push(1);
     return out;
   }
@@ -317,31 +344,74 @@ export function addressKey(address: string): string | number {
     } else return address;
   }
   if (dots !== 3 || digits === 0 || part > 255) return address;
-  return n * 256 + part;
+  // As a 32-bit signed integer: a small integer to V8 (no heap number per record, and the table hashes
+  // and compares it without following a pointer). hashKey and endpointKey read it back unsigned.
+  return (n * 256 + part) | 0;
+}
+
+/**
+ * A key for a set of distinct addresses that must give the same strings back (the computer
+ * statistic's saved RemoteAddresses): an IPv4 address written the canonical way (no leading zeros)
+ * as addressKey's number, any other text as itself, so that distinct texts stay distinct.
+ * addressText turns the key back into the address's text.
+ */
+export function distinctAddressKey(address: string): string | number {
+  const key = addressKey(address);
+  if (typeof key === 'string') return key;
+  for (let i = 0; i < address.length - 1; i++) {
+    // A 0 that starts an octet and is followed by a digit: not canonical ("010.0.0.1").
+    if (address.charCodeAt(i) === 48 && (i === 0 || address.charCodeAt(i - 1) === 46) && address.charCodeAt(i + 1) !== 46) return address;
+  }
+  return key;
+}
+
+/** The text of a distinctAddressKey. */
+export function addressText(key: string | number): string {
+  if (typeof key === 'string') return key;
+  const n = key >>> 0;
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 /** A table key for (address, port): a number for IPv4 (address × 65537 + port + 1, exact in a double). */
 export function endpointKey(address: string, port: number | null): string | number {
   const key = addressKey(address);
-  return typeof key === 'number' ? key * 65537 + (port === null ? 0 : port + 1) : `${address}\u0000${port ?? ''}`;
+  return typeof key === 'number' ? (key >>> 0) * 65537 + (port === null ? 0 : port + 1) : `${address}\u0000${port ?? ''}`;
 }
 
 /** Process names compare without case, as Windows does (SVCHOST.EXE is svchost.exe). */
 export function processKey(name: string | null): string {
-  return name === null ? '' : name.toLowerCase();
+  if (name === null) return '';
+  // The reader gives every row of a process the same name string: its lower case is looked up, not made.
+  let key = processKeys.get(name);
+  if (key === undefined) {
+    if (processKeys.size >= 4096) processKeys.clear();
+    key = own(name.toLowerCase());
+    processKeys.set(own(name), key);
+  }
+  return key;
 }
+
+const processKeys = new Map<string, string>();
 
 /** TCP listener: State Listen (what parse derives from PR-PORTS' `,,0.0.0.0`) or a recorded LISTEN state. */
 export function isTcpListener(record: PortReporterRecord): boolean {
   const state = record.State;
-  return record.Protocol === 'TCP' && state !== null && (state === 'Listen' || /^listen/i.test(state));
+  // 'Established' (most rows) without the regular expression.
+  return record.Protocol === 'TCP' && state !== null && (state === 'Listen' || (state !== 'Established' && /^listen/i.test(state)));
 }
 
 const NO_REMOTE = new Set(['', '*', '0.0.0.0', '::', '[::]']);
 
 /** A connection to a remote endpoint: TCP, not a listener, with a known remote address. */
 export function isConnection(record: PortReporterRecord): boolean {
-  return record.Protocol === 'TCP' && record.RemoteAddress !== null && !NO_REMOTE.has(record.RemoteAddress) && !isTcpListener(record);
+  return hasRemote(record) && !isTcpListener(record);
+}
+
+/** TCP with a known remote address (isConnection of a record already known not to be a listener). */
+export function hasRemote(record: PortReporterRecord): boolean {
+  const a = record.RemoteAddress;
+  // Every NO_REMOTE value has at most 7 characters: longer addresses need no set lookup.
+  return record.Protocol === 'TCP' && a !== null && (a.length > 7 || !NO_REMOTE.has(a));
 }
 
 /**
@@ -349,8 +419,22 @@ export function isConnection(record: PortReporterRecord): boolean {
  * PID alone stands for it, so a reused PID counts once: the logs give no way to tell them apart.
  */
 export function processInstanceKey(record: PortReporterRecord): string {
-  return `${record.ComputerName ?? ''}\u0000${record.OwningProcess ?? ''}\u0000${record.ProcessStartTime ?? ''}`;
+  const pid = record.OwningProcess;
+  if (pid !== null) {
+    // The key of a PID's last record is built once and reused while computer and start time agree
+    // (rows of one process repeat them): no string is built or hashed anew per record.
+    const hit = instanceKeys.get(pid);
+    if (hit !== undefined && hit.computer === record.ComputerName && hit.start === record.ProcessStartTime) return hit.key;
+  }
+  const key = `${record.ComputerName ?? ''}\u0000${pid ?? ''}\u0000${record.ProcessStartTime ?? ''}`;
+  if (pid !== null) {
+    if (instanceKeys.size >= 65_536) instanceKeys.clear();
+    instanceKeys.set(pid, { computer: own(record.ComputerName), start: own(record.ProcessStartTime), key: own(key) });
+  }
+  return key;
 }
+
+const instanceKeys = new Map<number, { computer: string | null; start: string | null; key: string }>();
 
 /** String order with nulls last (sorting rows by computer, start time…). */
 export function compareNullable(a: string | null, b: string | null): number {

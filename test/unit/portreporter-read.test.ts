@@ -94,3 +94,34 @@ t.test('a directory is read recursively; PR-PIDS yield no records of their own',
   const { records } = await read([FIX]);
   t.equal(records.length, 4 + 5 + 4 + 7);
 });
+
+t.test('PR-PORTS rows of one PID: the image and user of each row, whatever the rows before it said', async (t) => {
+  // The row reader reuses a PID's last image and user strings when the row's text is the same: a PID
+  // reused by another image, another user, an empty field or a row without the user field must still
+  // give that row's own values.
+  const { parsePortsRow } = await import('../../src/portreporter/read-ports');
+  const { createLocalClock } = await import('../../src/portreporter/time');
+  const ctx = { clock: createLocalClock(0), computerName: 'SRV', sourceFile: 'x.log' };
+  const rows: [string, string | null, string | null][] = [
+    ['26/11/16,0:0:1,TCP,80,10.0.0.1,5000,10.0.0.2,4,a.exe,<DOM\\u1>', 'a.exe', 'DOM\\u1'],
+    ['26/11/16,0:0:1,TCP,80,10.0.0.1,5001,10.0.0.2,4,a.exe,<DOM\\u1>', 'a.exe', 'DOM\\u1'],
+    ['26/11/16,0:0:1,TCP,80,10.0.0.1,5002,10.0.0.2,4,a.exe,<DOM\\u2>', 'a.exe', 'DOM\\u2'],
+    ['26/11/16,0:0:1,TCP,80,10.0.0.1,5003,10.0.0.2,4,b.exe,<DOM\\u2>', 'b.exe', 'DOM\\u2'],
+    ['26/11/16,0:0:1,TCP,80,10.0.0.1,5004,10.0.0.2,4,b.exe', 'b.exe', null],
+    ['26/11/16,0:0:1,TCP,80,10.0.0.1,5005,10.0.0.2,4,,', null, null],
+    ['26/11/16,0:0:1,TCP,80,10.0.0.1,5006,10.0.0.2,4,b.exe,', 'b.exe', null],
+    ['26/11/16,0:0:1,TCP,80,10.0.0.1,5007,10.0.0.2,4,b.ex,<DOM\\u2>', 'b.ex', 'DOM\\u2'],
+    ['26/11/16,0:0:1,TCP,80,10.0.0.1,5008,10.0.0.2,4,b.exe,<DOM\\u2>x', 'b.exe', '<DOM\\u2>x'],
+    ['26/11/16,0:0:1,TCP,80,10.0.0.1,5009,10.0.0.2,8,b.exe,<DOM\\u2>', 'b.exe', 'DOM\\u2'],
+    ['26/11/16,0:0:1,TCP,80,10.0.0.1,5010,10.0.0.2,,c.exe,<DOM\\u3>', 'c.exe', 'DOM\\u3'],
+    ['26/11/16,0:0:1,TCP,80,10.0.0.1,5011,10.0.0.2,4,a.exe,<DOM\\u1>', 'a.exe', 'DOM\\u1'],
+  ];
+  for (const [line, image, user] of rows) {
+    const r = parsePortsRow(line, 1, ctx);
+    if (typeof r === 'string') {
+      t.fail(`${line}: ${r}`);
+      continue;
+    }
+    t.same([r.ProcessName, r.UserName], [image, user], line);
+  }
+});

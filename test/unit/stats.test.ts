@@ -294,7 +294,9 @@ t.test('addressKey / endpointKey: IPv4 as numbers, everything else as the string
   const { addressKey, endpointKey } = await import('../../src/stats/statistic');
   t.equal(addressKey('0.0.0.0'), 0);
   t.equal(addressKey('10.1.2.3'), 10 * 2 ** 24 + 1 * 2 ** 16 + 2 * 256 + 3);
-  t.equal(addressKey('255.255.255.255'), 2 ** 32 - 1);
+  // Signed 32-bit (a small integer to V8): 255.255.255.255 is -1; endpointKey reads it back unsigned.
+  t.equal(addressKey('255.255.255.255'), -1);
+  t.equal(addressKey('172.16.0.1'), (172 * 2 ** 24 + 16 * 2 ** 16 + 1) | 0);
   for (const s of ['256.1.1.1', '1.2.3', '1.2.3.4.5', '1..2.3', '1.2.3.', '.1.2.3', '1.2.3.4a', '1234.1.1.1', '::1', '2001:db8::1', '', 'fe80::1%eth0']) {
     t.equal(addressKey(s), s, `${JSON.stringify(s)} stays a string`);
   }
@@ -305,4 +307,15 @@ t.test('addressKey / endpointKey: IPv4 as numbers, everything else as the string
     seen.set(k, `${a}:${p}`);
   }
   t.ok(Number.isSafeInteger(endpointKey('255.255.255.255', 65535) as number), 'the largest IPv4 endpoint key is exact in a double');
+  t.equal(endpointKey('255.255.255.255', 65535), (2 ** 32 - 1) * 65537 + 65536, 'endpoint keys as before (unsigned address)');
+});
+
+t.test('distinctAddressKey: distinct texts stay distinct, addressText gives each text back', async (t) => {
+  const { distinctAddressKey, addressText } = await import('../../src/stats/statistic');
+  const texts = ['10.0.0.1', '010.0.0.1', '10.0.0.01', '10.00.0.1', '0.0.0.0', '255.255.255.255', '198.18.3.4', '172.31.255.0', '::1', '2001:db8::1', '1.2.3', ''];
+  const keys = new Set(texts.map(distinctAddressKey));
+  t.equal(keys.size, texts.length, 'one key per text');
+  for (const a of texts) t.equal(addressText(distinctAddressKey(a)), a, `${JSON.stringify(a)} round-trips`);
+  t.type(distinctAddressKey('198.18.3.4'), 'number');
+  t.type(distinctAddressKey('010.0.0.1'), 'string', 'a leading zero keeps the text');
 });

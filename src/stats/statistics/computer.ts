@@ -1,12 +1,13 @@
 import schema from '../../../schemas/stat-computer.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { compareNullable, limit, processKey, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, own } from '../statistic';
+import { compareNullable, limit, processKey, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, own, distinctAddressKey, addressText } from '../statistic';
 
 class ComputerUsage extends Usage {
   connections = 0;
   listeners = 0;
   udp = 0;
-  readonly remoteAddresses = new Set<string>();
+  /** distinctAddressKey of each remote address (numbers for IPv4: no string kept or hashed per record). */
+  readonly remoteAddresses = new Set<string | number>();
   readonly processes = new Set<string>();
 }
 
@@ -30,12 +31,13 @@ export const computer: StatisticDefinition = {
         else if (facts.listener) usage.listeners++;
         if (facts.connection) {
           usage.connections++;
-          if (!usage.remoteAddresses.has(record.RemoteAddress!)) usage.remoteAddresses.add(own(record.RemoteAddress!));
+          const key = distinctAddressKey(record.RemoteAddress!);
+          if (!usage.remoteAddresses.has(key)) usage.remoteAddresses.add(typeof key === 'string' ? own(key) : key);
         }
         if (record.ProcessName !== null) usage.processes.add(processKey(record.ProcessName));
       },
       save() {
-        return [...computers].map(([name, u]) => [name, u.saveUsage(), u.connections, u.listeners, u.udp, [...u.remoteAddresses], [...u.processes]]);
+        return [...computers].map(([name, u]) => [name, u.saveUsage(), u.connections, u.listeners, u.udp, [...u.remoteAddresses].map(addressText), [...u.processes]]);
       },
       merge(state) {
         for (const [name, usage, connections, listeners, udp, addresses, processes] of state as [string | null, UsageState, number, number, number, string[], string[]][]) {
@@ -45,7 +47,7 @@ export const computer: StatisticDefinition = {
           u.connections += connections;
           u.listeners += listeners;
           u.udp += udp;
-          for (const a of addresses) u.remoteAddresses.add(a);
+          for (const a of addresses) u.remoteAddresses.add(distinctAddressKey(a));
           for (const p of processes) u.processes.add(p);
         }
       },
