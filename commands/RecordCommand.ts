@@ -6,11 +6,11 @@ import type { EventLog } from '../src/eventlog/types';
 import { ExitCode } from '../src/exit-codes';
 import { sanitizeLine } from '../src/output/sanitize';
 import { createPlatformBackend } from '../src/platform/index';
-import { compareEndpoints, ownedEndpoints } from '../src/recorder/endpoints';
+import { sortEndpoints } from '../src/recorder/endpoints';
 import { selfCommand } from '../src/recorder/install';
 import { InstallActionKind, toInstallAction } from '../src/recorder/install-action';
 import { defaultLogDir, parseDuration, parseRotation, parseSize } from '../src/recorder/options';
-import { PortOwnerKind, toPortOwner } from '../src/recorder/port-owner';
+import { PortOwnerKind, portOwnerRecord } from '../src/recorder/port-owner';
 import { EventId } from '../src/eventlog/types';
 import { loadCriteria } from '../src/portreporter/criteria';
 import { openDestroySource } from '../src/recorder/destroy-capture';
@@ -147,10 +147,10 @@ export class RecordCommand extends BaseCommand {
     // Modules only on request: a process's module list repeated on each of its endpoints was most of
     // the output (10,000 sockets: 15.5 MB of JSON, 4x the time of `ss -tuanp`; docs/benchmarks.md).
     const snapshot = await createPlatformBackend().snapshot({ modules: this.modules ?? false });
-    const owned = ownedEndpoints(snapshot).sort((a, b) => compareEndpoints(a.endpoint, b.endpoint));
-    for (const o of owned) {
+    const { computerName, processes } = snapshot;
+    for (const e of sortEndpoints(snapshot.endpoints)) {
       if (this.output.closed) break;
-      this.output.write(PortOwnerKind, toPortOwner(snapshot, o));
+      this.output.write(PortOwnerKind, portOwnerRecord(computerName, e, e.pid === null ? null : processes.get(e.pid) ?? null));
     }
     return ExitCode.Ok;
   }
