@@ -69,7 +69,7 @@ function generate(seed: number, count: number, windowsLike = false): { endpoints
   return { endpoints, processes };
 }
 
-t.test('sortEndpoints gives compareEndpoints order, ties included', async (t) => {
+t.test("sortEndpoints gives compareEndpoints order, ties included", async (t) => {
   for (const seed of [1, 2, 3, 42]) {
     const { endpoints } = generate(seed, 5000);
     const expected = [...endpoints].sort(compareEndpoints);
