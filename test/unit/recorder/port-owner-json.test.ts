@@ -138,3 +138,25 @@ t.test('a shared tail is not reused once its values change', async (t) => {
   t.match(texts[1], /"ProcessStartTime":"2027-01-15T08:00:00.000Z"/);
   t.match(texts[3], /"Services":\["mutable.service","second.service"\]/);
 });
+
+t.test('several megabytes through the jsonl and json writers: the same bytes as record by record', async (t) => {
+  const { PassThrough } = await import('node:stream');
+  const { openOutput } = await import('../../../src/output/emitter');
+  const { createIOStreams } = await import('../../../src/output/iostreams');
+  const { endpoints, processes } = generate(21, 12_000);
+  const records = sortEndpoints(endpoints).map((e) => portOwnerRecord('vm', e, e.pid === null ? null : processes.get(e.pid) ?? null));
+  const expected = expectedJson(records);
+  t.ok(expected.length > 3 << 20, `${(expected.length / 1e6).toFixed(1)} MB: several batches`);
+  for (const format of ['jsonl', 'json'] as const) {
+    const stdout = new PassThrough();
+    const chunks: Buffer[] = [];
+    stdout.on('data', (b: Buffer) => chunks.push(b));
+    const io = createIOStreams({ stdin: new PassThrough(), stdout, stderr: new PassThrough(), env: {}, columns: 100 });
+    const out = openOutput(io, { format });
+    for (const r of records) out.write(PortOwnerKind, r);
+    await out.end();
+    const text = Buffer.concat(chunks).toString('latin1');
+    if (format === 'jsonl') t.ok(text === expected, 'jsonl: byte for byte');
+    else t.ok(text === `[\n${expected.slice(0, -1).split('\n').join(',\n')}\n]\n`, 'json: byte for byte');
+  }
+});
