@@ -143,20 +143,8 @@ export class RecordCommand extends BaseCommand {
   }
 
   private async runOnce(): Promise<number> {
-    // Modules only on request: a process's module list repeated on each of its endpoints was most of
-    // the output (10,000 sockets: 15.5 MB of JSON, 4x the time of `ss -tuanp`; docs/benchmarks.md).
-    const [{ createPlatformBackend }, { compareEndpoints, ownedEndpoints }, { PortOwnerKind, toPortOwner }] = await Promise.all([
-      import('../src/platform/index'),
-      import('../src/recorder/endpoints'),
-      import('../src/recorder/port-owner'),
-    ]);
-    const snapshot = await createPlatformBackend().snapshot({ modules: this.modules ?? false });
-    const owned = ownedEndpoints(snapshot).sort((a, b) => compareEndpoints(a.endpoint, b.endpoint));
-    for (const o of owned) {
-      if (this.output.closed) break;
-      this.output.write(PortOwnerKind, toPortOwner(snapshot, o));
-    }
-    return ExitCode.Ok;
+    const { runRecordOnce } = await import('../src/recorder/once');
+    return runRecordOnce(this.output, { modules: this.modules ?? false });
   }
 
   /**

@@ -30,6 +30,11 @@ export interface RecordKind {
   readonly textHeader?: (style: Style) => string[];
   /** Records shown highlighted (red) in text and table output, e.g. parse's flagged records. */
   readonly highlight?: (record: OutputRecord) => boolean;
+  /**
+   * Index of the first key of a tail that many records share unchanged (an owning process's details
+   * on each of its endpoints): JSON output encodes such a tail once and copies its bytes after.
+   */
+  readonly sharedTailFrom?: number;
 }
 
 export interface RecordKindOptions {
@@ -37,6 +42,8 @@ export interface RecordKindOptions {
   text?: RecordKind['text'];
   textHeader?: RecordKind['textHeader'];
   highlight?: RecordKind['highlight'];
+  /** The first key of the tail records share (RecordKind.sharedTailFrom). */
+  sharedTail?: string;
 }
 
 export function defineRecordKind(schema: RecordSchema, options: RecordKindOptions = {}): RecordKind {
@@ -59,7 +66,14 @@ export function defineRecordKind(schema: RecordSchema, options: RecordKindOption
     text: options.text,
     textHeader: options.textHeader,
     highlight: options.highlight,
+    sharedTailFrom: options.sharedTail === undefined ? undefined : tailIndex(schema, keys, options.sharedTail),
   };
+}
+
+function tailIndex(schema: RecordSchema, keys: string[], key: string): number {
+  const i = keys.indexOf(key);
+  if (i < 0) throw new Error(`${schema.title}: shared tail key ${key} is not in the schema`);
+  return i;
 }
 
 /**
@@ -95,7 +109,27 @@ function normalizeValue(value: unknown): unknown {
 // multi-gigabyte parse would cost more than the serialization itself.
 const CHECK_FIRST = 256;
 const CHECK_EVERY = 256;
-const jsonState = new WeakMap<RecordKind, { prefixes: Buffer[]; count: number }>();
+const jsonState = new WeakMap<RecordKind, { prefixes: Buffer[]; count: number; tails: Map<unknown, SharedTail>; tailHits: number; tailMisses: number }>();
+
+/** The encoded bytes of one tail (RecordKind.sharedTailFrom) and the values they were made from. */
+interface SharedTail {
+  values: unknown[];
+  bytes: Buffer;
+}
+const SHARED_TAILS_MAX = 4096;
+
+/**
+ * Whether a tail value gives the bytes an earlier one gave: the same string, number, boolean or null;
+ * the same frozen array or object (shared, cannot change); two empty arrays; two Dates of one time.
+ * A mutable non-empty array or object is never taken as unchanged.
+ */
+function sameTailValue(a: unknown, b: unknown): boolean {
+  if (typeof a !== 'object' || a === null) return a === b;
+  if (typeof b !== 'object' || b === null) return false;
+  if (a instanceof Date) return b instanceof Date && a.getTime() === b.getTime();
+  if (Array.isArray(a) && Array.isArray(b) && a.length === 0 && b.length === 0) return true;
+  return a === b && Object.isFrozen(a);
+}
 
 /**
  * A growable byte buffer for ASCII JSON. Records are written into it directly (no intermediate strings
@@ -172,7 +206,7 @@ export class JsonBytes {
 export function writeRecordJson(kind: RecordKind, record: OutputRecord, out: JsonBytes): void {
   let state = jsonState.get(kind);
   if (!state) {
-    state = { prefixes: kind.keys.map((k, i) => Buffer.from(`${i === 0 ? '{' : ','}${toAsciiJson(k)}:`, 'latin1')), count: 0 };
+    state = { prefixes: kind.keys.map((k, i) => Buffer.from(`${i === 0 ? '{' : ','}${toAsciiJson(k)}:`, 'latin1')), count: 0, tails: new Map(), tailHits: 0, tailMisses: 0 };
     jsonState.set(kind, state);
   }
   const n = state.count++;
@@ -187,11 +221,46 @@ export function writeRecordJson(kind: RecordKind, record: OutputRecord, out: Jso
     return;
   }
   const prefixes = state.prefixes;
-  for (let i = 0; i < keys.length; i++) {
+  // Tails that keep changing (Windows: a CreationTime per endpoint) are not worth remembering.
+  const tailFrom = state.tailMisses > 256 && state.tailHits * 4 < state.tailMisses ? keys.length : (kind.sharedTailFrom ?? keys.length);
+  for (let i = 0; i < tailFrom; i++) {
     out.bytes(prefixes[i]!);
     writeValue(record[keys[i]!], out);
   }
+  if (tailFrom < keys.length) {
+    if (writeSharedTail(state.tails, keys, tailFrom, prefixes, record, out)) state.tailHits++;
+    else state.tailMisses++;
+  }
   out.ascii('}');
+}
+
+/**
+ * Keys tailFrom.. of a record: copied from an earlier record's bytes when every value is unchanged
+ * (true), else encoded and remembered.
+ */
+function writeSharedTail(tails: Map<unknown, SharedTail>, keys: readonly string[], tailFrom: number, prefixes: Buffer[], record: OutputRecord, out: JsonBytes): boolean {
+  const id = record[keys[tailFrom]!];
+  const known = tails.get(id);
+  if (known !== undefined) {
+    let same = true;
+    for (let i = tailFrom; i < keys.length && same; i++) same = sameTailValue(known.values[i - tailFrom], record[keys[i]!]);
+    if (same) {
+      out.bytes(known.bytes);
+      return true;
+    }
+  }
+  const start = out.pos;
+  const values: unknown[] = [];
+  for (let i = tailFrom; i < keys.length; i++) {
+    const value = record[keys[i]!];
+    // A Date can be changed later: compare with its time now.
+    values.push(value instanceof Date ? new Date(value.getTime()) : value);
+    out.bytes(prefixes[i]!);
+    writeValue(value, out);
+  }
+  if (tails.size >= SHARED_TAILS_MAX && known === undefined) tails.clear();
+  tails.set(id, { values, bytes: Buffer.from(out.buf.subarray(start, out.pos)) });
+  return false;
 }
 
 /** toAsciiJson(normalizeRecord(kind, record)) as a string (tests, small outputs). */

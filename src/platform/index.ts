@@ -9,7 +9,7 @@ export type { Endpoint, PlatformBackend, ProcessInfo, Snapshot, SnapshotOptions,
 /**
  * The backend for the OS this runs on. Each call returns a new backend with its own caches (boot
  * time, user names, SIDs), so a long-running recorder should keep one. Creating it is cheap and
- * loads no native code; the Windows backend loads koffi on its first snapshot.
+ * loads no native code; both backends load koffi on their first snapshot (Linux: for NETLINK_SOCK_DIAG).
  */
 export function createPlatformBackend(platform: NodeJS.Platform = process.platform): PlatformBackend {
   if (platform === 'linux') return new LinuxBackend();

@@ -1,6 +1,6 @@
 /**
- * Linux backend: sockets from /proc/net/{tcp,tcp6,udp,udp6} (later snapshots: the same tables through
- * NETLINK_SOCK_DIAG, linux-netlink.ts), owners by matching socket inodes with /proc/PID/fd links
+ * Linux backend: sockets through NETLINK_SOCK_DIAG (linux-netlink.ts; /proc/net/{tcp,tcp6,udp,udp6}
+ * when netlink is refused), owners by matching socket inodes with /proc/PID/fd links
  * (what `ss -p` and `netstat -p` do; remembered between snapshots of one backend, linux-owners.ts),
  * process details from /proc/PID/*. Decoding lives in linux-decode.ts and linux-sockdiag.ts; this
  * file only reads. Synchronous reads on purpose: thousands of tiny procfs reads are several times
@@ -54,7 +54,7 @@ export interface LinuxBackendOptions {
   /** How socket owners are remembered between snapshots (linux-owners.ts); tests tune it. */
   owners?: SocketOwnerIndexOptions;
   /**
-   * Dump the socket tables through NETLINK_SOCK_DIAG from the second snapshot on (default: true when
+   * Dump the socket tables through NETLINK_SOCK_DIAG (default: true when
    * procRoot is the real /proc, since netlink answers for the live kernel only); tests pass a reader.
    */
   sockDiag?: boolean | Pick<SockDiagReader, 'dump'>;
@@ -67,7 +67,6 @@ export class LinuxBackend implements PlatformBackend {
   private readonly owners: SocketOwnerIndex;
   private readonly tables = PROC_NET_FILES.map(([file, protocol, family]) => new SocketTable(file, protocol, family));
   private readonly sockDiag: Pick<SockDiagReader, 'dump'> | null;
-  private snapshots = 0;
   private readonly endpointOf = new WeakMap<ProcNetRow, Endpoint>();
   private bootTime: number | undefined;
 
@@ -128,14 +127,15 @@ export class LinuxBackend implements PlatformBackend {
   }
 
   /**
-   * The first snapshot of a backend reads /proc/net (a one-shot command loads no native code); later
-   * ones, a recorder's or a watch's polls, dump the same tables through NETLINK_SOCK_DIAG, which costs
-   * the kernel far less than printing them (linux-netlink.ts). A table whose dump fails is read from
-   * /proc from then on.
+   * Every snapshot, the first included, dumps the socket tables through NETLINK_SOCK_DIAG (what `ss`
+   * reads): the kernel fills binary messages instead of printing /proc/net text, which with 10,000
+   * sockets costs less even with koffi's load (docs/benchmarks.md, snapshot). A table whose dump fails
+   * (no tcp_diag/udp_diag module, netlink refused by a seccomp or LSM policy, no koffi) is read from
+   * /proc/net from then on, the same rows (test/unit/platform/linux-sockdiag.test.ts).
    */
   private readSocketTables(): ProcNetRow[] {
     const rows: ProcNetRow[] = [];
-    const diag = this.snapshots++ > 0 ? this.sockDiag : null;
+    const diag = this.sockDiag;
     for (const table of this.tables) {
       if (diag && table.diagWorks) {
         try {

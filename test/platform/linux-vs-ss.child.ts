@@ -83,8 +83,10 @@ const started = performance.now();
 const snapshot = await backend.snapshot();
 const snapshotMs = performance.now() - started;
 const ss = execFileSync('ss', ['-tuanpH'], { encoding: 'utf8', maxBuffer: 64 << 20 });
-// The backend's later snapshots dump the tables through NETLINK_SOCK_DIAG instead of reading /proc/net.
+// A second snapshot of the same backend (sock_diag, remembered owners), and one read from /proc/net
+// text (what the backend falls back to when netlink is refused): the same endpoints and owners.
 const again = await backend.snapshot();
+const text = await new LinuxBackend({ sockDiag: false }).snapshot();
 other.kill();
 
 process.stdout.write(
@@ -95,6 +97,7 @@ process.stdout.write(
     snapshotMs,
     endpoints: snapshot.endpoints,
     endpointsAgain: again.endpoints,
+    endpointsText: text.endpoints,
     processes: [...snapshot.processes.values()],
     ss,
   }),

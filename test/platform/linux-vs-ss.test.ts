@@ -18,8 +18,10 @@ interface ChildReport {
   execPath: string;
   snapshotMs: number;
   endpoints: Endpoint[];
-  /** A second snapshot of the same backend (NETLINK_SOCK_DIAG instead of /proc/net). */
+  /** A second snapshot of the same backend (NETLINK_SOCK_DIAG, owners remembered). */
   endpointsAgain: Endpoint[];
+  /** A snapshot of a backend that reads /proc/net text (the fallback when netlink is refused). */
+  endpointsText: Endpoint[];
   processes: (Omit<ProcessInfo, 'startTime'> & { startTime: string | null })[];
   ss: string;
 }
@@ -94,6 +96,7 @@ t.test('same endpoints and PIDs as ss -tuanp, with thousands of sockets', { skip
 
   const withPid = (e: Endpoint) => `${ourKey(e)} ${e.pid}`;
   t.same(report.endpointsAgain.map(withPid).sort(), report.endpoints.map(withPid).sort(), 'the second snapshot (sock_diag, remembered owners) lists the same endpoints and PIDs');
+  t.same(report.endpointsText.map(withPid).sort(), report.endpoints.map(withPid).sort(), 'a snapshot from /proc/net text lists the same endpoints and PIDs');
 
   const sharedListener = ss.find((r) => r.pids.length > 1);
   t.ok(sharedListener, 'one listener is held by two processes');
