@@ -330,7 +330,9 @@ class StringPool {
   }
 
   list(items: readonly string[]): string[] {
-    return items.length === 0 ? [] : items.map((i) => this.get(i));
+    // Frozen, as the block parser leaves them: shared by every record of the process, never changed,
+    // and the JSON encoder writes a frozen array's bytes once (record-json.ts, writeFrozenArray).
+    return Object.freeze(items.length === 0 ? [] : items.map((i) => this.get(i))) as string[];
   }
 }
 

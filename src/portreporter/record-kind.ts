@@ -1,7 +1,8 @@
 import schema from '../../schemas/port-reporter-record.schema.json';
 import { defineRecordKind, type RecordSchema } from '../output/record-kind';
 import { sanitizeLine } from '../output/sanitize';
-import type { PortReporterRecord } from './record';
+import { PORT_REPORTER_RECORD_KEYS, type PortReporterRecord } from './record';
+import { writePortReporterJson } from './record-json';
 
 /** How `parse` shows a record: a netstat-like line in text, the usual columns in a table. */
 export const PortReporterRecordKind = defineRecordKind(schema as RecordSchema, {
@@ -9,6 +10,8 @@ export const PortReporterRecordKind = defineRecordKind(schema as RecordSchema, {
   text: (record) => [recordLine(record as unknown as PortReporterRecord)],
   // Records that matched --criteria are shown in red on a terminal.
   highlight: (record) => record.Flagged === true,
+  // JSON in runs of fields that repeat (record-json.ts): the same bytes, parse's hot path.
+  writeJson: Object.keys(schema.properties).join() === PORT_REPORTER_RECORD_KEYS.join() ? writePortReporterJson : undefined,
 });
 
 function endpoint(address: string | null, port: number | null): string {
