@@ -44,9 +44,17 @@ function sameValues(r: OutputRecord, from: number, run: Run): boolean {
   return true;
 }
 
+/**
+ * The run's values, kept for comparing. A string is kept as a copy of its own: a field is a slice of
+ * a decoded read chunk, and a kept slice would keep the whole chunk alive (one per process: 37 MB
+ * more peak RSS on 1 GB). JSON's round trip copies any string exactly, lone surrogates included.
+ */
 function valuesOf(r: OutputRecord, from: number, to: number): unknown[] {
   const v: unknown[] = [];
-  for (let i = from; i < to; i++) v.push(r[KEYS[i]!]);
+  for (let i = from; i < to; i++) {
+    const x = r[KEYS[i]!];
+    v.push(typeof x === 'string' && x.length >= 13 ? (JSON.parse(JSON.stringify(x)) as string) : x);
+  }
   return v;
 }
 
