@@ -162,9 +162,9 @@ export function parsePortsRow(line: string, lineNo: number, ctx: RowContext): Po
           names.set(pid, { imageText: intern(ctx, imageText)!, userText: userText === null ? null : intern(ctx, userText), image, user });
         }
       }
-    } else {
-      image = line.slice(cut[7]! + 1) || null;
     }
+    // Exactly eight fields: the row ends after the PID, so it names no process (this branch once read
+    // cut[7], which does not exist, and gave the whole line as the process name).
   }
 
   return {

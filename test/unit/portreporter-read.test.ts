@@ -125,3 +125,15 @@ t.test('PR-PORTS rows of one PID: the image and user of each row, whatever the r
     t.same([r.ProcessName, r.UserName], [image, user], line);
   }
 });
+
+t.test('a PR-PORTS row that ends after the PID has no process name (not the whole line)', async (t) => {
+  const { parsePortsRow } = await import('../../src/portreporter/read-ports');
+  const { createLocalClock } = await import('../../src/portreporter/time');
+  const ctx = { clock: createLocalClock(0), computerName: 'SRV', sourceFile: 'x.log' };
+  const r = parsePortsRow('26/11/16,0:0:1,TCP,80,10.0.0.1,5000,10.0.0.2,4', 1, ctx);
+  if (typeof r === 'string') {
+    t.fail(r);
+    return;
+  }
+  t.same([r.OwningProcess, r.ProcessName, r.UserName], [4, null, null]);
+});
