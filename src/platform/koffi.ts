@@ -37,15 +37,16 @@ const RENAME_RETRY = new Set(['EBUSY', 'EPERM', 'EACCES']);
 const RENAME_ATTEMPTS = 6;
 
 /**
- * Writes a native module (whose sha256 is checked on the bytes that are loaded) to its private folder
- * and loads it:
- * - the file is reused only when its content hashes right; otherwise (missing, truncated, swapped) it is
+ * Writes a native module to its private folder (named by its sha256) and loads it, after checking that
+ * the bytes loaded are the embedded ones (compared byte for byte: one hash per load, for the folder's
+ * name; hashing the file twice more cost about 7 % of a 10,000-port scan's instructions):
+ * - the file is reused only when its content is the embedded module's; otherwise (missing, truncated, swapped) it is
  *   written afresh: a temp name in the same folder, fsync, rename over the old one. Concurrent first runs
  *   each rename their own identical copy, which is harmless; on Windows a rename refused while another
- *   process holds the file is retried with back-off, and if the file there meanwhile hashes right it is used;
+ *   process holds the file is retried with back-off, and if the file there meanwhile holds the right bytes it is used;
  *   if it never frees, our verified copy is loaded under a name of its own.
- * - Linux: the file is opened, hashed through that descriptor and loaded through /proc/self/fd/N, so the
- *   inode that was verified is the one loaded. Windows: after loading, the file is read again and hashed
+ * - Linux: the file is opened, compared through that descriptor and loaded through /proc/self/fd/N, so the
+ *   inode that was verified is the one loaded. Windows: after loading, the file is read again and compared
  *   (a mapped image cannot be written, so these are the bytes in memory); a mismatch is fatal.
  */
 export function loadNativeAsset(buf: Buffer, env: NodeJS.ProcessEnv = process.env): unknown {
@@ -53,12 +54,12 @@ export function loadNativeAsset(buf: Buffer, env: NodeJS.ProcessEnv = process.en
   const plan = planNativeDir(hash, env);
   ensurePrivateDir(plan);
   removeStaleTemps(plan.dir);
-  const file = installVerified(path.join(plan.dir, 'koffi.node'), buf, hash);
+  const file = installVerified(path.join(plan.dir, 'koffi.node'), buf);
   const mod = { exports: {} as unknown };
   if (process.platform === 'linux' && fs.existsSync('/proc/self/fd')) {
     const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     try {
-      if (sha256(readAll(fd)) !== hash) throw new NativeDirError(`native module ${file} changed while it was being loaded`);
+      if (!buf.equals(readAll(fd))) throw new NativeDirError(`native module ${file} changed while it was being loaded`);
       process.dlopen(mod, `/proc/self/fd/${fd}`);
     } finally {
       fs.closeSync(fd);
@@ -66,7 +67,7 @@ export function loadNativeAsset(buf: Buffer, env: NodeJS.ProcessEnv = process.en
   } else {
     // Windows (and a Linux without /proc): load by name, then re-read what was loaded.
     process.dlopen(mod, file);
-    if (sha256(fs.readFileSync(file)) !== hash) throw new NativeDirError(`native module ${file} does not match the one inside this executable`);
+    if (!buf.equals(fs.readFileSync(file))) throw new NativeDirError(`native module ${file} does not match the one inside this executable`);
   }
   return mod.exports;
 }
@@ -84,12 +85,12 @@ function readAll(fd: number): Buffer {
 }
 
 /** A regular file (not a link) that is ours, not writable by others, with the right content. */
-function verified(file: string, hash: string): boolean {
+function verified(file: string, buf: Buffer): boolean {
   try {
     const st = fs.lstatSync(file);
     if (!st.isFile()) return false;
     if (process.platform !== 'win32' && (st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0)) return false;
-    return sha256(fs.readFileSync(file)) === hash;
+    return buf.equals(fs.readFileSync(file));
   } catch {
     return false;
   }
@@ -100,8 +101,8 @@ function sleepSync(ms: number): void {
 }
 
 /** The path of a verified copy of buf in the folder of `file` (see loadNativeAsset). */
-export function installVerified(file: string, buf: Buffer, hash: string, rename: (from: string, to: string) => void = fs.renameSync): string {
-  if (verified(file, hash)) return file;
+export function installVerified(file: string, buf: Buffer, rename: (from: string, to: string) => void = fs.renameSync): string {
+  if (verified(file, buf)) return file;
   const dir = path.dirname(file);
   const tmp = path.join(dir, `${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
   const fd = fs.openSync(tmp, 'wx', 0o600);
@@ -121,7 +122,7 @@ export function installVerified(file: string, buf: Buffer, hash: string, rename:
         fs.rmSync(tmp, { force: true });
         throw err;
       }
-      if (verified(file, hash)) {
+      if (verified(file, buf)) {
         fs.rmSync(tmp, { force: true }); // another first run put the same bytes there
         return file;
       }

@@ -61,14 +61,14 @@ t.test('POSIX checks: ours and private; others refused with one line', { skip: p
 t.test('install: reuse, re-extract a swapped file, Windows rename refusals', async (t) => {
   const dir = tmpdir(t);
   const file = path.join(dir, 'koffi.node');
-  t.equal(installVerified(file, buf, hash), file);
+  t.equal(installVerified(file, buf), file);
   t.same(fs.readFileSync(file), buf);
   const ino = fs.statSync(file).ino;
-  t.equal(installVerified(file, buf, hash, () => t.fail('no rename when the file is right')), file, 'reused');
+  t.equal(installVerified(file, buf, () => t.fail('no rename when the file is right')), file, 'reused');
   t.equal(fs.statSync(file).ino, ino);
 
   fs.writeFileSync(file, Buffer.from('swapped by someone'));
-  t.equal(installVerified(file, buf, hash), file, 'a wrong hash is re-extracted');
+  t.equal(installVerified(file, buf), file, 'wrong bytes are re-extracted');
   t.same(fs.readFileSync(file), buf);
 
   // Windows: EPERM twice (Defender scanning the old file), then the rename goes through.
@@ -78,7 +78,7 @@ t.test('install: reuse, re-extract a swapped file, Windows rename refusals', asy
     if (++calls <= 2) throw eperm();
     fs.renameSync(a, b);
   };
-  t.equal(installVerified(file, buf, hash, flaky), file);
+  t.equal(installVerified(file, buf, flaky), file);
   t.equal(calls, 3);
   t.same(fs.readFileSync(file), buf);
 
@@ -88,12 +88,12 @@ t.test('install: reuse, re-extract a swapped file, Windows rename refusals', asy
     fs.writeFileSync(file, buf);
     throw eperm();
   };
-  t.equal(installVerified(file, buf, hash, racing), file);
+  t.equal(installVerified(file, buf, racing), file);
   t.same(fs.readdirSync(dir).sort(), ['koffi.node'], 'no temp file left');
 
   // Held for good by a wrong file: our verified copy under a name of its own.
   fs.writeFileSync(file, 'held');
-  const own = installVerified(file, buf, hash, () => {
+  const own = installVerified(file, buf, () => {
     throw eperm();
   });
   t.equal(own, path.join(dir, `koffi-${process.pid}.node`));
@@ -101,6 +101,6 @@ t.test('install: reuse, re-extract a swapped file, Windows rename refusals', asy
   t.same(fs.readdirSync(dir).sort(), ['koffi-' + process.pid + '.node', 'koffi.node']);
 
   // Any other error is not retried.
-  t.throws(() => installVerified(path.join(dir, 'x.node'), buf, hash, () => { throw Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' }); }), /ENOSPC/);
+  t.throws(() => installVerified(path.join(dir, 'x.node'), buf, () => { throw Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' }); }), /ENOSPC/);
   t.notOk(fs.readdirSync(dir).some((n) => n.endsWith('.tmp')), 'temp removed after a failure');
 });
