@@ -17,34 +17,14 @@ export function toPortOwner(snapshot: Snapshot, owned: OwnedEndpoint): Record<st
   return portOwnerRecord(snapshot.computerName, owned.endpoint, owned.process);
 }
 
-/** The PortOwner record of one endpoint (one object literal: `record --once` makes thousands). */
+/**
+ * The PortOwner record of one endpoint (one object literal: `record --once` makes thousands). RecordEvent
+ * records carry the same fields (their schemas name them alike; key order is the schema's, applied by the
+ * output layer).
+ */
 export function portOwnerRecord(computerName: string, e: Endpoint, p: ProcessInfo | null): Record<string, unknown> {
   return {
     ComputerName: computerName,
-    Protocol: e.protocol,
-    LocalAddress: e.localAddress,
-    LocalPort: e.localPort,
-    RemoteAddress: e.remoteAddress,
-    RemotePort: e.remotePort,
-    State: e.state,
-    OwningProcess: e.pid,
-    ProcessName: p?.name ?? null,
-    ProcessPath: p?.path ?? null,
-    UserName: p?.user ?? null,
-    Services: p?.services ?? [],
-    Modules: p?.modules ?? [],
-    CreationTime: e.creationTime,
-    ProcessStartTime: p?.startTime ?? null,
-    CommandLine: p?.commandLine ?? null,
-  };
-}
-
-/**
- * The endpoint-and-owner fields that PortOwner and RecordEvent records share (their schemas name them
- * alike); key order is the schema's, applied by the output layer.
- */
-export function endpointOwnerFields({ endpoint: e, process: p }: OwnedEndpoint): Record<string, unknown> {
-  return {
     Protocol: e.protocol,
     LocalAddress: e.localAddress,
     LocalPort: e.localPort,

@@ -3,7 +3,7 @@ import { defineRecordKind, type RecordSchema } from '../output/record-kind';
 import type { TcpState } from '../platform/types';
 import type { TrackedEndpoint } from './endpoints';
 import { pidCell, portqryPortColumns, portqryState } from './local-mode';
-import { endpointOwnerFields } from './port-owner';
+import { portOwnerRecord } from './port-owner';
 
 export type RecordEventType = 'Initial' | 'Opened' | 'Closed' | 'StateChanged';
 /** poll: a snapshot listed the endpoint; destroy-event: only the kernel's destroy announcement did (Linux). */
@@ -39,8 +39,7 @@ export function toRecordEvent(
   return {
     TimeUtc: time,
     Event: event,
-    ComputerName: computerName,
-    ...endpointOwnerFields(tracked),
+    ...portOwnerRecord(computerName, e, tracked.process),
     PreviousState: previousState,
     FirstSeenUtc: tracked.firstSeen,
     LifetimeSeconds: lifetime,

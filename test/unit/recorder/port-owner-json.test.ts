@@ -2,14 +2,14 @@
  * record --once's fast paths give exactly what the general ones gave: sortEndpoints the order of
  * compareEndpoints, and the PortOwner JSON (shared tails copied per process) the bytes of
  * toAsciiJson(normalizeRecord(...)) of the record as it was built before (ComputerName + the spread
- * endpointOwnerFields), on generated endpoints with real variety.
+ * endpoint-and-owner fields, written out in oldRecord below), on generated endpoints with real variety.
  */
 import t from 'tap';
 import { toAsciiJson } from '../../../src/output/json';
 import { JsonBytes, normalizeRecord, writeRecordJson } from '../../../src/output/record-kind';
 import type { Endpoint, ProcessInfo, TcpState } from '../../../src/platform/types';
 import { compareEndpoints, sortEndpoints } from '../../../src/recorder/endpoints';
-import { endpointOwnerFields, PortOwnerKind, portOwnerRecord, toPortOwner } from '../../../src/recorder/port-owner';
+import { PortOwnerKind, portOwnerRecord, toPortOwner } from '../../../src/recorder/port-owner';
 
 /** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
 function prng(seed: number): () => number {
@@ -80,9 +80,26 @@ t.test("sortEndpoints gives compareEndpoints order, ties included", async (t) =>
   t.same(sortEndpoints([]), []);
 });
 
-/** The record as it was built before this change. */
-function oldRecord(computerName: string, endpoint: Endpoint, process: ProcessInfo | null): Record<string, unknown> {
-  return { ComputerName: computerName, ...endpointOwnerFields({ endpoint, process, key: '' }) };
+/** The record as it was built before the fast path (ComputerName + the endpoint-and-owner fields), written out here as the oracle. */
+function oldRecord(computerName: string, e: Endpoint, p: ProcessInfo | null): Record<string, unknown> {
+  return {
+    ComputerName: computerName,
+    Protocol: e.protocol,
+    LocalAddress: e.localAddress,
+    LocalPort: e.localPort,
+    RemoteAddress: e.remoteAddress,
+    RemotePort: e.remotePort,
+    State: e.state,
+    OwningProcess: e.pid,
+    ProcessName: p?.name ?? null,
+    ProcessPath: p?.path ?? null,
+    UserName: p?.user ?? null,
+    Services: p?.services ?? [],
+    Modules: p?.modules ?? [],
+    CreationTime: e.creationTime,
+    ProcessStartTime: p?.startTime ?? null,
+    CommandLine: p?.commandLine ?? null,
+  };
 }
 
 function expectedJson(records: Record<string, unknown>[]): string {
