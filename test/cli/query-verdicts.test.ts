@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import t from 'tap';
-import { BUNDLE, parseJsonl } from '../helpers/cli';
+import { BUNDLE, parseJsonl, runCli } from '../helpers/cli';
 import { canBuildLab, createLab, peerServerScript, waitReady, type NetnsLab } from '../helpers/netns-lab';
 import { schemaErrors } from '../helpers/schema';
 
@@ -14,19 +13,7 @@ const UDP = { echo: 7100, drop: 7101, icmpPort: 7102, adminProhibited: 7103, sil
 const skip = canBuildLab();
 
 function cliInLab(lab: NetnsLab, args: string[]): Promise<{ stdout: string; stderr: string; code: number | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', lab.client, process.execPath, BUNDLE, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ stdout, stderr, code });
-    });
-  });
+  return runCli(['netns', 'exec', lab.client, process.execPath, BUNDLE, ...args], { bin: 'ip', env: { NO_COLOR: '1' }, timeoutMs: 30_000 });
 }
 
 t.test('query verdicts against a namespace peer', { skip }, async (t) => {
