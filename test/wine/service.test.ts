@@ -19,7 +19,13 @@ const missing = wineMissing();
 const winPath = (p: string) => `Z:${p.replace(/\//g, '\\')}`;
 
 async function sc(...args: string[]) {
-  return runWine('sc', args, { keepServer: true, timeoutMs: 120_000 });
+  // Wine itself sometimes fails to start sc.exe ("Application could not be started ... ShellExecuteEx
+  // failed: Internal error", seen once in a clean-clone CI run while our service had stopped cleanly):
+  // that is the launcher, not sc's answer about our service, so the launch is tried again (at most 3 times).
+  for (let attempt = 1; ; attempt++) {
+    const r = await runWine('sc', args, { keepServer: true, timeoutMs: 120_000 });
+    if (attempt >= 3 || !/ShellExecuteEx failed/.test(r.stdout + r.stderr)) return r;
+  }
 }
 
 async function state(): Promise<string | null> {
