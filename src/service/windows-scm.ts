@@ -11,6 +11,7 @@ import { sidToString, tokenUserSidOffset } from '../platform/windows-decode';
 import type { FailureActions, ServiceOperations } from './service-definition';
 import type { ScmBinding } from './run-service';
 import type { ServiceStatus } from './scm-state';
+import { driveStop, ERROR_SERVICE_NOT_ACTIVE, ERROR_SERVICE_REQUEST_TIMEOUT, type ObservedStatus, type StopClock } from './stop-wait';
 
 const SC_MANAGER_CONNECT = 0x0001;
 const SC_MANAGER_CREATE_SERVICE = 0x0002;
@@ -24,7 +25,6 @@ const SERVICE_AUTO_START = 0x2;
 const SERVICE_ERROR_NORMAL = 0x1;
 const SERVICE_NO_CHANGE = 0xffffffff;
 const SERVICE_CONTROL_STOP = 0x1;
-const SERVICE_STOPPED = 0x1;
 const SERVICE_CONFIG_DESCRIPTION = 1;
 const SERVICE_CONFIG_FAILURE_ACTIONS = 2;
 const SERVICE_CONFIG_FAILURE_ACTIONS_FLAG = 4;
@@ -38,7 +38,6 @@ export const ERROR_ACCESS_DENIED = 5;
 export const ERROR_INVALID_LEVEL = 124;
 export const ERROR_SERVICE_ALREADY_RUNNING = 1056;
 export const ERROR_SERVICE_DOES_NOT_EXIST = 1060;
-export const ERROR_SERVICE_NOT_ACTIVE = 1062;
 export const ERROR_FAILED_SERVICE_CONTROLLER_CONNECT = 1063;
 export const ERROR_SERVICE_EXISTS = 1073;
 export const ERROR_SERVICE_MARKED_FOR_DELETE = 1072;
@@ -99,7 +98,7 @@ export function win32Message(code: number): string {
     [ERROR_FAILED_SERVICE_CONTROLLER_CONNECT]: 'not started by the service control manager',
     [ERROR_SERVICE_MARKED_FOR_DELETE]: 'the service is marked for deletion (close services.msc and try again)',
     [ERROR_SERVICE_EXISTS]: 'the service already exists',
-    1053: 'the service did not respond to the start or control request in a timely fashion',
+    [ERROR_SERVICE_REQUEST_TIMEOUT]: 'the service did not respond to the start or control request in a timely fashion',
     1058: 'the service is disabled',
   };
   return `${known[code] ?? 'Windows error'} (${code})`;
@@ -183,7 +182,7 @@ function scmApi(): ScmApi {
   return api;
 }
 
-function openManager(a: ScmApi, access: number): unknown {
+function openManager(a: Pick<ScmApi, 'OpenSCManagerW' | 'GetLastError'>, access: number): unknown {
   const scm = a.OpenSCManagerW(null, null, access);
   if (!scm) throw new Win32CallError('OpenSCManagerW', a.GetLastError());
   return scm;
@@ -276,18 +275,26 @@ export function startService(name: string): 'started' | 'already running' {
   });
 }
 
-function queryState(a: ScmApi, svc: unknown): number {
-  const status = Buffer.alloc(28);
-  if (!a.QueryServiceStatus(svc, status)) throw new Win32CallError('QueryServiceStatus', a.GetLastError());
-  return status.readUInt32LE(4);
+/** SERVICE_STATUS as QueryServiceStatus fills it: dwCurrentState @4, dwCheckPoint @20, dwWaitHint @24. */
+export function decodeServiceStatus(buf: Buffer): ObservedStatus {
+  return { state: buf.readUInt32LE(4), checkPoint: buf.readUInt32LE(20), waitHint: buf.readUInt32LE(24) };
 }
 
+function queryStatus(a: StopApi, svc: unknown): ObservedStatus {
+  const status = Buffer.alloc(28);
+  if (!a.QueryServiceStatus(svc, status)) throw new Win32CallError('QueryServiceStatus', a.GetLastError());
+  return decodeServiceStatus(status);
+}
+
+/** The calls stopService makes (a fake with Windows' answers in test/unit/service/stop-wait.test.ts). */
+export type StopApi = Pick<ScmApi, 'OpenSCManagerW' | 'OpenServiceW' | 'QueryServiceStatus' | 'ControlService' | 'CloseServiceHandle' | 'GetLastError'>;
+
 /**
- * ControlService(STOP), then waits (polling QueryServiceStatus) until STOPPED or timeoutMs.
+ * ControlService(STOP) once the service can take it, then waits until STOPPED: the decisions (a start
+ * still pending, a slow stop that shows progress, a hung one) are stop-wait.ts's.
  * Returns 'not installed', 'not running' or 'stopped'.
  */
-export async function stopService(name: string, timeoutMs = 30_000): Promise<'not installed' | 'not running' | 'stopped'> {
-  const a = scmApi();
+export async function stopService(name: string, a: StopApi = scmApi(), clock?: StopClock): Promise<'not installed' | 'not running' | 'stopped'> {
   const scm = openManager(a, SC_MANAGER_CONNECT);
   try {
     const svc = a.OpenServiceW(scm, name, SERVICE_STOP | SERVICE_QUERY_STATUS);
@@ -297,19 +304,11 @@ export async function stopService(name: string, timeoutMs = 30_000): Promise<'no
       throw new Win32CallError('OpenServiceW', err);
     }
     try {
-      if (queryState(a, svc) === SERVICE_STOPPED) return 'not running';
-      const status = Buffer.alloc(28);
-      if (!a.ControlService(svc, SERVICE_CONTROL_STOP, status)) {
-        const err = a.GetLastError();
-        if (err === ERROR_SERVICE_NOT_ACTIVE) return 'not running';
-        throw new Win32CallError('ControlService(SERVICE_CONTROL_STOP)', err);
-      }
-      const deadline = Date.now() + timeoutMs;
-      while (queryState(a, svc) !== SERVICE_STOPPED) {
-        if (Date.now() > deadline) throw new Error(`the service did not stop within ${timeoutMs / 1000} s`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      return 'stopped';
+      const port = {
+        query: () => queryStatus(a, svc),
+        control: () => (a.ControlService(svc, SERVICE_CONTROL_STOP, Buffer.alloc(28)) ? 0 : a.GetLastError()),
+      };
+      return await driveStop(port, (code) => new Win32CallError('ControlService(SERVICE_CONTROL_STOP)', code), clock);
     } finally {
       a.CloseServiceHandle(svc);
     }

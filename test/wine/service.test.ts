@@ -189,7 +189,7 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
 
   t.test('--uninstall: stops (waits) and deletes; sc query then knows no such service', async (t) => {
     const un = await runExe(['record', '--uninstall', '--json'], { keepServer: true, timeoutMs: 120_000 });
-    t.equal(un.code, 0, un.stderr);
+    t.equal(un.code, 0, `stderr: ${un.stderr}; stdout: ${un.stdout}`);
     const steps = parseJsonl(un.stdout);
     for (const rec of steps) t.same(schemaErrors('install-action.schema.json', rec), []);
     t.same(steps.map((x) => [x.Action, x.Succeeded, x.Detail]), [['StopService', true, 'stopped'], ['DeleteService', true, 'deleted']]);
@@ -217,7 +217,7 @@ t.test('record --install / --service / --uninstall under Wine\'s service control
     const ps = spawnSync('ps', ['-o', 'args=', '-p', String(pids[0])], { encoding: 'utf8' }).stdout;
     t.match(ps, /C:\\Program Files\\portqry-ts\\portqry-ts\.exe record --service/i, 'the copy runs');
     const un = await runExe(['record', '--uninstall', '--json'], { keepServer: true, timeoutMs: 120_000 });
-    t.equal(un.code, 0, un.stderr);
+    t.equal(un.code, 0, `stderr: ${un.stderr}; stdout: ${un.stdout}`);
     t.equal(await state(), null);
     await waitFor('the service process to exit', servicePids, (p) => p.length === 0);
   });
