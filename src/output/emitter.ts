@@ -110,6 +110,11 @@ function finishStream(stream: fs.WriteStream): Promise<unknown> {
   });
 }
 
+/** A new temporary name beside file (same folder: the final rename is atomic, on the same volume). Open it with 'wx'. */
+export function tempPathBeside(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}${OUT_FILE_TEMP_SUFFIX}`);
+}
+
 export function openOutFile(file: string, force: boolean): OutFile {
   const mode = checkOutFile(file, force);
   if (mode === 'device') {
@@ -122,7 +127,7 @@ export function openOutFile(file: string, force: boolean): OutFile {
     const stream = fs.createWriteStream(file, { fd });
     return { path: file, tempPath: file, stream, commit: async () => {}, discard: () => stream.destroy() };
   }
-  const tempPath = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}${OUT_FILE_TEMP_SUFFIX}`);
+  const tempPath = tempPathBeside(file);
   let fd: number;
   try {
     // 'wx': O_CREAT|O_EXCL, so a file (or link) planted under the temporary name is never written through.
@@ -195,6 +200,7 @@ export function openOutput(io: IOStreams, options: OutputOptions): Output {
   const style = createStyle(color);
   const isClosed = () => (outFile ? fileFailed !== undefined : io.stdoutClosed);
   const writer = makeWriter(format, { sink, style, delimiter, toFile: Boolean(options.outFile), asciiBorders: !toTerminal, columns: toTerminal ? io.columns : 0 });
+  let ending: Promise<void> | undefined;
   return {
     format,
     style,
@@ -213,27 +219,34 @@ export function openOutput(io: IOStreams, options: OutputOptions): Output {
       await writer.ready?.();
       await waitForDrain(sink);
     },
-    async end() {
-      await writer.end();
-      if (!outFile) {
-        await drain(io.stdout);
-        return;
-      }
-      const file = outFile;
-      if (fileFailed === undefined) {
-        const err = await finishStream(file.stream);
-        fileFailed ??= err;
-      }
-      if (fileFailed !== undefined) {
-        file.discard();
-        throw writeError(fileFailed, file.path);
-      }
-      await file.commit();
+    // Idempotent: a run may finish its output itself before its own last step (query commits its -l
+    // log only once the records are safely written), and the command ends it again.
+    end() {
+      ending ??= finish();
+      return ending;
     },
     abort() {
       outFile?.discard();
     },
   };
+
+  async function finish(): Promise<void> {
+    await writer.end();
+    if (!outFile) {
+      await drain(io.stdout);
+      return;
+    }
+    const file = outFile;
+    if (fileFailed === undefined) {
+      const err = await finishStream(file.stream);
+      fileFailed ??= err;
+    }
+    if (fileFailed !== undefined) {
+      file.discard();
+      throw writeError(fileFailed, file.path);
+    }
+    await file.commit();
+  }
 }
 
 /** Resolves once everything written so far has been handed to the OS (pipes on POSIX are async). */

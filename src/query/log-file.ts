@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { fileError, PortqryError, writeError } from '../errors';
 import { ExitCode } from '../exit-codes';
-import { displayValue, type Output } from '../output/emitter';
+import { displayValue, tempPathBeside, type Output } from '../output/emitter';
 import { createStyle } from '../output/style';
 
 /**
@@ -10,25 +10,45 @@ import { createStyle } from '../output/style';
  * marker, CRLF line ends as on Windows. PortQry asks before overwriting an existing log unless -y
  * (or -q) is given; portqry-ts never prompts, so without -y an existing log is an error (exit 73)
  * and nothing is written.
+ *
+ * The log follows --out-file's rules (src/output/emitter.ts): it is written to a temporary file beside
+ * the target and renamed over it when the run completes (close()); a run that fails (discard()) leaves
+ * an existing log as it was and no new one. A symbolic link is never followed; a device or FIFO is
+ * written directly.
  */
 export class QueryLogFile {
   private constructor(
     private readonly fd: number,
     private readonly path: string,
+    private readonly tempPath: string,
   ) {}
 
-  static open(path: string, overwrite: boolean, commandLine: string, now = new Date()): QueryLogFile {
+  static open(file: string, overwrite: boolean, commandLine: string, now = new Date()): QueryLogFile {
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.lstatSync(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError(err, file, true);
+    }
+    if (stat?.isSymbolicLink()) throw new PortqryError(`log file '${file}' is a symbolic link; not followed`, ExitCode.CantCreate);
+    if (stat?.isDirectory()) throw new PortqryError(`log file '${file}' is a directory`, ExitCode.CantCreate);
+    if (stat?.isFile() && !overwrite) throw new PortqryError(`log file '${file}' already exists: add -y to overwrite it`, ExitCode.CantCreate);
+    const direct = stat !== undefined && !stat.isFile();
+    const tempPath = direct ? file : tempPathBeside(file);
     let fd: number;
     try {
-      fd = fs.openSync(path, overwrite ? 'w' : 'wx');
+      // 'wx' (O_CREAT|O_EXCL): a file or link planted under the temporary name is never written through.
+      fd = fs.openSync(tempPath, direct ? 'w' : 'wx', 0o666);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new PortqryError(`log file '${path}' already exists: add -y to overwrite it`, ExitCode.CantCreate);
-      }
-      throw fileError(err, path, true);
+      throw fileError(err, file, true);
     }
-    const log = new QueryLogFile(fd, path);
-    log.write(['PortQry Version 2.0 Log File', '', `System Date: ${ctimeDate(now)}`, '', 'Command run:', ` ${commandLine}`, '', 'Local computer name:', '', ` ${os.hostname().toUpperCase()}`, '']);
+    const log = new QueryLogFile(fd, file, tempPath);
+    try {
+      log.write(['PortQry Version 2.0 Log File', '', `System Date: ${ctimeDate(now)}`, '', 'Command run:', ` ${commandLine}`, '', 'Local computer name:', '', ` ${os.hostname().toUpperCase()}`, '']);
+    } catch (err) {
+      log.discard();
+      throw err;
+    }
     return log;
   }
 
@@ -42,12 +62,32 @@ export class QueryLogFile {
     }
   }
 
+  /** The run completed: the end marker, then the log takes the target's place. */
   close(): void {
     try {
       this.write(['', '========= end of log file =========']);
-    } finally {
-      fs.closeSync(this.fd);
+    } catch (err) {
+      this.discard();
+      throw err;
     }
+    fs.closeSync(this.fd);
+    if (this.tempPath === this.path) return;
+    try {
+      fs.renameSync(this.tempPath, this.path);
+    } catch (err) {
+      fs.rmSync(this.tempPath, { force: true });
+      throw fileError(err, this.path, true);
+    }
+  }
+
+  /** The run failed: the temporary log is removed, an existing log stays as it was. */
+  discard(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+    if (this.tempPath !== this.path) fs.rmSync(this.tempPath, { force: true });
   }
 }
 
@@ -66,7 +106,7 @@ export function commandLineText(args: readonly string[]): string {
 
 /**
  * An output that also writes PortQry's text of every record and note into a -l log (local mode, -wport,
- * -wpid); the log is closed, with its end marker, when the output ends or the run fails.
+ * -wpid); the log is put in place, with its end marker, when the output ends; a failed run discards it.
  */
 export function withQueryLog(inner: Output, log: QueryLogFile): Output {
   const plain = createStyle(false);
@@ -94,17 +134,18 @@ export function withQueryLog(inner: Output, log: QueryLogFile): Output {
     async end() {
       try {
         await inner.end();
-      } finally {
-        close();
+      } catch (err) {
+        closed = true;
+        log.discard();
+        throw err;
       }
+      close();
     },
     abort() {
       inner.abort();
-      try {
-        close();
-      } catch {
-        // the run's own error is the one reported
-      }
+      if (closed) return;
+      closed = true;
+      log.discard();
     },
   };
 }

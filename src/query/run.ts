@@ -1,4 +1,4 @@
-import { UsageError } from '../errors';
+import { UsageError, writeError } from '../errors';
 import type { Output } from '../output/emitter';
 import type { IOStreams } from '../output/iostreams';
 import { sanitizeLine } from '../output/sanitize';
@@ -113,9 +113,10 @@ export async function executeQuery(request: QueryRequest, output: Output | undef
   // the engine starts no new queries, so a slow consumer cannot make the process buffer a whole scan.
   let written = 0;
   let behind: Promise<void> | undefined;
+  let completed = false;
   try {
     const { servers, hostsFile } = reverseResolverEnv(io.env);
-    return await runQueries(request.targets, request.ports, { ...request.engine, dnsServers: servers, hostsFile }, {
+    const code = await runQueries(request.targets, request.ports, { ...request.engine, dnsServers: servers, hostsFile }, {
       target(target) {
         output?.note(targetPreamble(target));
         log?.write(targetPreamble(target));
@@ -146,8 +147,16 @@ export async function executeQuery(request: QueryRequest, output: Output | undef
       },
       stopped: () => output?.closed ?? false,
     });
+    // The -l log takes its place only once the records are written: a run whose output fails (a full disk,
+    // stdout lost) leaves an existing log as it was. Ending the output here is idempotent for the command.
+    if (output) await output.end();
+    if (io.stdoutError) throw writeError(io.stdoutError, 'to standard output');
+    completed = true;
+    return code;
   } finally {
     io.clearProgress();
-    log?.close();
+    // A failed run (the output or the log could not be written) leaves an existing log as it was.
+    if (completed) log?.close();
+    else log?.discard();
   }
 }

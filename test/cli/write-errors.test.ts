@@ -89,6 +89,44 @@ t.test('query -l on a full device: exit 74 (was 70, an internal error)', { skip:
   t.equal(r.stderr, 'portqry-ts: cannot write /dev/full: no space left on device\n');
 });
 
+t.test('query -l -y: a run that fails (stdout on a full device) leaves the existing log as it was', { skip: haveDevFull ? false : '/dev/full is missing' }, async (t) => {
+  // Failed on the old code: the log was truncated when the run started and a partial log left in its place.
+  const dir = tmpdir(t);
+  const log = path.join(dir, 'pq.log');
+  fs.writeFileSync(log, 'last week\r\n');
+  const port = await closedPort();
+  for (const args of [
+    ['query', '-n', '127.0.0.1', '-e', String(port), '-nr', '-l', log, '-y', '--json', '--out-file', '/dev/full'],
+    ['query', '-local', '--no-modules', '-l', log, '-y', '--json', '--out-file', '/dev/full'],
+  ]) {
+    const r = await runCli(args, { env: { TZ: 'UTC' } });
+    t.equal(r.code, 74, `${args[1]}: exit 74`);
+    t.equal(fs.readFileSync(log, 'utf8'), 'last week\r\n', `${args[1]}: the old log is untouched`);
+    t.same(fs.readdirSync(dir), ['pq.log'], `${args[1]}: no temporary file left behind`);
+  }
+  const ok = await runCli(['query', '-n', '127.0.0.1', '-e', String(port), '-nr', '-l', log, '-y', '--json'], { env: { TZ: 'UTC' } });
+  t.equal(ok.code, 1, 'NOT LISTENING');
+  t.match(fs.readFileSync(log, 'utf8'), /^PortQry Version 2\.0 Log File\r\n[^]*NOT LISTENING[^]*========= end of log file =========\r\n$/, 'a run that completes replaces it');
+  t.same(fs.readdirSync(dir), ['pq.log']);
+});
+
+t.test('query -l: a symbolic link is not followed, with or without -y', async (t) => {
+  // Failed on the old code: -y wrote the log through the link into its target.
+  const dir = tmpdir(t);
+  const target = path.join(dir, 'target.txt');
+  fs.writeFileSync(target, 'precious\n');
+  const link = path.join(dir, 'pq.log');
+  fs.symlinkSync(target, link);
+  for (const extra of [[], ['-y']]) {
+    const r = await runInProcess(['query', '-n', '127.0.0.1', '-e', '1', '-nr', '-l', link, '--json', ...extra]);
+    t.equal(r.code, 73, `${extra.join(' ') || 'no -y'}: exit 73`);
+    t.equal(r.stderr, `portqry-ts: log file '${link}' is a symbolic link; not followed\n`);
+    t.equal(r.stdout, '', 'nothing queried');
+  }
+  t.equal(fs.readFileSync(target, 'utf8'), 'precious\n');
+  t.ok(fs.lstatSync(link).isSymbolicLink(), 'the link is left as it was');
+});
+
 t.test('in process: a stdout that fails with EIO gives 74, not a verdict', async (t) => {
   const port = await closedPort();
   const r = await runInProcess(['query', '-n', '127.0.0.1', '-e', String(port), '-nr', '--json'], { stdoutError: 'EIO' });
