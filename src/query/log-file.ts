@@ -11,15 +11,17 @@ import { createStyle } from '../output/style';
  * (or -q) is given; portqry-ts never prompts, so without -y an existing log is an error (exit 73)
  * and nothing is written.
  *
- * The log follows --out-file's rules (src/output/emitter.ts): it is written to a temporary file beside
- * the target and renamed over it when the run completes (close()); a run that fails (discard()) leaves
- * an existing log as it was and no new one. A symbolic link is never followed; a device or FIFO is
+ * A new log is written in place, line by line as PortQry does (a watch's log can be followed while it
+ * runs). An existing log replaced with -y is written to a temporary file beside it and renamed over it
+ * when the run completes (close()), as --out-file is (src/output/emitter.ts): a run that fails
+ * (discard()) leaves the old log as it was. A symbolic link is never followed; a device or FIFO is
  * written directly.
  */
 export class QueryLogFile {
   private constructor(
     private readonly fd: number,
     private readonly path: string,
+    /** Where the lines go: path itself, or a temporary file beside an existing log being replaced. */
     private readonly tempPath: string,
   ) {}
 
@@ -33,13 +35,14 @@ export class QueryLogFile {
     if (stat?.isSymbolicLink()) throw new PortqryError(`log file '${file}' is a symbolic link; not followed`, ExitCode.CantCreate);
     if (stat?.isDirectory()) throw new PortqryError(`log file '${file}' is a directory`, ExitCode.CantCreate);
     if (stat?.isFile() && !overwrite) throw new PortqryError(`log file '${file}' already exists: add -y to overwrite it`, ExitCode.CantCreate);
-    const direct = stat !== undefined && !stat.isFile();
-    const tempPath = direct ? file : tempPathBeside(file);
+    const device = stat !== undefined && !stat.isFile();
+    const tempPath = stat?.isFile() ? tempPathBeside(file) : file;
     let fd: number;
     try {
-      // 'wx' (O_CREAT|O_EXCL): a file or link planted under the temporary name is never written through.
-      fd = fs.openSync(tempPath, direct ? 'w' : 'wx', 0o666);
+      // 'wx' (O_CREAT|O_EXCL): a file or link planted under the name since the check is never written through.
+      fd = fs.openSync(tempPath, device ? 'w' : 'wx', 0o666);
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && tempPath === file) throw new PortqryError(`log file '${file}' already exists: add -y to overwrite it`, ExitCode.CantCreate);
       throw fileError(err, file, true);
     }
     const log = new QueryLogFile(fd, file, tempPath);
@@ -80,7 +83,7 @@ export class QueryLogFile {
     }
   }
 
-  /** The run failed: the temporary log is removed, an existing log stays as it was. */
+  /** The run failed: a replacement log is removed and the old one stays as it was; a new log keeps what was written. */
   discard(): void {
     try {
       fs.closeSync(this.fd);

@@ -104,6 +104,11 @@ t.test('query -l -y: a run that fails (stdout on a full device) leaves the exist
     t.equal(fs.readFileSync(log, 'utf8'), 'last week\r\n', `${args[1]}: the old log is untouched`);
     t.same(fs.readdirSync(dir), ['pq.log'], `${args[1]}: no temporary file left behind`);
   }
+  const fresh = path.join(dir, 'new.log');
+  const failedNew = await runCli(['query', '-n', '127.0.0.1', '-e', String(port), '-nr', '-l', fresh, '--json', '--out-file', '/dev/full'], { env: { TZ: 'UTC' } });
+  t.equal(failedNew.code, 74);
+  t.match(fs.readFileSync(fresh, 'utf8'), /^PortQry Version 2\.0 Log File\r\n[^]*NOT LISTENING\r\n/, 'a new log is written as the run goes (PortQry: a watch can be followed); a failed run keeps what it wrote');
+  fs.rmSync(fresh);
   const ok = await runCli(['query', '-n', '127.0.0.1', '-e', String(port), '-nr', '-l', log, '-y', '--json'], { env: { TZ: 'UTC' } });
   t.equal(ok.code, 1, 'NOT LISTENING');
   t.match(fs.readFileSync(log, 'utf8'), /^PortQry Version 2\.0 Log File\r\n[^]*NOT LISTENING[^]*========= end of log file =========\r\n$/, 'a run that completes replaces it');
