@@ -25,6 +25,11 @@ export const ServiceState = {
   StartPending: 2,
   StopPending: 3,
   Running: 4,
+  // Never reported by our service (it accepts no pause); other services report them, and a control
+  // program stopping one reads them (stop-wait.ts).
+  ContinuePending: 5,
+  PausePending: 6,
+  Paused: 7,
 } as const;
 export type ServiceState = (typeof ServiceState)[keyof typeof ServiceState];
 

@@ -22,17 +22,9 @@
  *   https://learn.microsoft.com/windows/win32/services/stopping-a-service
  */
 
-/** dwCurrentState values (winsvc.h). */
-export const SvcState = {
-  Stopped: 1,
-  StartPending: 2,
-  StopPending: 3,
-  Running: 4,
-  ContinuePending: 5,
-  PausePending: 6,
-  Paused: 7,
-} as const;
+import { ServiceState } from './scm-state';
 
+/** dwCurrentState values (winsvc.h) in sc.exe's words. */
 const STATE_NAMES: Record<number, string> = {
   1: 'STOPPED',
   2: 'START_PENDING',
@@ -90,12 +82,12 @@ export class StopWait {
   observe(s: ObservedStatus, now: number): StopDecision {
     if (!this.last || this.last.state !== s.state || this.last.checkPoint !== s.checkPoint) this.lastChangeAt = now;
     this.last = s;
-    if (s.state === SvcState.Stopped) return { do: 'done', result: this.sent ? 'stopped' : 'not running' };
+    if (s.state === ServiceState.Stopped) return { do: 'done', result: this.sent ? 'stopped' : 'not running' };
     if (now - this.startedAt > this.limits.totalMs) {
       return this.fail(`the service did not stop within ${seconds(this.limits.totalMs)} (it reports ${stateName(s.state)}, checkpoint ${s.checkPoint})`);
     }
     const still = now - this.lastChangeAt;
-    if (s.state === SvcState.StartPending || s.state === SvcState.StopPending || s.state === SvcState.ContinuePending || s.state === SvcState.PausePending) {
+    if (s.state === ServiceState.StartPending || s.state === ServiceState.StopPending || s.state === ServiceState.ContinuePending || s.state === ServiceState.PausePending) {
       const allowed = Math.max(s.waitHint, this.limits.minHintMs) + this.limits.graceMs;
       if (still > allowed) {
         return this.fail(`the service is hung: it has reported ${stateName(s.state)} with checkpoint ${s.checkPoint} for ${seconds(still)} (its wait hint: ${seconds(s.waitHint)})`);

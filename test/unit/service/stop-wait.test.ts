@@ -1,6 +1,6 @@
 import t from 'tap';
-import { ServiceControl, ServiceStateMachine, type ServiceStatus } from '../../../src/service/scm-state';
-import { STOP_LIMITS, StopWait, SvcState } from '../../../src/service/stop-wait';
+import { ServiceControl, ServiceState, ServiceStateMachine, type ServiceStatus } from '../../../src/service/scm-state';
+import { STOP_LIMITS, StopWait } from '../../../src/service/stop-wait';
 import { decodeServiceStatus, encodeServiceStatus, stopService, Win32CallError, type StopApi } from '../../../src/service/windows-scm';
 
 // `record --uninstall` stops the service through stopService with the Windows SCM's answers injected:
@@ -64,7 +64,7 @@ function fakeScm(s: Scenario) {
         return 0;
       }
       // ControlService: ERROR_SERVICE_CANNOT_ACCEPT_CTRL while START_PENDING/STOP_PENDING, NOT_ACTIVE when stopped.
-      if (reported.currentState === SvcState.Stopped) {
+      if (reported.currentState === ServiceState.Stopped) {
         lastError = 1062;
         return 0;
       }
@@ -93,7 +93,7 @@ function fakeScm(s: Scenario) {
 t.test('a service still starting (START_PENDING, as after a boot or a restart): the stop waits for RUNNING, then is sent', async (t) => {
   const f = fakeScm({ runningAt: 6000 });
   t.equal(await stopService('portqry-ts', f.api, f.clock), 'stopped');
-  t.notOk(f.calls.includes('control') && f.calls.indexOf('control') < f.calls.indexOf(`query ${SvcState.Running}`), 'no control sent while START_PENDING');
+  t.notOk(f.calls.includes('control') && f.calls.indexOf('control') < f.calls.indexOf(`query ${ServiceState.Running}`), 'no control sent while START_PENDING');
   t.ok(f.now() >= 6000 && f.now() < 12_000, `returned soon after the stop (${f.now()} ms)`);
   t.equal(f.calls.filter((c) => c === 'close').length, 2, 'service and manager handles closed');
 });
@@ -164,13 +164,13 @@ t.test('other ControlService errors are reported with their Win32 meaning', asyn
 
 t.test('decision table: pending states wait at a tenth of the hint (0.25-1 s); a checkpoint change renews the allowance', async (t) => {
   const w = new StopWait(0);
-  t.same(w.observe({ state: SvcState.StartPending, checkPoint: 1, waitHint: 30_000 }, 0), { do: 'wait', ms: 1000 });
-  t.same(w.observe({ state: SvcState.StartPending, checkPoint: 1, waitHint: 2000 }, 14_000), { do: 'wait', ms: 250 }, 'a short hint is still allowed the minimum (10 s) plus grace');
-  t.same(w.observe({ state: SvcState.StartPending, checkPoint: 2, waitHint: 2000 }, 29_000), { do: 'wait', ms: 250 }, 'checkpoint changed: renewed');
-  t.equal(w.observe({ state: SvcState.StartPending, checkPoint: 2, waitHint: 2000 }, 45_000).do, 'fail');
+  t.same(w.observe({ state: ServiceState.StartPending, checkPoint: 1, waitHint: 30_000 }, 0), { do: 'wait', ms: 1000 });
+  t.same(w.observe({ state: ServiceState.StartPending, checkPoint: 1, waitHint: 2000 }, 14_000), { do: 'wait', ms: 250 }, 'a short hint is still allowed the minimum (10 s) plus grace');
+  t.same(w.observe({ state: ServiceState.StartPending, checkPoint: 2, waitHint: 2000 }, 29_000), { do: 'wait', ms: 250 }, 'checkpoint changed: renewed');
+  t.equal(w.observe({ state: ServiceState.StartPending, checkPoint: 2, waitHint: 2000 }, 45_000).do, 'fail');
   const r = new StopWait(0);
-  t.same(r.observe({ state: SvcState.Paused, checkPoint: 0, waitHint: 0 }, 0), { do: 'control' }, 'a paused service is stopped too');
-  t.same(r.observe({ state: SvcState.Stopped, checkPoint: 0, waitHint: 0 }, 100), { do: 'done', result: 'stopped' });
+  t.same(r.observe({ state: ServiceState.Paused, checkPoint: 0, waitHint: 0 }, 0), { do: 'control' }, 'a paused service is stopped too');
+  t.same(r.observe({ state: ServiceState.Stopped, checkPoint: 0, waitHint: 0 }, 100), { do: 'done', result: 'stopped' });
 });
 
 t.test('SERVICE_STATUS bytes: state, checkpoint and wait hint at offsets 4, 20, 24', async (t) => {
