@@ -9,7 +9,11 @@ import { build } from 'esbuild';
 // (scripts/build.sh, src/main.ts). A few Node built-ins cannot be in a snapshot (loading node:tls
 // aborts the snapshot build with "Unknown external reference"), so they are bound lazily: the bundle
 // gets an object with the module's export names as getters, and the real module loads on first use.
-const SNAPSHOT_UNSAFE_BUILTINS = ['tls'];
+// util: loaded while the snapshot is built (esbuild's __toESM copy of its exports), it made Node abort
+// the executable as soon as a Worker started (`Assertion failed: shutdown_wrap_template_.IsEmpty()`);
+// worker_threads is not supported in snapshot builder scripts either. Bound lazily, Workers run
+// (test/cli/worker-threads.test.ts).
+const SNAPSHOT_UNSAFE_BUILTINS = ['tls', 'worker_threads', 'util'];
 const require = createRequire(import.meta.url);
 
 const lazyBuiltins = {
