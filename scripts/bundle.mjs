@@ -66,6 +66,24 @@ const lazyPackages = {
   },
 };
 
+// parse's worker threads (src/portreporter/parse-parallel.ts) evaluate this second bundle's text: a
+// standalone executable has no file a Worker could load, so the text is defined into the main bundle.
+const parseWorker = await build({
+  entryPoints: ['src/portreporter/parse-worker.ts'],
+  write: false,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  // Inside a function: top-level names of an evaluated script would be properties of the global object (slow to reach).
+  format: 'iife',
+  logLevel: 'warning',
+  legalComments: 'none',
+  minifyWhitespace: true,
+  charset: 'ascii',
+  define: { 'import.meta.url': '__bundleFileUrl' },
+  banner: { js: 'var __bundleFileUrl = require("node:url").pathToFileURL(__filename).href;' },
+});
+
 await build({
   entryPoints: ['src/main.ts'],
   outfile: 'dist/main.cjs',
@@ -81,7 +99,7 @@ await build({
   legalComments: 'none',
   // Code shared with the ESM test run uses import.meta.url (e.g. createRequire); in CommonJS it is
   // the bundle's own file URL.
-  define: { 'import.meta.url': '__bundleFileUrl' },
+  define: { 'import.meta.url': '__bundleFileUrl', __PORTQRY_PARSE_WORKER__: JSON.stringify(parseWorker.outputFiles[0].text) },
   banner: { js: '#!/usr/bin/env node\nvar __bundleFileUrl = require("node:url").pathToFileURL(__filename).href;' },
   // Strings, templates and regular expressions come out ASCII-only (non-ASCII escaped)...
   charset: 'ascii',
