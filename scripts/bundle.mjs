@@ -68,6 +68,8 @@ const lazyPackages = {
 
 // parse's worker threads (src/portreporter/parse-parallel.ts) evaluate this second bundle's text: a
 // standalone executable has no file a Worker could load, so the text is defined into the main bundle.
+// In the Linux executable a worker that loads node:net, node:tty or node:v8 aborts the process, so
+// this code must not import them (test/cli/parse-parallel.test.ts runs the executable).
 const parseWorker = await build({
   entryPoints: ['src/portreporter/parse-worker.ts'],
   write: false,

@@ -45,14 +45,26 @@ export function createChunkParser(setup: ChunkSetup): (task: ChunkTask) => Promi
   const baseOptions: LogReadOptions = { clock, computer: setup.computer, maxLineBytes: setup.maxLineBytes, onSkip: () => {} };
   const loadIndex = createProcessIndexLoader(baseOptions);
 
+  // One parser per file (and PR-PIDS index) for all its chunks this worker gets: its caches (the last
+  // time converted, per-PID names, interned strings) are kept by value, so they carry over between
+  // chunks that are not adjacent without changing a byte, and are not rebuilt for every chunk.
+  let cached: { key: string; parser: LogParser; sink: { skips: SkippedLine[] } } | undefined;
+
   return async (task) => {
+    const key = `${task.source.path}\0${task.source.name}\0${task.pids ?? ''}`;
+    if (cached?.key !== key) {
+      const sink = { skips: [] as SkippedLine[] };
+      const options: LogReadOptions = { ...baseOptions, onSkip: (s) => sink.skips.push(s) };
+      const source = { name: task.source.name, path: task.source.path, explicit: true, open: async function* () {} };
+      const parser = new LogParser(source, options);
+      parser.kind = 'ports';
+      parser.mode = 'ports-rows';
+      parser.setIndex(task.pids === undefined ? undefined : ((await loadIndex(path.dirname(task.source.path), task.pids)) as ProcessIndex | undefined));
+      cached = { key, parser, sink };
+    }
+    const { parser, sink } = cached;
     const skips: SkippedLine[] = [];
-    const options: LogReadOptions = { ...baseOptions, onSkip: (s) => skips.push(s) };
-    const source = { name: task.source.name, path: task.source.path, explicit: true, open: async function* () {} };
-    const parser = new LogParser(source, options);
-    parser.kind = 'ports';
-    parser.mode = 'ports-rows';
-    parser.setIndex(task.pids === undefined ? undefined : ((await loadIndex(path.dirname(task.source.path), task.pids)) as ProcessIndex | undefined));
+    sink.skips = skips;
 
     const want = Math.max(1 << 16, task.bytes.length * 10);
     const out = new JsonBytes(task.out && task.out.byteLength >= want ? 0 : want);
