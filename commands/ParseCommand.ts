@@ -23,6 +23,8 @@ export class ParseCommand extends PortReporterInputCommand {
       Exit codes: 0 success, 3 a record matched the criteria with --fail-on-flag, 64 bad option, 65 not a Port Reporter log or (--strict) a bad line, 66 an input does not exist.
 
       JSON Lines and CSV stream in constant memory whatever the input size; table output keeps all rows to size its columns.
+
+      The environment variable PORTQRY_PARSE_WORKERS=N (e.g. 2) parses PR-PORTS files of --format jsonl|json on N worker threads (output unchanged, in order; files without filters, --criteria, --resolve or --strict). Off by default: it costs more CPU and memory than it saves in time on two cores (docs/benchmarks.md, parse).
     `,
     examples: [
       ['Every port use in a folder of logs, as PowerShell objects', '$0 parse C:\\Windows\\System32\\LogFiles\\PortReporter --json | ConvertFrom-Json'],

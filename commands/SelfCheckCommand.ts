@@ -13,13 +13,13 @@ export class SelfCheckCommand extends BaseCommand {
   static usage = Command.Usage({
     category: 'Support',
     description: 'Check this executable: runtime, and whether FFI (koffi) loads and calls the OS',
-    details: 'Prints one SelfCheck record (schemas/self-check.schema.json). Exit code 0 when the FFI check passed and the query engine (QueryEngine: winsock on Windows, libc on Linux, node elsewhere; PORTQRY_ENGINE=libc|node|winsock forces one) starts, 71 when not (FfiError, QueryEngineError say why).',
+    details: 'Prints one SelfCheck record (schemas/self-check.schema.json). Exit code 0 when the FFI check passed and the query engine (QueryEngine: winsock on Windows, libc on Linux, node elsewhere; PORTQRY_ENGINE=libc|node|winsock forces one) starts, 71 when not (FfiError, QueryEngineError say why). WorkerThread says whether a worker thread (what parse can use for a second core) starts and answers here; WorkerThreadError why not (informational: it does not change the exit code).',
     examples: [['Check that FFI works on this server', '$0 self-check --format text']],
   });
 
   async run(): Promise<number> {
-    const { SelfCheckKind, selfCheck } = await import('../src/platform/self-check');
-    const check = selfCheck();
+    const { SelfCheckKind, selfCheck, workerThreadCheck } = await import('../src/platform/self-check');
+    const check = { ...selfCheck(), ...(await workerThreadCheck()) };
     this.output.write(SelfCheckKind, { ...check });
     return check.FfiError === null && check.QueryEngineError === null ? ExitCode.Ok : ExitCode.OsError;
   }

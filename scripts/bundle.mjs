@@ -9,7 +9,11 @@ import { build } from 'esbuild';
 // (scripts/build.sh, src/main.ts). A few Node built-ins cannot be in a snapshot (loading node:tls
 // aborts the snapshot build with "Unknown external reference"), so they are bound lazily: the bundle
 // gets an object with the module's export names as getters, and the real module loads on first use.
-const SNAPSHOT_UNSAFE_BUILTINS = ['tls'];
+// util: loaded while the snapshot is built (esbuild's __toESM copy of its exports), it made Node abort
+// the executable as soon as a Worker started (`Assertion failed: shutdown_wrap_template_.IsEmpty()`);
+// worker_threads is not supported in snapshot builder scripts either. Bound lazily, Workers run
+// (test/cli/worker-threads.test.ts).
+const SNAPSHOT_UNSAFE_BUILTINS = ['tls', 'worker_threads', 'util'];
 const require = createRequire(import.meta.url);
 
 const lazyBuiltins = {
@@ -62,6 +66,26 @@ const lazyPackages = {
   },
 };
 
+// parse's worker threads (src/portreporter/parse-parallel.ts) evaluate this second bundle's text: a
+// standalone executable has no file a Worker could load, so the text is defined into the main bundle.
+// In the Linux executable a worker that loads node:net, node:tty or node:v8 aborts the process, so
+// this code must not import them (test/cli/parse-parallel.test.ts runs the executable).
+const parseWorker = await build({
+  entryPoints: ['src/portreporter/parse-worker.ts'],
+  write: false,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  // Inside a function: top-level names of an evaluated script would be properties of the global object (slow to reach).
+  format: 'iife',
+  logLevel: 'warning',
+  legalComments: 'none',
+  minifyWhitespace: true,
+  charset: 'ascii',
+  define: { 'import.meta.url': '__bundleFileUrl' },
+  banner: { js: 'var __bundleFileUrl = require("node:url").pathToFileURL(__filename).href;' },
+});
+
 await build({
   entryPoints: ['src/main.ts'],
   outfile: 'dist/main.cjs',
@@ -77,7 +101,7 @@ await build({
   legalComments: 'none',
   // Code shared with the ESM test run uses import.meta.url (e.g. createRequire); in CommonJS it is
   // the bundle's own file URL.
-  define: { 'import.meta.url': '__bundleFileUrl' },
+  define: { 'import.meta.url': '__bundleFileUrl', __PORTQRY_PARSE_WORKER__: JSON.stringify(parseWorker.outputFiles[0].text) },
   banner: { js: '#!/usr/bin/env node\nvar __bundleFileUrl = require("node:url").pathToFileURL(__filename).href;' },
   // Strings, templates and regular expressions come out ASCII-only (non-ASCII escaped)...
   charset: 'ascii',

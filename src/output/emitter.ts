@@ -35,6 +35,11 @@ export interface Output {
   /** True when nobody reads any more (closed pipe): stop producing. */
   readonly closed: boolean;
   write(kind: RecordKind, record: OutputRecord): void;
+  /**
+   * Records already encoded as JSON by writeRecordJson (parse's worker threads): jsonl `{…}\n` each,
+   * json `,\n{…}` each. Only jsonl and json outputs have it.
+   */
+  readonly writeEncoded?: (bytes: Buffer, records: number, written: () => void) => void;
   /** Free-form human lines in text format only (e.g. PortQry's "querying..." lines); ignored otherwise. */
   note(lines: string[]): void;
   /**
@@ -211,6 +216,11 @@ export function openOutput(io: IOStreams, options: OutputOptions): Output {
       if (isClosed()) return;
       writer.write(kind, record);
     },
+    writeEncoded: writer.encoded
+      ? (bytes, records, written) => {
+          if (!isClosed()) writer.encoded!(bytes, records, written);
+        }
+      : undefined,
     note(lines) {
       if (format === 'text' && !isClosed()) writer.raw(lines.map((l) => `${l}\n`).join(''));
     },
@@ -289,12 +299,18 @@ interface WriterContext {
 interface Writer {
   write(kind: RecordKind, record: OutputRecord): void;
   raw(text: string): void;
+  /** Records encoded elsewhere (Output.writeEncoded). */
+  encoded?(bytes: Buffer, records: number, written: () => void): void;
   /** Backpressure of a writer with its own buffer (the CSV formatter). */
   ready?(): Promise<void>;
   end(): Promise<void>;
 }
 
 function makeWriter(format: Format, ctx: WriterContext): Writer {
+  // Encoded bytes handed to the process's stdout or a file stream are done with once their write
+  // callback ran; any other stream (a PassThrough in a test) may still hold them, so they are not reused.
+  const reusable = ctx.sink === process.stdout || ctx.sink instanceof fs.WriteStream;
+  const writeEncoded = (bytes: Buffer, written: () => void) => ctx.sink.write(bytes, reusable ? () => written() : undefined);
   switch (format) {
     case 'jsonl': {
       const out = batchedSink(ctx.sink);
@@ -305,6 +321,10 @@ function makeWriter(format: Format, ctx: WriterContext): Writer {
           out.written();
         },
         raw: () => {},
+        encoded: (bytes, _records, written) => {
+          out.flush();
+          writeEncoded(bytes, written);
+        },
         end: async () => out.flush(),
       };
     }
@@ -318,6 +338,14 @@ function makeWriter(format: Format, ctx: WriterContext): Writer {
           out.written();
         },
         raw: () => {},
+        encoded: (bytes, records, written) => {
+          if (records === 0) return;
+          // Each record comes as `,\n{…}`: the first of the output opens the array instead.
+          if (count === 0) bytes[0] = 0x5b;
+          count += records;
+          out.flush();
+          writeEncoded(bytes, written);
+        },
         end: async () => {
           out.bytes.ascii(count === 0 ? '[]\n' : '\n]\n');
           out.flush();

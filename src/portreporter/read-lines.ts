@@ -20,6 +20,10 @@ export interface LineBatch {
 export interface LineReaderOptions {
   /** Longest line kept; longer ones are reported as null. Default 1 MiB. */
   maxLineBytes?: number;
+  /** Number of the first line (default 1): a reader that starts at a line boundary inside a file. */
+  firstLine?: number;
+  /** The encoding, already known (a reader that starts inside a file): no sniffing, no BOM removed at the start. */
+  encoding?: 'bytes';
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
@@ -28,8 +32,8 @@ const LF = 0x0a;
 
 export async function* readLineBatches(source: AsyncIterable<Buffer | string>, options: LineReaderOptions = {}): AsyncGenerator<LineBatch> {
   const maxLine = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  let lineNo = 1;
-  let encoding: 'bytes' | 'utf16le' | undefined;
+  let lineNo = options.firstLine ?? 1;
+  let encoding: 'bytes' | 'utf16le' | undefined = options.encoding;
   let carry: Buffer | undefined;
   // UTF-16: the decoder keeps a split code unit between chunks; text after the last LF waits here.
   let decoder: TextDecoder | undefined;
@@ -181,7 +185,7 @@ function stripLine(line: string): string {
   return s;
 }
 
-function sniffEncoding(head: Buffer): 'bytes' | 'utf16le' {
+export function sniffEncoding(head: Buffer): 'bytes' | 'utf16le' {
   if (head[0] === 0xff && head[1] === 0xfe) return 'utf16le';
   // No BOM but ASCII text in UTF-16LE: every second byte is zero ("P\0o\0r\0t\0").
   if (head.length >= 4 && head[0] !== 0 && head[1] === 0 && head[2] !== 0 && head[3] === 0) return 'utf16le';

@@ -72,7 +72,8 @@ export class LogParser {
   /** Set when a PR-PORTS header names its PR-PIDS file: the driver loads it and calls setIndex. */
   wantsIndex: string | undefined;
   readonly details: ProcessDetail[] = [];
-  private index: ProcessIndex | undefined;
+  /** The PR-PIDS index of the current PR-PORTS rows (parse-parallel.ts hands its name to the workers). */
+  index: ProcessIndex | undefined;
   private awaitingComputer = false;
   private readonly foreignBody = { count: 0, line: 0 };
   private readonly block = new ProcessBlockParser();

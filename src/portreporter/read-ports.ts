@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { ipVersion } from './ip-text';
 import type { PortReporterRecord } from './record';
 import { formatLocal, fullYear, type LocalClock } from './time';
 
@@ -207,7 +207,7 @@ function isAddress(text: string): boolean {
   if (isDottedQuad(text)) return true;
   if (text === '') return false;
   const pct = text.indexOf('%');
-  return isIP(pct < 0 ? text : text.slice(0, pct)) !== 0;
+  return ipVersion(pct < 0 ? text : text.slice(0, pct)) !== 0;
 }
 
 /** The common case without a regular expression: four decimal octets of at most 255. */

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { type LogReadOptions, type LogSource, readLogFile, type SkippedLine } from './read-log';
 import type { PortReporterRecord } from './record';
 import { createResolver, type ResolveOptions, resolveInOrder } from './resolve';
-import { createLocalClock } from './time';
+import { createLocalClock, type LocalClock } from './time';
 
 /**
  * The reader `parse` and `stats` share: inputs → log files → records (correlated with PR-PIDS) →
@@ -45,16 +45,7 @@ export async function* readPortReporterBatches(inputs: readonly string[], option
   const filter = compileFilter(options.filter ?? {}, clock);
   const criteria = options.criteria;
   const wantNames = Boolean(options.resolve) || filter.needsNames || Boolean(criteria?.needsNames);
-  const logOptions: LogReadOptions = {
-    clock,
-    computer: options.computer,
-    maxLineBytes: options.maxLineBytes,
-    onSkip(skip) {
-      if (options.strict && !skip.truncated) throw new DataError(`${skip.file}:${skip.line}: ${skip.reason}`);
-      options.onSkip?.(skip);
-    },
-  };
-  logOptions.processIndex = createProcessIndexLoader(logOptions);
+  const logOptions = createLogReadOptions(options, clock);
 
   const finish = (r: PortReporterRecord): boolean => {
     if (!filter.afterResolve(r)) return false;
@@ -63,9 +54,7 @@ export async function* readPortReporterBatches(inputs: readonly string[], option
   };
 
   async function* filtered(): AsyncGenerator<PortReporterRecord[]> {
-    const sources: LogSource[] = [];
-    for await (const source of expandInputs(inputs, options.stdin ?? process.stdin, process.platform, { paths: options.exclude ?? [] })) sources.push(source);
-    for (const source of withoutDuplicateSets(sources)) {
+    for (const source of await logSources(inputs, options)) {
       for await (const batch of readLogFile(source, logOptions)) {
         const kept = filter.active ? batch.filter(filter.beforeResolve) : batch;
         if (kept.length > 0) yield kept;
@@ -89,6 +78,28 @@ export async function* readPortReporterBatches(inputs: readonly string[], option
   } finally {
     resolver.close();
   }
+}
+
+/** The per-file read options of readPortReporterBatches (skips reported, --strict, PR-PIDS indexes loaded once). */
+export function createLogReadOptions(options: ReadOptions, clock: LocalClock): LogReadOptions {
+  const logOptions: LogReadOptions = {
+    clock,
+    computer: options.computer,
+    maxLineBytes: options.maxLineBytes,
+    onSkip(skip) {
+      if (options.strict && !skip.truncated) throw new DataError(`${skip.file}:${skip.line}: ${skip.reason}`);
+      options.onSkip?.(skip);
+    },
+  };
+  logOptions.processIndex = createProcessIndexLoader(logOptions);
+  return logOptions;
+}
+
+/** The log files the inputs name, in reading order, one source per log set. */
+export async function logSources(inputs: readonly string[], options: ReadOptions): Promise<LogSource[]> {
+  const sources: LogSource[] = [];
+  for await (const source of expandInputs(inputs, options.stdin ?? process.stdin, process.platform, { paths: options.exclude ?? [] })) sources.push(source);
+  return withoutDuplicateSets(sources);
 }
 
 const SET_MEMBER = /^PR-(EVENTS|PORTS|INITIAL)-(.+)\.(jsonl|log)$/i;

@@ -1,5 +1,6 @@
 import { ExitCode } from '../exit-codes';
 import type { Output } from '../output/emitter';
+import { readParseItems } from './parse-parallel';
 import { readPortReporterBatches, type ReadOptions } from './read';
 import { PortReporterRecordKind } from './record-kind';
 
@@ -10,7 +11,16 @@ import { PortReporterRecordKind } from './record-kind';
  */
 export async function runParse(inputs: string[], options: ReadOptions, output: Output, failOnFlag: boolean): Promise<number> {
   let flagged = 0;
-  for await (const batch of readPortReporterBatches(inputs, options)) {
+  // jsonl and json: large PR-PORTS files are parsed and encoded on worker threads (parse-parallel.ts).
+  const encoded = output.writeEncoded !== undefined && (output.format === 'jsonl' || output.format === 'json');
+  const items = encoded ? readParseItems(inputs, options, output.format as 'jsonl' | 'json') : readPortReporterBatches(inputs, options);
+  for await (const batch of items) {
+    if (!Array.isArray(batch)) {
+      output.writeEncoded!(batch.bytes, batch.records, batch.release);
+      if (output.closed) break;
+      await output.ready();
+      continue;
+    }
     for (const record of batch) {
       if (record.Flagged) flagged++;
       output.write(PortReporterRecordKind, record as unknown as Record<string, unknown>);
