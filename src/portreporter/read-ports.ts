@@ -206,21 +206,9 @@ export function unbracket(text: string): string | null {
 function isAddress(text: string): boolean {
   if (isDottedQuad(text)) return true;
   if (text === '') return false;
-  // Other addresses (IPv6) repeat (a server's clients come back): isIP's regular expression runs
-  // once per distinct address, whose verdict is kept.
-  const known = otherAddresses.get(text);
-  if (known !== undefined) return known;
   const pct = text.indexOf('%');
-  const valid = isIP(pct < 0 ? text : text.slice(0, pct)) !== 0;
-  if (otherAddresses.size >= OTHER_ADDRESSES_MAX) otherAddresses.clear();
-  // A flat copy of the key: a slice would keep the whole decoded chunk it was cut from alive.
-  otherAddresses.set(text.length < 13 ? text : (' ' + text).slice(1), valid);
-  return valid;
+  return isIP(pct < 0 ? text : text.slice(0, pct)) !== 0;
 }
-
-/** The verdicts of isAddress on text other than a dotted quad, by text (bounded). */
-const otherAddresses = new Map<string, boolean>();
-const OTHER_ADDRESSES_MAX = 16_384;
 
 /** The common case without a regular expression: four decimal octets of at most 255. */
 function isDottedQuad(text: string): boolean {
