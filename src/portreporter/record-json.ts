@@ -4,20 +4,54 @@ import { PORT_REPORTER_RECORD_KEYS } from './record';
 
 /**
  * A PortReporterRecord as JSON: the same bytes as the general encoder (writeRecordJson), written in
- * runs of fields that repeat from record to record, each run encoded once and copied after:
- *   - ComputerName … Protocol: the same for the rows of one second (about 20 on a busy server);
- *   - ProcessPath … ProcessStartTime: the same for every row of one process (keyed by its Modules,
- *     one frozen array per PR-PIDS block), ~70 % of a record's bytes;
+ * runs of fields that repeat from record to record, each run encoded once and copied after, and the
+ * fields that change on every row written straight into the buffer:
+ *   - ComputerName … Event: the same for the rows of one second (about 20 on a busy server);
+ *   - Protocol … State: written per row without the general encoder's dispatch (one room check for
+ *     all six; TCP/UDP and the local address, of which a server has a few, from cached bytes; ports
+ *     as digits without a string);
+ *   - OwningProcess … ProcessStartTime: the same for every row of one process (keyed by its PID; the
+ *     values are compared, the key only finds the candidate), ~70 % of a record's bytes;
  *   - LifetimeSeconds … SourceFile: the same for every row of a file.
  * A run is reused only when every value in it is identical (===; arrays only frozen ones, which cannot
- * change, or empty ones), so the output cannot differ (test/unit/record-json.test.ts).
+ * change, or empty ones), so the output cannot differ (test/unit/record-json.test.ts). A value of an
+ * unexpected type takes the general encoder (writeValue).
  */
 const KEYS = PORT_REPORTER_RECORD_KEYS;
 const PREFIX = KEYS.map((k, i) => Buffer.from(`${i === 0 ? '{' : ','}${toAsciiJson(k)}:`, 'latin1'));
-const HEAD = [0, 5] as const; // ComputerName … Protocol
-const PROCESS = [12, 18] as const; // ProcessPath … ProcessStartTime
+const HEAD = [0, 4] as const; // ComputerName … Event
+const ROW = [4, 10] as const; // Protocol … State
+const PROCESS = [10, 18] as const; // OwningProcess … ProcessStartTime
 const TAIL = [18, 23] as const; // LifetimeSeconds … SourceFile
 const SOURCE_LINE = 23;
+
+/** The fields this encoder reads by name (the record is a PortReporterRecord, but any value is handled). */
+interface Fields {
+  ComputerName: unknown;
+  TimeUtc: unknown;
+  TimeLocal: unknown;
+  Event: unknown;
+  Protocol: unknown;
+  LocalAddress: unknown;
+  LocalPort: unknown;
+  RemoteAddress: unknown;
+  RemotePort: unknown;
+  State: unknown;
+  OwningProcess: unknown;
+  ProcessName: unknown;
+  ProcessPath: unknown;
+  CommandLine: unknown;
+  UserName: unknown;
+  Services: unknown;
+  Modules: unknown;
+  ProcessStartTime: unknown;
+  LifetimeSeconds: unknown;
+  RemoteHostName: unknown;
+  Flagged: unknown;
+  FlagReasons: unknown;
+  SourceFile: unknown;
+  SourceLine: unknown;
+}
 
 function encode(r: OutputRecord, from: number, to: number, out: JsonBytes): void {
   for (let i = from; i < to; i++) {
@@ -36,12 +70,6 @@ function encodeKept(r: OutputRecord, from: number, to: number, out: JsonBytes): 
 interface Run {
   values: unknown[];
   bytes: Buffer;
-}
-
-function sameValues(r: OutputRecord, from: number, run: Run): boolean {
-  const v = run.values;
-  for (let i = 0; i < v.length; i++) if (r[KEYS[from + i]!] !== v[i]) return false;
-  return true;
 }
 
 /**
@@ -63,32 +91,174 @@ function stable(v: unknown): boolean {
   return v === null || typeof v !== 'object' || (Array.isArray(v) && Object.isFrozen(v));
 }
 
+/** Encodes fields [from, to), and returns them as a run to reuse when every value is stable. */
+function newRun(r: OutputRecord, from: number, to: number, out: JsonBytes): Run | undefined {
+  const values = valuesOf(r, from, to);
+  if (values.every(stable)) return { values, bytes: encodeKept(r, from, to, out) };
+  encode(r, from, to, out);
+  return undefined;
+}
+
+// --- Writing straight into the buffer (the caller has reserved the room) ---------------------------
+
+function put(buf: Buffer, pos: number, b: Uint8Array): number {
+  const n = b.length;
+  for (let i = 0; i < n; i++) buf[pos + i] = b[i]!;
+  return pos + n;
+}
+
+const HEX = '0123456789abcdef';
+// JSON.stringify's short escapes for control characters (\b \t \n \f \r); others are \u00xx.
+const SHORT_ESCAPE: Record<number, number> = { 8: 98, 9: 116, 10: 110, 12: 102, 13: 114 };
+
+/** The most bytes putString writes for a string of n code units. */
+const stringRoom = (n: number): number => 6 * n + 2;
+
+/**
+ * A JSON string escaped as toAsciiJson escapes it (the general encoder's writeString: `"` and `\`
+ * with a backslash, control characters as JSON.stringify writes them, every code unit above 0x7E as
+ * \uxxxx), at pos; stringRoom(s.length) bytes must be free.
+ */
+function putString(buf: Buffer, pos: number, s: string): number {
+  buf[pos++] = 34;
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c <= 0x7e && c !== 34 && c !== 92) {
+      buf[pos++] = c;
+      continue;
+    }
+    buf[pos++] = 92;
+    if (c === 34 || c === 92) buf[pos++] = c;
+    else if (c < 0x20 && SHORT_ESCAPE[c] !== undefined) buf[pos++] = SHORT_ESCAPE[c]!;
+    else {
+      buf[pos++] = 117;
+      buf[pos++] = HEX.charCodeAt(c >>> 12);
+      buf[pos++] = HEX.charCodeAt((c >>> 8) & 15);
+      buf[pos++] = HEX.charCodeAt((c >>> 4) & 15);
+      buf[pos++] = HEX.charCodeAt(c & 15);
+    }
+  }
+  buf[pos++] = 34;
+  return pos;
+}
+
+/** Whether putUint writes n as String(n) would: an integer in [0, 2^32). */
+const isUint = (n: unknown): n is number => typeof n === 'number' && n >>> 0 === n;
+
+/** The decimal digits of an integer in [0, 2^32) (at most 10 bytes), as String(n) writes them. */
+function putUint(buf: Buffer, pos: number, n: number): number {
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  let at = pos + digits;
+  let x = n;
+  do {
+    const q = Math.floor(x / 10);
+    buf[--at] = 48 + (x - q * 10);
+    x = q;
+  } while (x > 0);
+  return pos + digits;
+}
+
+const NULL = Buffer.from('null', 'latin1');
+const PROTOCOL_TCP = Buffer.from(`${PREFIX[4]!.toString('latin1')}"TCP"`, 'latin1');
+const PROTOCOL_UDP = Buffer.from(`${PREFIX[4]!.toString('latin1')}"UDP"`, 'latin1');
+/** A fixed upper bound of the bytes of Protocol … State besides the two addresses' strings. */
+const ROW_ROOM = PREFIX.slice(ROW[0], ROW[1]).reduce((n, p) => n + p.length, 0) + 5 + 10 + 10 + 4 + 4 + stringRoom(16);
+
+/** LocalAddress, of which a server has a few: its field's bytes by value (bounded). */
+const localBytes = new Map<string, Buffer>();
+const LOCAL_MAX = 64;
+
+/** Protocol … State, straight into the buffer; false (nothing written) for a value of an unexpected type. */
+function writeRow(r: Fields, out: JsonBytes): boolean {
+  const proto = r.Protocol;
+  const local = r.LocalAddress;
+  const lport = r.LocalPort;
+  const remote = r.RemoteAddress;
+  const rport = r.RemotePort;
+  const state = r.State;
+  if (
+    (typeof local !== 'string' && local !== null) ||
+    (typeof remote !== 'string' && remote !== null) ||
+    (typeof state !== 'string' && state !== null) ||
+    (lport !== null && !isUint(lport)) ||
+    (rport !== null && !isUint(rport)) ||
+    (proto !== 'TCP' && proto !== 'UDP') ||
+    (state !== null && state.length > 16)
+  ) {
+    return false;
+  }
+  let localField: Buffer | undefined;
+  let localRoom = 4;
+  if (local !== null) {
+    localField = localBytes.get(local);
+    if (localField === undefined) localRoom = stringRoom(local.length);
+  }
+  out.reserve(ROW_ROOM + (localField === undefined ? localRoom : localField.length) + (remote === null ? 4 : stringRoom(remote.length)));
+  const buf = out.buf;
+  let pos = put(buf, out.pos, proto === 'TCP' ? PROTOCOL_TCP : PROTOCOL_UDP);
+  if (localField !== undefined) pos = put(buf, pos, localField);
+  else {
+    const start = pos;
+    pos = put(buf, pos, PREFIX[5]!);
+    if (local === null) pos = put(buf, pos, NULL);
+    else {
+      pos = putString(buf, pos, local);
+      if (localBytes.size >= LOCAL_MAX) localBytes.clear();
+      // A copy of the key of its own (a slice would keep its read chunk alive).
+      localBytes.set(local.length < 13 ? local : (JSON.parse(JSON.stringify(local)) as string), Buffer.from(buf.subarray(start, pos)));
+    }
+  }
+  pos = put(buf, pos, PREFIX[6]!);
+  pos = lport === null ? put(buf, pos, NULL) : putUint(buf, pos, lport);
+  pos = put(buf, pos, PREFIX[7]!);
+  pos = remote === null ? put(buf, pos, NULL) : putString(buf, pos, remote);
+  pos = put(buf, pos, PREFIX[8]!);
+  pos = rport === null ? put(buf, pos, NULL) : putUint(buf, pos, rport);
+  pos = put(buf, pos, PREFIX[9]!);
+  pos = state === null ? put(buf, pos, NULL) : putString(buf, pos, state);
+  out.pos = pos;
+  return true;
+}
+
 let head: Run | undefined;
 let tail: Run | undefined;
-let lastProcess: Run | undefined;
-const processRuns = new WeakMap<object, Run>();
+/** OwningProcess … ProcessStartTime by PID (the run is reused only when all its values are the same). */
+const processRuns = new Map<unknown, Run>();
+const PROCESS_RUNS_MAX = 4096;
 
-export function writePortReporterJson(r: OutputRecord, out: JsonBytes): void {
+function sameProcess(r: Fields, v: unknown[]): boolean {
+  return (
+    r.OwningProcess === v[0] &&
+    r.ProcessName === v[1] &&
+    r.ProcessPath === v[2] &&
+    r.CommandLine === v[3] &&
+    r.UserName === v[4] &&
+    r.Services === v[5] &&
+    r.Modules === v[6] &&
+    r.ProcessStartTime === v[7]
+  );
+}
+
+export function writePortReporterJson(record: OutputRecord, out: JsonBytes): void {
+  const r = record as unknown as Fields;
   // Head.
-  if (head && sameValues(r, HEAD[0], head)) out.bytes(head.bytes);
-  else {
-    const values = valuesOf(r, HEAD[0], HEAD[1]);
-    if (values.every(stable)) head = { values, bytes: encodeKept(r, HEAD[0], HEAD[1], out) };
-    else encode(r, HEAD[0], HEAD[1], out);
-  }
-  encode(r, HEAD[1], PROCESS[0], out);
+  const h = head;
+  if (h !== undefined && r.ComputerName === h.values[0] && r.TimeUtc === h.values[1] && r.TimeLocal === h.values[2] && r.Event === h.values[3]) out.bytes(h.bytes);
+  else head = newRun(record, HEAD[0], HEAD[1], out);
+  // The row's own fields.
+  if (!writeRow(r, out)) encode(record, ROW[0], ROW[1], out);
   // The process's fields.
-  const modules = r.Modules;
-  const byModules = Array.isArray(modules) && Object.isFrozen(modules);
-  const cached = byModules ? processRuns.get(modules) : lastProcess;
-  if (cached && sameValues(r, PROCESS[0], cached)) out.bytes(cached.bytes);
+  const pid = r.OwningProcess;
+  const cached = processRuns.get(pid);
+  if (cached !== undefined && sameProcess(r, cached.values)) out.bytes(cached.bytes);
   else {
-    const values = valuesOf(r, PROCESS[0], PROCESS[1]);
-    if (values.every(stable)) {
-      const run = { values, bytes: encodeKept(r, PROCESS[0], PROCESS[1], out) };
-      if (byModules) processRuns.set(modules, run);
-      else lastProcess = run;
-    } else encode(r, PROCESS[0], PROCESS[1], out);
+    const run = newRun(record, PROCESS[0], PROCESS[1], out);
+    if (run !== undefined) {
+      if (processRuns.size >= PROCESS_RUNS_MAX && cached === undefined) processRuns.clear();
+      processRuns.set(pid, run);
+    }
   }
   // Tail: FlagReasons is a new array in every record; an empty one always reads [].
   const reasons = r.FlagReasons;
@@ -96,13 +266,22 @@ export function writePortReporterJson(r: OutputRecord, out: JsonBytes): void {
     const t = tail;
     if (t && r.LifetimeSeconds === t.values[0] && r.RemoteHostName === t.values[1] && r.Flagged === t.values[2] && r.SourceFile === t.values[4]) out.bytes(t.bytes);
     else {
-      const values = valuesOf(r, TAIL[0], TAIL[1]);
+      const values = valuesOf(record, TAIL[0], TAIL[1]);
       values[3] = null;
-      if (values.every(stable)) tail = { values, bytes: encodeKept(r, TAIL[0], TAIL[1], out) };
-      else encode(r, TAIL[0], TAIL[1], out);
+      if (values.every(stable)) tail = { values, bytes: encodeKept(record, TAIL[0], TAIL[1], out) };
+      else encode(record, TAIL[0], TAIL[1], out);
     }
-  } else encode(r, TAIL[0], TAIL[1], out);
-  out.bytes(PREFIX[SOURCE_LINE]!);
-  writeValue(r.SourceLine, out);
-  out.ascii('}');
+  } else encode(record, TAIL[0], TAIL[1], out);
+  const line = r.SourceLine;
+  if (isUint(line)) {
+    out.reserve(PREFIX[SOURCE_LINE]!.length + 11);
+    let pos = put(out.buf, out.pos, PREFIX[SOURCE_LINE]!);
+    pos = putUint(out.buf, pos, line);
+    out.buf[pos++] = 125; // }
+    out.pos = pos;
+  } else {
+    out.bytes(PREFIX[SOURCE_LINE]!);
+    writeValue(line, out);
+    out.ascii('}');
+  }
 }
