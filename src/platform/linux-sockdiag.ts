@@ -237,6 +237,8 @@ export class InetDiagOnceDecoder implements InetDiagRowDecoder<OnceRow> {
   begin(): void {
     this.rows = [];
     this.byHash.clear();
+    this.addresses.clear();
+    this.addresses4.clear();
   }
 
   feed(buf: Buffer, length: number): boolean {
@@ -258,6 +260,8 @@ export class InetDiagOnceDecoder implements InetDiagRowDecoder<OnceRow> {
     const rows = this.rows;
     this.rows = [];
     this.byHash.clear();
+    this.addresses.clear();
+    this.addresses4.clear();
     return rows;
   }
 
@@ -327,7 +331,7 @@ export class InetDiagOnceDecoder implements InetDiagRowDecoder<OnceRow> {
       const key = buf.readUInt32LE(at);
       let text = this.addresses4.get(key);
       if (text === undefined) {
-        if (this.addresses4.size >= 4096) this.addresses4.clear();
+        // No bound: the decoder lives for one dump, and each address is made once (thousands of clients).
         text = formatIPv4(buf, at);
         this.addresses4.set(key, text);
       }
