@@ -37,6 +37,11 @@ export interface RecordKind {
   readonly sharedTailFrom?: number;
   /** A faster writer of the same JSON bytes for a hot kind (writeRecordJson calls it after its key check). */
   readonly writeJson?: (record: OutputRecord, out: JsonBytes) => void;
+  /**
+   * A faster writer of the keys before the shared tail (from `{` to the last value before it): exactly
+   * the bytes the general loop writes; the tail is then written (or copied) as usual.
+   */
+  readonly writeHead?: (record: OutputRecord, out: JsonBytes) => void;
 }
 
 export interface RecordKindOptions {
@@ -47,6 +52,8 @@ export interface RecordKindOptions {
   /** The first key of the tail records share (RecordKind.sharedTailFrom). */
   sharedTail?: string;
   writeJson?: RecordKind['writeJson'];
+  /** Needs sharedTail: writes the keys before it (RecordKind.writeHead). */
+  writeHead?: RecordKind['writeHead'];
 }
 
 export function defineRecordKind(schema: RecordSchema, options: RecordKindOptions = {}): RecordKind {
@@ -57,6 +64,7 @@ export function defineRecordKind(schema: RecordSchema, options: RecordKindOption
     const types = Array.isArray(t) ? t : [t];
     return !types.includes('object') && !types.includes('array');
   });
+  if (options.writeHead && options.sharedTail === undefined) throw new Error(`${schema.title}: a head writer needs a shared tail`);
   for (const column of options.tableColumns ?? []) {
     if (!keys.includes(column)) throw new Error(`${schema.title}: table column ${column} is not in the schema`);
   }
@@ -71,6 +79,7 @@ export function defineRecordKind(schema: RecordSchema, options: RecordKindOption
     highlight: options.highlight,
     sharedTailFrom: options.sharedTail === undefined ? undefined : tailIndex(schema, keys, options.sharedTail),
     writeJson: options.writeJson,
+    writeHead: options.writeHead,
   };
 }
 
@@ -231,7 +240,12 @@ export function writeRecordJson(kind: RecordKind, record: OutputRecord, out: Jso
   const prefixes = state.prefixes;
   // Tails that keep changing (Windows: a CreationTime per endpoint) are not worth remembering.
   const tailFrom = state.tailMisses > 256 && state.tailHits * 4 < state.tailMisses ? keys.length : (kind.sharedTailFrom ?? keys.length);
-  for (let i = 0; i < tailFrom; i++) {
+  let i = 0;
+  if (kind.writeHead) {
+    kind.writeHead(record, out);
+    i = kind.sharedTailFrom!;
+  }
+  for (; i < tailFrom; i++) {
     out.bytes(prefixes[i]!);
     writeValue(record[keys[i]!], out);
   }

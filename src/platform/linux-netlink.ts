@@ -12,7 +12,7 @@ import {
   AF_NETLINK,
   decodeDestroyMessages,
   type DestroyedSocket,
-  InetDiagDecoder,
+  type InetDiagRowDecoder,
   inetDiagRequest,
   NETLINK_SOCK_DIAG,
   SKNLGRP_INET6_TCP_DESTROY,
@@ -65,8 +65,8 @@ export class SockDiagReader {
   private readonly buf = Buffer.alloc(64 * 1024);
   private seq = 0;
 
-  /** Every socket of one protocol and family, decoded by (and reusing the rows of) `decoder`. */
-  dump(decoder: InetDiagDecoder): ProcNetRow[] {
+  /** Every socket of one protocol and family, decoded by (and, for an InetDiagDecoder, reusing the rows of) `decoder`. */
+  dump<R extends ProcNetRow>(decoder: InetDiagRowDecoder<R>): R[] {
     const c = loadLibc();
     const fd = c.socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (fd < 0) throw new Error(`socket(AF_NETLINK) failed: errno ${c.errno()}`);

@@ -204,3 +204,41 @@ function listPids(proc: string): number[] {
   }
   return pids.sort((a, b) => a - b);
 }
+
+/**
+ * Owners for one snapshot that is not followed by another (`record --once`): socket inode → lowest
+ * PID holding it, for the wanted inodes, as SocketOwnerIndex's first lookup gives (the same walk in
+ * ascending PID order, stopping once every wanted inode is found) without keeping a table of every
+ * process's sockets for a next lookup, and without the stat() of each /proc/PID/fd that a next lookup
+ * would compare with (a directory that cannot be read holds nothing we can see, as there).
+ */
+export function socketOwnersOnce(proc: string, wanted: ReadonlySet<number>): Map<number, number> {
+  const owners = new Map<number, number>();
+  let missing = wanted.size;
+  for (const pid of listPids(proc)) {
+    if (missing === 0) break;
+    const dir = `${proc}/${pid}/fd/`;
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(dir);
+    } catch {
+      continue; // exited, or another user's process (EACCES): no sockets we can see
+    }
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = fs.readlinkSync(dir + fd);
+      } catch {
+        continue; // closed meanwhile
+      }
+      // `socket:[12345]`: socketInode without the slice for links that are not sockets.
+      if (link.charCodeAt(0) !== 115 || !link.startsWith('socket:[')) continue;
+      const inode = Number(link.slice(8, -1));
+      if (wanted.has(inode) && !owners.has(inode)) {
+        owners.set(inode, pid);
+        missing--;
+      }
+    }
+  }
+  return owners;
+}

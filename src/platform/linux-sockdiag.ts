@@ -87,7 +87,7 @@ const ID_WORDS = 9;
  * the last dump (identity: ports, addresses and inode; then the state), and a socket the kernel sent
  * twice (a dump is not a snapshot either) once.
  */
-export class InetDiagDecoder {
+export class InetDiagDecoder implements InetDiagRowDecoder {
   /** By a hash of the identity, chained; no strings are built for a socket already known. */
   private known = new Map<number, KnownRow>();
   private size = 0;
@@ -179,6 +179,159 @@ export class InetDiagDecoder {
       let text = this.addresses4.get(key);
       if (text === undefined) {
         if (this.addresses4.size >= 4096) this.addresses4.clear();
+        text = formatIPv4(buf, at);
+        this.addresses4.set(key, text);
+      }
+      return text;
+    }
+    const key = buf.toString('latin1', at, at + 16);
+    let text = this.addresses.get(key);
+    if (text === undefined) {
+      if (this.addresses.size >= 4096) this.addresses.clear();
+      text = formatIPv6(buf, at);
+      this.addresses.set(key, text);
+    }
+    return text;
+  }
+}
+
+/** A row of a one-shot dump: already an Endpoint (pid filled in by the backend once owners are known). */
+export interface OnceRow extends ProcNetRow {
+  pid: number | null;
+  creationTime: null;
+}
+
+/** What SockDiagReader.dump drives: InetDiagDecoder (repeated snapshots) or InetDiagOnceDecoder (one). */
+export interface InetDiagRowDecoder<R extends ProcNetRow = ProcNetRow> {
+  readonly protocol: 'TCP' | 'UDP';
+  readonly family: 4 | 6;
+  begin(): void;
+  feed(buf: Buffer, length: number): boolean;
+  end(): R[];
+}
+
+/**
+ * The decoder of one dump that is not followed by another (`record --once`): the same rows as
+ * InetDiagDecoder's first dump, in the same order, a socket sent twice once, but nothing is kept for a
+ * next dump (InetDiagDecoder keeps a KnownRow and an array of nine identity words per socket, alive
+ * with the rows until the output is written: garbage-collector work for a process that ends anyway).
+ * Identities of this dump are kept as words in one typed array, only to drop a socket sent twice.
+ * Each row is also the Endpoint the backend hands out (pid set once owners are known), so no second
+ * object is made per socket. Never used by the recorder: its per-socket memo is what makes polls cheap.
+ */
+export class InetDiagOnceDecoder implements InetDiagRowDecoder<OnceRow> {
+  private rows: OnceRow[] = [];
+  /** Identity words (9) and inode of rows[i] at ids[10 * i ...]. */
+  private ids = new Uint32Array(10 * 1024);
+  /** Hash of an identity → index of the first row with that hash; further ones chained through nextSame. */
+  private byHash = new Map<number, number>();
+  private nextSame = new Int32Array(1024);
+  private readonly addresses = new Map<string, string>();
+  private readonly addresses4 = new Map<number, string>();
+
+  constructor(
+    readonly protocol: 'TCP' | 'UDP',
+    readonly family: 4 | 6,
+  ) {}
+
+  begin(): void {
+    this.rows = [];
+    this.byHash.clear();
+    this.addresses.clear();
+    this.addresses4.clear();
+  }
+
+  feed(buf: Buffer, length: number): boolean {
+    let off = 0;
+    let u32: Uint32Array | null | undefined;
+    while (off + NLMSG_HDRLEN <= length) {
+      const len = buf.readUInt32LE(off);
+      const type = buf.readUInt16LE(off + 4);
+      if (len < NLMSG_HDRLEN || off + len > length) throw new Error(`malformed netlink message (length ${len} at ${off} of ${length})`);
+      if (type === NLMSG_DONE) return true;
+      if (type === NLMSG_ERROR) throw new SockDiagError(-buf.readInt32LE(off + NLMSG_HDRLEN));
+      if (type === SOCK_DIAG_BY_FAMILY && len >= NLMSG_HDRLEN + INET_DIAG_MSG_LEN) this.message(buf, (u32 ??= wordView(buf, length)), off + NLMSG_HDRLEN);
+      off += (len + 3) & ~3;
+    }
+    return false;
+  }
+
+  end(): OnceRow[] {
+    const rows = this.rows;
+    this.rows = [];
+    this.byHash.clear();
+    this.addresses.clear();
+    this.addresses4.clear();
+    return rows;
+  }
+
+  private message(buf: Buffer, u32: Uint32Array | null, m: number): void {
+    const inode = word(buf, u32, m + 68);
+    let hash = inode;
+    for (let w = 0; w < ID_WORDS; w++) hash = Math.imul(hash ^ word(buf, u32, m + 4 + 4 * w), 0x9e3779b1);
+    const index = this.rows.length;
+    const first = this.byHash.get(hash);
+    if (first !== undefined) {
+      let last = first;
+      for (let k = first; k >= 0; k = this.nextSame[k]!) {
+        if (this.sameIdentity(k, buf, u32, m, inode)) return; // sent twice within the dump
+        last = k;
+      }
+      this.grow(index);
+      this.nextSame[last] = index;
+    } else {
+      this.grow(index);
+      this.byHash.set(hash, index);
+    }
+    this.nextSame[index] = -1;
+    const ids = this.ids;
+    for (let w = 0; w < ID_WORDS; w++) ids[10 * index + w] = word(buf, u32, m + 4 + 4 * w);
+    ids[10 * index + ID_WORDS] = inode;
+
+    const protocol = this.protocol;
+    const state = protocol === 'TCP' ? linuxTcpState(buf[m + 1]!) : null;
+    // As inetDiagRow: a listener's remote side is all zeros, and UDP endpoints carry none.
+    const remoteAddress = this.address(buf, m + 24);
+    const remotePort = buf.readUInt16BE(m + 6);
+    const noRemote = protocol === 'UDP' || state === 'Listen' || (remotePort === 0 && (remoteAddress === '0.0.0.0' || remoteAddress === '::'));
+    this.rows.push({
+      protocol,
+      family: this.family,
+      localAddress: this.address(buf, m + 8),
+      localPort: buf.readUInt16BE(m + 4),
+      remoteAddress: noRemote ? null : remoteAddress,
+      remotePort: noRemote ? null : remotePort,
+      state,
+      uid: word(buf, u32, m + 64),
+      inode,
+      pid: null,
+      creationTime: null,
+    });
+  }
+
+  private sameIdentity(k: number, buf: Buffer, u32: Uint32Array | null, m: number, inode: number): boolean {
+    const ids = this.ids;
+    if (ids[10 * k + ID_WORDS] !== inode) return false;
+    for (let w = 0; w < ID_WORDS; w++) if (ids[10 * k + w] !== word(buf, u32, m + 4 + 4 * w)) return false;
+    return true;
+  }
+
+  private grow(index: number): void {
+    if (index < this.nextSame.length) return;
+    const nextSame = new Int32Array(this.nextSame.length * 2);
+    nextSame.set(this.nextSame);
+    this.nextSame = nextSame;
+    const ids = new Uint32Array(this.ids.length * 2);
+    ids.set(this.ids);
+    this.ids = ids;
+  }
+
+  private address(buf: Buffer, at: number): string {
+    if (this.family === 4) {
+      const key = buf.readUInt32LE(at);
+      let text = this.addresses4.get(key);
+      if (text === undefined) {
+        // No bound: the decoder lives for one dump, and each address is made once (thousands of clients).
         text = formatIPv4(buf, at);
         this.addresses4.set(key, text);
       }

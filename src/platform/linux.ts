@@ -22,8 +22,8 @@ import {
   type ProcNetRow,
 } from './linux-decode';
 import { SockDiagReader } from './linux-netlink';
-import { SocketOwnerIndex, type SocketOwnerIndexOptions } from './linux-owners';
-import { InetDiagDecoder } from './linux-sockdiag';
+import { SocketOwnerIndex, socketOwnersOnce, type SocketOwnerIndexOptions } from './linux-owners';
+import { InetDiagDecoder, InetDiagOnceDecoder, type OnceRow } from './linux-sockdiag';
 import { replaceCached, type Endpoint, type PlatformBackend, type ProcessInfo, type Snapshot, type SnapshotOptions } from './types';
 
 const PROC_NET_FILES = [
@@ -91,18 +91,7 @@ export class LinuxBackend implements PlatformBackend {
       // An unchanged socket with the same owner is the same (immutable) object as in the last snapshot.
       let endpoint = this.endpointOf.get(row);
       if (!endpoint || endpoint.pid !== pid) {
-        endpoint = {
-          protocol: row.protocol,
-          family: row.family,
-          localAddress: row.localAddress,
-          localPort: row.localPort,
-          remoteAddress: row.remoteAddress,
-          remotePort: row.remotePort,
-          state: row.state,
-          pid,
-          // Neither /proc/net nor sock_diag says when a socket was created.
-          creationTime: null,
-        };
+        endpoint = endpointOf(row, pid);
         this.endpointOf.set(row, endpoint);
       }
       endpoints.push(endpoint);
@@ -112,10 +101,42 @@ export class LinuxBackend implements PlatformBackend {
     if (cache && alive) {
       for (const key of cache.keys()) if (!alive.has(Number(key.slice(0, key.indexOf(':'))))) cache.delete(key);
     }
+    const processes = await this.readProcesses(new Set(owners.values()), options.modules ?? true, cache);
+    return { takenAt, computerName: os.hostname(), endpoints, processes };
+  }
+
+  /**
+   * One snapshot with nothing kept for a next one (`record --once`; never the recorder, whose polls are
+   * cheap because of what snapshot() remembers): the same endpoints and processes as the first
+   * snapshot() of a new backend, with fewer objects alive until the output is written. The dump's
+   * rows are the endpoints (InetDiagOnceDecoder), owners come from one walk of /proc that keeps only
+   * the answer (socketOwnersOnce), and no memo of rows, endpoints or descriptor tables is filled.
+   * Tables refused by sock_diag are read from /proc/net as in snapshot().
+   */
+  async snapshotOnce(options: SnapshotOptions = {}): Promise<Snapshot> {
+    const takenAt = new Date();
+    const rows = this.readSocketTables(true) as OnceRow[];
+    const wanted = new Set<number>();
+    for (const row of rows) if (row.inode !== 0) wanted.add(row.inode);
+    const owners = socketOwnersOnce(this.proc, wanted);
+    const pids = new Set<number>();
+    for (const row of rows) {
+      const pid = owners.get(row.inode);
+      if (pid !== undefined) {
+        row.pid = pid;
+        pids.add(pid);
+      }
+    }
+    // snapshot() names processes in the order of the owners map (first found); the order is not output.
+    const processes = await this.readProcesses(pids, options.modules ?? true, options.processCache);
+    return { takenAt, computerName: os.hostname(), endpoints: rows, processes };
+  }
+
+  private async readProcesses(pids: Iterable<number>, withModules: boolean, cache?: Map<string, ProcessInfo>): Promise<Map<number, ProcessInfo>> {
     const processes = new Map<number, ProcessInfo>();
     const uidsToName = new Map<ProcessInfo, number>();
-    for (const pid of new Set(owners.values())) {
-      const { info, uid } = this.readProcess(pid, options.modules ?? true, cache);
+    for (const pid of pids) {
+      const { info, uid } = this.readProcess(pid, withModules, cache);
       processes.set(pid, info);
       if (uid !== null) uidsToName.set(info, uid);
     }
@@ -123,7 +144,7 @@ export class LinuxBackend implements PlatformBackend {
       const names = await this.users.lookup([...new Set(uidsToName.values())]);
       for (const [info, uid] of uidsToName) info.user = names.get(uid) ?? String(uid);
     }
-    return { takenAt, computerName: os.hostname(), endpoints, processes };
+    return processes;
   }
 
   /**
@@ -133,13 +154,13 @@ export class LinuxBackend implements PlatformBackend {
    * (no tcp_diag/udp_diag module, netlink refused by a seccomp or LSM policy, no koffi) is read from
    * /proc/net from then on, the same rows (test/unit/platform/linux-sockdiag.test.ts).
    */
-  private readSocketTables(): ProcNetRow[] {
+  private readSocketTables(once = false): ProcNetRow[] {
     const rows: ProcNetRow[] = [];
     const diag = this.sockDiag;
     for (const table of this.tables) {
       if (diag && table.diagWorks) {
         try {
-          for (const row of diag.dump(table.diag)) rows.push(row);
+          for (const row of diag.dump(once ? new InetDiagOnceDecoder(table.diag.protocol, table.diag.family) : table.diag)) rows.push(row);
           continue;
         } catch {
           table.diagWorks = false;
@@ -153,7 +174,12 @@ export class LinuxBackend implements PlatformBackend {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw err;
       }
-      for (const row of table.text.decode(text)) rows.push(row);
+      if (once) {
+        // Endpoint-shaped rows, as InetDiagOnceDecoder's (a fresh decoder: nothing kept for a next read).
+        for (const row of new ProcNetDecoder(table.text.protocol, table.text.family).decode(text)) rows.push({ ...endpointOf(row, null), uid: row.uid, inode: row.inode } satisfies OnceRow);
+      } else {
+        for (const row of table.text.decode(text)) rows.push(row);
+      }
     }
     return rows;
   }
@@ -227,6 +253,21 @@ export class LinuxBackend implements PlatformBackend {
     this.bootTime ??= parseBootTime(fs.readFileSync(`${this.proc}/stat`, 'utf8'));
     return this.bootTime;
   }
+}
+
+function endpointOf(row: ProcNetRow, pid: number | null): Endpoint & { creationTime: null } {
+  return {
+    protocol: row.protocol,
+    family: row.family,
+    localAddress: row.localAddress,
+    localPort: row.localPort,
+    remoteAddress: row.remoteAddress,
+    remotePort: row.remotePort,
+    state: row.state,
+    pid,
+    // Neither /proc/net nor sock_diag says when a socket was created.
+    creationTime: null,
+  };
 }
 
 /**

@@ -68,6 +68,11 @@ export interface PlatformBackend {
   readonly name: 'linux' | 'windows';
   snapshot(options?: SnapshotOptions): Promise<Snapshot>;
   /**
+   * One snapshot when no other follows (`record --once`): what the first snapshot() of a new backend
+   * gives, without the memory kept for a next one. Optional; never used by the recorder.
+   */
+  snapshotOnce?(options?: SnapshotOptions): Promise<Snapshot>;
+  /**
    * Reads a known process's loaded modules again (a cheap check first: Linux compares the module list
    * of /proc/PID/maps, Windows the module handles of EnumProcessModulesEx before reading any name).
    * Returns a new ProcessInfo with the current modules when they changed (and puts it in the cache in

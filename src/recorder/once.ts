@@ -10,7 +10,9 @@ import { PortOwnerKind, portOwnerRecord } from './port-owner';
  * (10,000 sockets: 15.5 MB of JSON, 4x the time of `ss -tuanp`; docs/benchmarks.md).
  */
 export async function runRecordOnce(output: Output, options: { modules: boolean }): Promise<number> {
-  const snapshot = await createPlatformBackend().snapshot({ modules: options.modules });
+  const backend = createPlatformBackend();
+  // One snapshot, nothing kept for a next poll (fewer live objects until the output is written).
+  const snapshot = await (backend.snapshotOnce ? backend.snapshotOnce({ modules: options.modules }) : backend.snapshot({ modules: options.modules }));
   const { computerName, processes } = snapshot;
   for (const e of sortEndpoints(snapshot.endpoints)) {
     if (output.closed) break;

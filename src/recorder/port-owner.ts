@@ -1,5 +1,5 @@
 import schema from '../../schemas/port-owner.schema.json';
-import { defineRecordKind, type RecordSchema } from '../output/record-kind';
+import { defineRecordKind, JsonBytes, writeValue, type OutputRecord, type RecordSchema } from '../output/record-kind';
 import type { Endpoint, ProcessInfo, Snapshot } from '../platform/types';
 import type { OwnedEndpoint } from './endpoints';
 import { pidCell, portqryPortColumns } from './local-mode';
@@ -11,7 +11,84 @@ export const PortOwnerKind = defineRecordKind(schema as RecordSchema, {
   text: (r) => [`${pidCell(r.OwningProcess, r.ProcessName)}\t${portqryPortColumns(r)}`],
   // The owner's details, the same on each of its endpoints: encoded once per process in JSON output.
   sharedTail: 'OwningProcess',
+  writeHead: writePortOwnerHead,
 });
+
+/** `,"Key":` (`{"Key":` for the first key), as writeRecordJson's key prefixes. */
+const HEAD_KEYS = ['ComputerName', 'Protocol', 'LocalAddress', 'LocalPort', 'RemoteAddress', 'RemotePort', 'State'] as const;
+const prefix = (i: number) => Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(HEAD_KEYS[i])}:`, 'latin1');
+const [, , LOCAL_ADDRESS, LOCAL_PORT, REMOTE_ADDRESS, REMOTE_PORT] = HEAD_KEYS.map((_, i) => prefix(i));
+
+/** Bytes of `prefix value` for values that repeat on many records (computer name and protocol; the state), made with writeValue. */
+function encoded(parts: [number, unknown][]): Buffer {
+  const out = new JsonBytes(256);
+  for (const [i, value] of parts) {
+    out.bytes(prefix(i));
+    writeValue(value, out);
+  }
+  return Buffer.from(out.buf.subarray(0, out.pos));
+}
+
+let lastHost: unknown;
+let lastProtocol: unknown;
+let hostAndProtocol: Buffer = Buffer.alloc(0);
+const stateBytes = new Map<unknown, Buffer>();
+
+/** A port (an integer 0..65535) as its decimal digits; anything else as writeValue writes it. */
+function writePort(value: unknown, out: JsonBytes): void {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 65535) || value % 1 !== 0) {
+    writeValue(value, out);
+    return;
+  }
+  out.reserve(5);
+  const buf = out.buf;
+  let pos = out.pos;
+  if (value >= 10000) buf[pos++] = 48 + Math.floor(value / 10000);
+  if (value >= 1000) buf[pos++] = 48 + (Math.floor(value / 1000) % 10);
+  if (value >= 100) buf[pos++] = 48 + (Math.floor(value / 100) % 10);
+  if (value >= 10) buf[pos++] = 48 + (Math.floor(value / 10) % 10);
+  buf[pos++] = 48 + (value % 10);
+  out.pos = pos;
+}
+
+/**
+ * The seven per-endpoint keys of a PortOwner record (the owner's keys after them are the shared tail):
+ * the bytes writeRecordJson's general loop writes, with the computer name and protocol copied as one
+ * run, ports written as digits and each state's bytes made once.
+ */
+function writePortOwnerHead(r: OutputRecord, out: JsonBytes): void {
+  const host = r.ComputerName;
+  const protocol = r.Protocol;
+  if (host !== lastHost || protocol !== lastProtocol || typeof host === 'object' || typeof protocol === 'object') {
+    hostAndProtocol = encoded([
+      [0, host],
+      [1, protocol],
+    ]);
+    // Objects (arrays, dates) can change: never reused.
+    lastHost = typeof host === 'object' ? undefined : host;
+    lastProtocol = typeof protocol === 'object' ? undefined : protocol;
+  }
+  out.bytes(hostAndProtocol);
+  out.bytes(LOCAL_ADDRESS!);
+  writeValue(r.LocalAddress, out);
+  out.bytes(LOCAL_PORT!);
+  writePort(r.LocalPort, out);
+  out.bytes(REMOTE_ADDRESS!);
+  writeValue(r.RemoteAddress, out);
+  out.bytes(REMOTE_PORT!);
+  writePort(r.RemotePort, out);
+  const state = r.State;
+  if (typeof state === 'string' || state === null || state === undefined) {
+    let bytes = stateBytes.get(state);
+    if (bytes === undefined) {
+      bytes = encoded([[6, state]]);
+      if (stateBytes.size < 64) stateBytes.set(state, bytes);
+    }
+    out.bytes(bytes);
+  } else {
+    out.bytes(encoded([[6, state]]));
+  }
+}
 
 export function toPortOwner(snapshot: Snapshot, owned: OwnedEndpoint): Record<string, unknown> {
   return portOwnerRecord(snapshot.computerName, owned.endpoint, owned.process);

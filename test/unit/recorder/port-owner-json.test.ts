@@ -177,3 +177,21 @@ t.test('several megabytes through the jsonl and json writers: the same bytes as 
     else t.ok(text === `[\n${expected.slice(0, -1).split('\n').join(',\n')}\n]\n`, 'json: byte for byte');
   }
 });
+
+t.test('the PortOwner head writer: the general encoding for any head values, alternating hosts and protocols', async (t) => {
+  const { endpoints, processes } = generate(31, 3000);
+  const rnd = prng(5);
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
+  const records = sortEndpoints(endpoints).map((e) => {
+    const r = portOwnerRecord(pick(['vm', 'vm', 'h\u00f4te', 'quo"te', 'back\\slash', 'tab\there']), e, e.pid === null ? null : processes.get(e.pid) ?? null);
+    // Values no backend gives, which the general path still encodes: the head writer must too.
+    if (rnd() < 0.05) r.LocalPort = pick([0, 9, 10, 99, 100, 999, 1000, 9999, 10000, 65535, -1, 65536, 1.5, -0, Number.NaN, null, '80']);
+    if (rnd() < 0.05) r.RemotePort = pick([0, 65535, 70000, Number.POSITIVE_INFINITY, null, 12.25]);
+    if (rnd() < 0.03) r.State = pick(['Bound', 'Weird "state"', null, undefined, 7]);
+    if (rnd() < 0.02) r.Protocol = pick(['tcp', 'UDP', null]);
+    if (rnd() < 0.02) r.LocalAddress = pick(['fe80::1%eth0', '\u00e9', null]);
+    if (rnd() < 0.01) r.ComputerName = pick([null, ['a'], new Date(0)]);
+    return r;
+  });
+  t.equal(fastJson(records), expectedJson(records), 'same bytes');
+});
