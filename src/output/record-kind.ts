@@ -320,19 +320,29 @@ function writeString(value: string, out: JsonBytes): void {
       out.reserve(6 * (n - i) + 1);
       buf = out.buf;
     }
-    buf[pos++] = 92;
-    if (c === 34 || c === 92) buf[pos++] = c;
-    else if (c < 0x20 && SHORT_ESCAPE[c] !== undefined) buf[pos++] = SHORT_ESCAPE[c]!;
-    else {
-      buf[pos++] = 117;
-      buf[pos++] = HEX.charCodeAt(c >>> 12);
-      buf[pos++] = HEX.charCodeAt((c >>> 8) & 15);
-      buf[pos++] = HEX.charCodeAt((c >>> 4) & 15);
-      buf[pos++] = HEX.charCodeAt(c & 15);
-    }
+    pos = putEscape(buf, pos, c);
   }
   buf[pos++] = 34;
   out.pos = pos;
+}
+
+/**
+ * The escape of one code unit that is not printable ASCII or is `"` or `\` (up to 6 bytes at pos), as
+ * toAsciiJson writes it: a backslash before `"` and `\`, JSON.stringify's short escapes for control
+ * characters, \uxxxx for the rest. Returns the new position. Shared by every byte-writing encoder.
+ */
+export function putEscape(buf: Buffer, pos: number, c: number): number {
+  buf[pos++] = 92;
+  if (c === 34 || c === 92) buf[pos++] = c;
+  else if (c < 0x20 && SHORT_ESCAPE[c] !== undefined) buf[pos++] = SHORT_ESCAPE[c]!;
+  else {
+    buf[pos++] = 117;
+    buf[pos++] = HEX.charCodeAt(c >>> 12);
+    buf[pos++] = HEX.charCodeAt((c >>> 8) & 15);
+    buf[pos++] = HEX.charCodeAt((c >>> 4) & 15);
+    buf[pos++] = HEX.charCodeAt(c & 15);
+  }
+  return pos;
 }
 
 // Frozen arrays of strings (a process's modules and services, shared by every record of that process)

@@ -44,6 +44,25 @@ function wordView(buf: Buffer, length: number): Uint32Array | null {
   return LITTLE_ENDIAN && buf.byteOffset % 4 === 0 ? new Uint32Array(buf.buffer, buf.byteOffset, length >>> 2) : null;
 }
 
+/**
+ * Walks one batch of netlink messages: each SOCK_DIAG_BY_FAMILY payload to message (with a
+ * word view of the batch, made once), NLMSG_ERROR as SockDiagError. True at NLMSG_DONE.
+ */
+function walkBatch(buf: Buffer, length: number, message: (buf: Buffer, u32: Uint32Array | null, off: number) => void): boolean {
+  let off = 0;
+  let u32: Uint32Array | null | undefined;
+  while (off + NLMSG_HDRLEN <= length) {
+    const len = buf.readUInt32LE(off);
+    const type = buf.readUInt16LE(off + 4);
+    if (len < NLMSG_HDRLEN || off + len > length) throw new Error(`malformed netlink message (length ${len} at ${off} of ${length})`);
+    if (type === NLMSG_DONE) return true;
+    if (type === NLMSG_ERROR) throw new SockDiagError(-buf.readInt32LE(off + NLMSG_HDRLEN));
+    if (type === SOCK_DIAG_BY_FAMILY && len >= NLMSG_HDRLEN + INET_DIAG_MSG_LEN) message(buf, (u32 ??= wordView(buf, length)), off + NLMSG_HDRLEN);
+    off += (len + 3) & ~3;
+  }
+  return false;
+}
+
 /** The little-endian u32 at `at` (a multiple of 4). */
 function word(buf: Buffer, u32: Uint32Array | null, at: number): number {
   return u32 !== null ? u32[at >>> 2]! : buf.readUInt32LE(at);
@@ -108,18 +127,7 @@ export class InetDiagDecoder implements InetDiagRowDecoder {
 
   /** Decodes one batch; true once the dump is complete (NLMSG_DONE). Throws SockDiagError on NLMSG_ERROR. */
   feed(buf: Buffer, length: number): boolean {
-    let off = 0;
-    let u32: Uint32Array | null | undefined;
-    while (off + NLMSG_HDRLEN <= length) {
-      const len = buf.readUInt32LE(off);
-      const type = buf.readUInt16LE(off + 4);
-      if (len < NLMSG_HDRLEN || off + len > length) throw new Error(`malformed netlink message (length ${len} at ${off} of ${length})`);
-      if (type === NLMSG_DONE) return true;
-      if (type === NLMSG_ERROR) throw new SockDiagError(-buf.readInt32LE(off + NLMSG_HDRLEN));
-      if (type === SOCK_DIAG_BY_FAMILY && len >= NLMSG_HDRLEN + INET_DIAG_MSG_LEN) this.message(buf, (u32 ??= wordView(buf, length)), off + NLMSG_HDRLEN);
-      off += (len + 3) & ~3;
-    }
-    return false;
+    return walkBatch(buf, length, (b, u32, m) => this.message(b, u32, m));
   }
 
   /** The rows of the dump since begin(). */
@@ -242,18 +250,7 @@ export class InetDiagOnceDecoder implements InetDiagRowDecoder<OnceRow> {
   }
 
   feed(buf: Buffer, length: number): boolean {
-    let off = 0;
-    let u32: Uint32Array | null | undefined;
-    while (off + NLMSG_HDRLEN <= length) {
-      const len = buf.readUInt32LE(off);
-      const type = buf.readUInt16LE(off + 4);
-      if (len < NLMSG_HDRLEN || off + len > length) throw new Error(`malformed netlink message (length ${len} at ${off} of ${length})`);
-      if (type === NLMSG_DONE) return true;
-      if (type === NLMSG_ERROR) throw new SockDiagError(-buf.readInt32LE(off + NLMSG_HDRLEN));
-      if (type === SOCK_DIAG_BY_FAMILY && len >= NLMSG_HDRLEN + INET_DIAG_MSG_LEN) this.message(buf, (u32 ??= wordView(buf, length)), off + NLMSG_HDRLEN);
-      off += (len + 3) & ~3;
-    }
-    return false;
+    return walkBatch(buf, length, (b, u32, m) => this.message(b, u32, m));
   }
 
   end(): OnceRow[] {

@@ -1,4 +1,4 @@
-import { type JsonBytes, type OutputRecord, writeValue } from '../output/record-kind';
+import { type JsonBytes, type OutputRecord, putEscape, writeValue } from '../output/record-kind';
 import { toAsciiJson } from '../output/json';
 import { PORT_REPORTER_RECORD_KEYS } from './record';
 
@@ -107,9 +107,6 @@ function put(buf: Buffer, pos: number, b: Uint8Array): number {
   return pos + n;
 }
 
-const HEX = '0123456789abcdef';
-// JSON.stringify's short escapes for control characters (\b \t \n \f \r); others are \u00xx.
-const SHORT_ESCAPE: Record<number, number> = { 8: 98, 9: 116, 10: 110, 12: 102, 13: 114 };
 
 /** The most bytes putString writes for a string of n code units. */
 const stringRoom = (n: number): number => 6 * n + 2;
@@ -128,16 +125,7 @@ function putString(buf: Buffer, pos: number, s: string): number {
       buf[pos++] = c;
       continue;
     }
-    buf[pos++] = 92;
-    if (c === 34 || c === 92) buf[pos++] = c;
-    else if (c < 0x20 && SHORT_ESCAPE[c] !== undefined) buf[pos++] = SHORT_ESCAPE[c]!;
-    else {
-      buf[pos++] = 117;
-      buf[pos++] = HEX.charCodeAt(c >>> 12);
-      buf[pos++] = HEX.charCodeAt((c >>> 8) & 15);
-      buf[pos++] = HEX.charCodeAt((c >>> 4) & 15);
-      buf[pos++] = HEX.charCodeAt(c & 15);
-    }
+    pos = putEscape(buf, pos, c);
   }
   buf[pos++] = 34;
   return pos;
