@@ -112,8 +112,7 @@ export class InetDiagDecoder implements InetDiagRowDecoder {
   private size = 0;
   private generation = 0;
   private rows: ProcNetRow[] = [];
-  private readonly addresses = new Map<string, string>();
-  private readonly addresses4 = new Map<number, string>();
+  private readonly addresses = new AddressTexts(4096);
 
   constructor(
     readonly protocol: 'TCP' | 'UDP',
@@ -181,25 +180,7 @@ export class InetDiagDecoder implements InetDiagRowDecoder {
   }
 
   private address(buf: Buffer, at: number): string {
-    if (this.family === 4) {
-      // An IPv4 address is its own key: no string is made to look it up.
-      const key = buf.readUInt32LE(at);
-      let text = this.addresses4.get(key);
-      if (text === undefined) {
-        if (this.addresses4.size >= 4096) this.addresses4.clear();
-        text = formatIPv4(buf, at);
-        this.addresses4.set(key, text);
-      }
-      return text;
-    }
-    const key = buf.toString('latin1', at, at + 16);
-    let text = this.addresses.get(key);
-    if (text === undefined) {
-      if (this.addresses.size >= 4096) this.addresses.clear();
-      text = formatIPv6(buf, at);
-      this.addresses.set(key, text);
-    }
-    return text;
+    return this.addresses.text(buf, at, this.family);
   }
 }
 
@@ -234,8 +215,8 @@ export class InetDiagOnceDecoder implements InetDiagRowDecoder<OnceRow> {
   /** Hash of an identity → index of the first row with that hash; further ones chained through nextSame. */
   private byHash = new Map<number, number>();
   private nextSame = new Int32Array(1024);
-  private readonly addresses = new Map<string, string>();
-  private readonly addresses4 = new Map<number, string>();
+  // No bound: the decoder lives for one dump, and each address is made once (thousands of clients).
+  private readonly addresses = new AddressTexts(Infinity);
 
   constructor(
     readonly protocol: 'TCP' | 'UDP',
@@ -246,7 +227,6 @@ export class InetDiagOnceDecoder implements InetDiagRowDecoder<OnceRow> {
     this.rows = [];
     this.byHash.clear();
     this.addresses.clear();
-    this.addresses4.clear();
   }
 
   feed(buf: Buffer, length: number): boolean {
@@ -258,7 +238,6 @@ export class InetDiagOnceDecoder implements InetDiagRowDecoder<OnceRow> {
     this.rows = [];
     this.byHash.clear();
     this.addresses.clear();
-    this.addresses4.clear();
     return rows;
   }
 
@@ -324,24 +303,44 @@ export class InetDiagOnceDecoder implements InetDiagRowDecoder<OnceRow> {
   }
 
   private address(buf: Buffer, at: number): string {
-    if (this.family === 4) {
+    return this.addresses.text(buf, at, this.family);
+  }
+}
+
+/**
+ * Address texts by their bytes, made once each: an IPv4 address is its own key (its 32-bit word: no
+ * string is made to look it up), an IPv6 address its 16 bytes. Cleared when it holds limit entries.
+ */
+class AddressTexts {
+  private readonly v4 = new Map<number, string>();
+  private readonly v6 = new Map<string, string>();
+
+  constructor(private readonly limit: number) {}
+
+  text(buf: Buffer, at: number, family: 4 | 6): string {
+    if (family === 4) {
       const key = buf.readUInt32LE(at);
-      let text = this.addresses4.get(key);
+      let text = this.v4.get(key);
       if (text === undefined) {
-        // No bound: the decoder lives for one dump, and each address is made once (thousands of clients).
+        if (this.v4.size >= this.limit) this.v4.clear();
         text = formatIPv4(buf, at);
-        this.addresses4.set(key, text);
+        this.v4.set(key, text);
       }
       return text;
     }
     const key = buf.toString('latin1', at, at + 16);
-    let text = this.addresses.get(key);
+    let text = this.v6.get(key);
     if (text === undefined) {
-      if (this.addresses.size >= 4096) this.addresses.clear();
+      if (this.v6.size >= this.limit) this.v6.clear();
       text = formatIPv6(buf, at);
-      this.addresses.set(key, text);
+      this.v6.set(key, text);
     }
     return text;
+  }
+
+  clear(): void {
+    this.v4.clear();
+    this.v6.clear();
   }
 }
 
