@@ -6,7 +6,7 @@ import { DataError, fileError } from '../errors';
 import type { ChunkSetup, ChunkTask } from './parse-chunk';
 import { compileFilter } from './filter';
 import { createLogReadOptions, logSources, readPortReporterBatches, type ReadOptions } from './read';
-import { LogParser, type LogReadOptions, type LogSource, readLogFile, type SkippedLine } from './read-log';
+import { LogParser, type LogReadOptions, type LogSource, parseBatches, readLogFile, type SkippedLine } from './read-log';
 import { DEFAULT_MAX_LINE_BYTES, readLineBatches, sniffEncoding } from './read-lines';
 import type { PortReporterRecord } from './record';
 import { createLocalClock } from './time';
@@ -143,20 +143,12 @@ async function* readFileParallel(source: LogSource, logOptions: LogReadOptions, 
 
     /** Lines of some bytes through the main thread's parser, as readLogFile does. */
     async function* onMain(bytes: AsyncIterable<Buffer>, lineNo: number, sniff: boolean): AsyncGenerator<PortReporterRecord[]> {
-      for await (const batch of readLineBatches(bytes, { maxLineBytes: logOptions.maxLineBytes, firstLine: lineNo, encoding: sniff ? undefined : 'bytes' })) {
-        const out: PortReporterRecord[] = [];
-        const n = batch.lines.length;
-        for (let i = 0; i < n; i++) {
-          parser.feed(batch.lines[i]!, batch.firstLine + i, batch.unterminated && i === n - 1, out);
-          if (parser.wantsIndex !== undefined) {
-            const name = parser.wantsIndex;
-            const index = logOptions.processIndex ? await logOptions.processIndex(path.dirname(file), name) : undefined;
-            if (index) indexNames.set(index, name);
-            parser.setIndex(index);
-          }
-        }
-        if (out.length > 0) yield out;
-      }
+      const lookup = async (name: string) => {
+        const index = logOptions.processIndex ? await logOptions.processIndex(path.dirname(file), name) : undefined;
+        if (index) indexNames.set(index, name);
+        return index;
+      };
+      yield* parseBatches(parser, readLineBatches(bytes, { maxLineBytes: logOptions.maxLineBytes, firstLine: lineNo, encoding: sniff ? undefined : 'bytes' }), lookup);
     }
 
     for (;;) {

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { DataError } from '../errors';
-import { readLineBatches } from './read-lines';
+import { type LineBatch, readLineBatches } from './read-lines';
 import { eventToRecord } from './read-events';
 import { parsePortsRow, type RowContext } from './read-ports';
 import { isBlockSeparator, parseSystemDate, ProcessBlockParser, type ProcessDetail, utcOfLocal } from './read-process';
@@ -354,22 +354,28 @@ async function* withinHeaderWindow(chunks: AsyncIterable<Buffer | string>, parse
   }
 }
 
+/**
+ * Feeds each batch's lines to parser and yields each batch's records; a PR-PIDS index the header asks
+ * for is looked up with lookup(name) (none without one). readLogFile and parse's main-thread chunks share it.
+ */
+export async function* parseBatches(parser: LogParser, batches: AsyncIterable<LineBatch>, lookup: ((pidsFileName: string) => Promise<ProcessIndex | undefined>) | undefined): AsyncGenerator<PortReporterRecord[]> {
+  for await (const batch of batches) {
+    const out: PortReporterRecord[] = [];
+    const n = batch.lines.length;
+    for (let i = 0; i < n; i++) {
+      parser.feed(batch.lines[i]!, batch.firstLine + i, batch.unterminated && i === n - 1, out);
+      if (parser.wantsIndex !== undefined) parser.setIndex(lookup ? await lookup(parser.wantsIndex) : undefined);
+    }
+    if (out.length > 0) yield out;
+  }
+}
+
 /** Reads one log; yields its records in batches. Throws DataError for an explicit input that is not a log. */
 export async function* readLogFile(source: LogSource, options: LogReadOptions): AsyncGenerator<PortReporterRecord[]> {
   const parser = new LogParser(source, options);
   try {
-    for await (const batch of readLineBatches(withinHeaderWindow(source.open(), parser), { maxLineBytes: options.maxLineBytes })) {
-      const out: PortReporterRecord[] = [];
-      const n = batch.lines.length;
-      for (let i = 0; i < n; i++) {
-        parser.feed(batch.lines[i]!, batch.firstLine + i, batch.unterminated && i === n - 1, out);
-        if (parser.wantsIndex !== undefined) {
-          const name = parser.wantsIndex;
-          parser.setIndex(source.path && options.processIndex ? await options.processIndex(path.dirname(source.path), name) : undefined);
-        }
-      }
-      if (out.length > 0) yield out;
-    }
+    const lookup = source.path && options.processIndex ? options.processIndex.bind(options, path.dirname(source.path)) : undefined;
+    yield* parseBatches(parser, readLineBatches(withinHeaderWindow(source.open(), parser), { maxLineBytes: options.maxLineBytes }), lookup);
     const out: PortReporterRecord[] = [];
     parser.end(out);
     if (out.length > 0) yield out;
