@@ -16,6 +16,7 @@ import { DestroyCapture, destroyedEndpoint, ownerOfDestroyed, socketKey, type De
 import { SystemUserDirectory, type UserDirectory } from '../platform/linux';
 import type { CriteriaMatcher } from '../portreporter/criteria';
 import { type AlertCounters, CriteriaAlerts } from './alerts';
+import { useHeapProfile } from '../runtime/heap';
 
 export { sleep } from './stop-signal';
 
@@ -76,6 +77,8 @@ export interface RecorderSummary extends WriterCounters {
 const SYNC_EVERY_MS = 5000;
 
 export async function runRecorder(options: RecorderOptions): Promise<RecorderSummary> {
+  // Months of one poll a second: a young generation of its initial size (src/runtime/heap.ts).
+  useHeapProfile('long-running');
   const processCache = new Map<string, ProcessInfo>();
   const withModules = options.modules ?? true;
   /** Process details read by an earlier poll: only those can have loaded something since. */

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { ExitCode } from '../exit-codes';
 import { type Output, writeWholeFile } from '../output/emitter';
 import type { PortReporterRecord } from '../portreporter/record';
+import { useHeapProfile } from '../runtime/heap';
 import { VERSION } from '../version';
 import { SavedStateError, StatsEngine, type StatisticResult } from './engine';
 import { DataError } from '../errors';
@@ -38,6 +39,8 @@ export interface StatsRunOptions {
 
 /** `portqry-ts stats`: count (or merge), then write records, a partial, and/or the HTML report. */
 export async function runStats(o: StatsRunOptions, output: Output): Promise<number> {
+  // Counting keeps bounded tables for the whole run: hold V8's headroom over them (src/runtime/heap.ts).
+  if (o.mode !== 'merge') useHeapProfile('bounded-tables');
   const engineOptions = {
     top: o.top,
     // With --partial every computer is counted on its own, so that a merge can give either view.
