@@ -188,7 +188,11 @@ t.test('real processes: a listener inherited by a child stays ours until we clos
 
 t.test('real processes: an owner that exited is dropped at the next lookup', { skip: linuxOnly }, async (t) => {
   // A child opens its own listener and reports its port; we find its inode through the index's walk.
-  const child = spawn(process.execPath, ['-e', "const s=require('net').createServer().listen(0,'127.0.0.1',()=>console.log(s.address().port));setInterval(()=>{},1e6)"], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Its stderr is not inherited: under a test runner that reads our stderr through a socket, an
+  // inherited fd 2 is that socket, also held by this process and the runner, so it would still have
+  // a live owner after the child exits (the test failed that way under tap's terse reporter). Every
+  // socket of the child is then its own: the listener and its end of the stdout socket pair.
+  const child = spawn(process.execPath, ['-e', "const s=require('net').createServer().listen(0,'127.0.0.1',()=>console.log(s.address().port));setInterval(()=>{},1e6)"], { stdio: ['ignore', 'pipe', 'ignore'] });
   t.teardown(() => child.kill('SIGKILL'));
   await once(child.stdout!, 'data');
   const links = fs.readdirSync(`/proc/${child.pid}/fd`).map((fd) => fs.readlinkSync(`/proc/${child.pid}/fd/${fd}`));
