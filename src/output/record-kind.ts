@@ -345,6 +345,23 @@ export function putEscape(buf: Buffer, pos: number, c: number): number {
   return pos;
 }
 
+/** Whether putUint writes n as String(n) would: an integer in [0, 2^32). */
+export const isUint = (n: unknown): n is number => typeof n === 'number' && n >>> 0 === n;
+
+/** The decimal digits of an integer in [0, 2^32) (at most 10 bytes at pos), as String(n) writes them. Returns the new position. */
+export function putUint(buf: Buffer, pos: number, n: number): number {
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  let at = pos + digits;
+  let x = n;
+  do {
+    const q = Math.floor(x / 10);
+    buf[--at] = 48 + (x - q * 10);
+    x = q;
+  } while (x > 0);
+  return pos + digits;
+}
+
 // Frozen arrays of strings (a process's modules and services, shared by every record of that process)
 // are encoded once; their bytes are copied after that. Only frozen ones: they cannot change.
 const frozenArrays = new WeakMap<readonly unknown[], Buffer>();

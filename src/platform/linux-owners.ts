@@ -166,16 +166,7 @@ export class SocketOwnerIndex {
     } catch {
       fds = []; // EACCES (another user's process) or ENOENT (exited meanwhile): no sockets we can see
     }
-    for (const fd of fds) {
-      let link: string;
-      try {
-        link = fs.readlinkSync(`${dir}/${fd}`);
-      } catch {
-        continue; // closed meanwhile
-      }
-      const inode = socketInode(link);
-      if (inode !== null) sockets.add(inode);
-    }
+    eachSocketInode(`${dir}/`, fds, (inode) => sockets.add(inode));
     // The size read before the links: if the table changed during the read, the next check differs.
     this.tables.set(pid, { dirInode: st.ino, fdCount, sockets });
     return true;
@@ -224,21 +215,26 @@ export function socketOwnersOnce(proc: string, wanted: ReadonlySet<number>): Map
     } catch {
       continue; // exited, or another user's process (EACCES): no sockets we can see
     }
-    for (const fd of fds) {
-      let link: string;
-      try {
-        link = fs.readlinkSync(dir + fd);
-      } catch {
-        continue; // closed meanwhile
-      }
-      // `socket:[12345]`: socketInode without the slice for links that are not sockets.
-      if (link.charCodeAt(0) !== 115 || !link.startsWith('socket:[')) continue;
-      const inode = Number(link.slice(8, -1));
+    eachSocketInode(dir, fds, (inode) => {
       if (wanted.has(inode) && !owners.has(inode)) {
         owners.set(inode, pid);
         missing--;
       }
-    }
+    });
   }
   return owners;
+}
+
+/** The socket inodes among a process's descriptors (`fdDir` is /proc/PID/fd/), one readlink each; one closed meanwhile is passed over. */
+function eachSocketInode(fdDir: string, fds: readonly string[], visit: (inode: number) => void): void {
+  for (const fd of fds) {
+    let link: string;
+    try {
+      link = fs.readlinkSync(fdDir + fd);
+    } catch {
+      continue; // closed meanwhile
+    }
+    const inode = socketInode(link);
+    if (inode !== null) visit(inode);
+  }
 }

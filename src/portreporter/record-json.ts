@@ -1,4 +1,4 @@
-import { type JsonBytes, type OutputRecord, putEscape, writeValue } from '../output/record-kind';
+import { isUint, type JsonBytes, type OutputRecord, putEscape, putUint, writeValue } from '../output/record-kind';
 import { toAsciiJson } from '../output/json';
 import { PORT_REPORTER_RECORD_KEYS } from './record';
 
@@ -129,23 +129,6 @@ function putString(buf: Buffer, pos: number, s: string): number {
   }
   buf[pos++] = 34;
   return pos;
-}
-
-/** Whether putUint writes n as String(n) would: an integer in [0, 2^32). */
-const isUint = (n: unknown): n is number => typeof n === 'number' && n >>> 0 === n;
-
-/** The decimal digits of an integer in [0, 2^32) (at most 10 bytes), as String(n) writes them. */
-function putUint(buf: Buffer, pos: number, n: number): number {
-  let digits = 1;
-  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
-  let at = pos + digits;
-  let x = n;
-  do {
-    const q = Math.floor(x / 10);
-    buf[--at] = 48 + (x - q * 10);
-    x = q;
-  } while (x > 0);
-  return pos + digits;
 }
 
 const NULL = Buffer.from('null', 'latin1');

@@ -1,5 +1,5 @@
 import schema from '../../schemas/port-owner.schema.json';
-import { defineRecordKind, JsonBytes, writeValue, type OutputRecord, type RecordSchema } from '../output/record-kind';
+import { defineRecordKind, isUint, JsonBytes, putUint, writeValue, type OutputRecord, type RecordSchema } from '../output/record-kind';
 import type { Endpoint, ProcessInfo, Snapshot } from '../platform/types';
 import type { OwnedEndpoint } from './endpoints';
 import { pidCell, portqryPortColumns } from './local-mode';
@@ -34,21 +34,14 @@ let lastProtocol: unknown;
 let hostAndProtocol: Buffer = Buffer.alloc(0);
 const stateBytes = new Map<unknown, Buffer>();
 
-/** A port (an integer 0..65535) as its decimal digits; anything else as writeValue writes it. */
+/** A port as its decimal digits (putUint); anything else as writeValue writes it. */
 function writePort(value: unknown, out: JsonBytes): void {
-  if (typeof value !== 'number' || !(value >= 0 && value <= 65535) || value % 1 !== 0) {
+  if (!isUint(value)) {
     writeValue(value, out);
     return;
   }
-  out.reserve(5);
-  const buf = out.buf;
-  let pos = out.pos;
-  if (value >= 10000) buf[pos++] = 48 + Math.floor(value / 10000);
-  if (value >= 1000) buf[pos++] = 48 + (Math.floor(value / 1000) % 10);
-  if (value >= 100) buf[pos++] = 48 + (Math.floor(value / 100) % 10);
-  if (value >= 10) buf[pos++] = 48 + (Math.floor(value / 10) % 10);
-  buf[pos++] = 48 + (value % 10);
-  out.pos = pos;
+  out.reserve(10);
+  out.pos = putUint(out.buf, out.pos, value);
 }
 
 /**

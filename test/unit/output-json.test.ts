@@ -1,6 +1,6 @@
 import t from 'tap';
 import { toAsciiJson } from '../../src/output/json';
-import { defineRecordKind, normalizeRecord, recordToJson, type RecordSchema } from '../../src/output/record-kind';
+import { defineRecordKind, isUint, normalizeRecord, putUint, recordToJson, type RecordSchema } from '../../src/output/record-kind';
 
 const schema: RecordSchema = {
   $id: 'test',
@@ -45,4 +45,16 @@ t.test('recordToJson is byte for byte toAsciiJson(normalizeRecord(...))', async 
 t.test('recordToJson rejects a key its schema does not have', async (t) => {
   const fresh = defineRecordKind({ ...schema, $id: 'fresh' });
   t.throws(() => recordToJson(fresh, { A: 1, Z: 2 }), /key Z is not in schema/);
+});
+
+t.test('putUint writes what String(n) writes for every integer isUint accepts', async (t) => {
+  const buf = Buffer.alloc(16);
+  const values = [0, 1, 9, 10, 99, 100, 65535, 65536, 999_999_999, 1_000_000_000, 2 ** 31, 2 ** 32 - 1];
+  for (let i = 0; i < 2000; i++) values.push(Math.floor(Math.random() * 2 ** 32));
+  for (const n of values) {
+    t.ok(isUint(n), `${n} accepted`);
+    const end = putUint(buf, 3, n);
+    if (buf.toString('latin1', 3, end) !== String(n)) t.fail(`${n}: ${buf.toString('latin1', 3, end)}`);
+  }
+  for (const n of [-1, 0.5, 2 ** 32, NaN, Infinity, '7', null]) t.notOk(isUint(n), `${String(n)} refused`);
 });

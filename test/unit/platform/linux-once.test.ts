@@ -20,33 +20,12 @@ import type { Snapshot } from '../../../src/platform/types';
 import { recordToJson } from '../../../src/output/record-kind';
 import { sortEndpoints } from '../../../src/recorder/endpoints';
 import { PortOwnerKind, portOwnerRecord } from '../../../src/recorder/port-owner';
+import { inetDiagMessage, nlmsgDone, nlmsgError } from '../../helpers/sock-diag';
 
 const linuxOnly = process.platform !== 'linux' ? 'Linux only' : false;
 
-/** One nlmsghdr + inet_diag_msg (host order little-endian; ports big-endian), `attrs` extra bytes after it. */
-function message(m: { family: 2 | 10; state: number; sport: number; dport: number; src: number[]; dst: number[]; uid: number; inode: number; attrs: number }): Buffer {
-  const len = 16 + 72 + m.attrs;
-  const b = Buffer.alloc((len + 3) & ~3);
-  b.writeUInt32LE(len, 0);
-  b.writeUInt16LE(20, 4);
-  b.writeUInt16LE(2, 6);
-  b.writeUInt8(m.family, 16);
-  b.writeUInt8(m.state, 17);
-  b.writeUInt16BE(m.sport, 20);
-  b.writeUInt16BE(m.dport, 22);
-  Buffer.from(m.src).copy(b, 24);
-  Buffer.from(m.dst).copy(b, 40);
-  b.writeUInt32LE(m.uid, 16 + 64);
-  b.writeUInt32LE(m.inode, 16 + 68);
-  return b;
-}
-
-const done = () => {
-  const b = Buffer.alloc(20);
-  b.writeUInt32LE(20, 0);
-  b.writeUInt16LE(3, 4);
-  return b;
-};
+const message = inetDiagMessage;
+const done = nlmsgDone;
 
 /** A deterministic pseudo-random sequence (xorshift32). */
 function random(seed: number) {
@@ -150,10 +129,7 @@ t.test('InetDiagOnceDecoder: the rows of InetDiagDecoder, in its order, on gener
 });
 
 t.test('InetDiagOnceDecoder: NLMSG_ERROR and truncated messages as InetDiagDecoder', async (t) => {
-  const err = Buffer.alloc(36);
-  err.writeUInt32LE(36, 0);
-  err.writeUInt16LE(2, 4);
-  err.writeInt32LE(-2, 16);
+  const err = nlmsgError(2);
   const d = new InetDiagOnceDecoder('UDP', 4);
   d.begin();
   let caught: unknown;

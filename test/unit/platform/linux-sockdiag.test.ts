@@ -12,44 +12,10 @@ import { LinuxBackend } from '../../../src/platform/linux';
 import { ProcNetDecoder, type ProcNetRow } from '../../../src/platform/linux-decode';
 import { SockDiagReader } from '../../../src/platform/linux-netlink';
 import { InetDiagDecoder, inetDiagRequest, SockDiagError } from '../../../src/platform/linux-sockdiag';
+import { type InetDiagMessage, inetDiagMessage, nlmsgDone, nlmsgError } from '../../helpers/sock-diag';
 
-interface Msg {
-  family?: 2 | 10;
-  state: number;
-  sport: number;
-  dport?: number;
-  src: number[];
-  dst?: number[];
-  uid?: number;
-  inode: number;
-  /** Extra attribute bytes after the inet_diag_msg (the kernel appends some), to test the length step. */
-  attrs?: number;
-}
-
-/** One nlmsghdr + inet_diag_msg as the kernel sends it (host order little-endian; ports big-endian). */
-function message(m: Msg): Buffer {
-  const len = 16 + 72 + (m.attrs ?? 0);
-  const b = Buffer.alloc((len + 3) & ~3);
-  b.writeUInt32LE(len, 0);
-  b.writeUInt16LE(20, 4); // SOCK_DIAG_BY_FAMILY
-  b.writeUInt16LE(2, 6); // NLM_F_MULTI
-  b.writeUInt8(m.family ?? 2, 16);
-  b.writeUInt8(m.state, 17);
-  b.writeUInt16BE(m.sport, 20);
-  b.writeUInt16BE(m.dport ?? 0, 22);
-  Buffer.from(m.src).copy(b, 24);
-  Buffer.from(m.dst ?? []).copy(b, 40);
-  b.writeUInt32LE(m.uid ?? 0, 16 + 64);
-  b.writeUInt32LE(m.inode, 16 + 68);
-  return b;
-}
-
-const done = () => {
-  const b = Buffer.alloc(20);
-  b.writeUInt32LE(20, 0);
-  b.writeUInt16LE(3, 4); // NLMSG_DONE
-  return b;
-};
+const message = (m: InetDiagMessage): Buffer => inetDiagMessage(m);
+const done = nlmsgDone;
 
 function feed(decoder: InetDiagDecoder, ...batches: Buffer[][]): { rows: ProcNetRow[]; complete: boolean } {
   decoder.begin();
@@ -121,10 +87,7 @@ t.test('an unchanged socket is the same row object at the next dump; a changed o
 });
 
 t.test('NLMSG_ERROR carries the errno; a truncated message is an error; no DONE means more to read', async (t) => {
-  const err = Buffer.alloc(36);
-  err.writeUInt32LE(36, 0);
-  err.writeUInt16LE(2, 4);
-  err.writeInt32LE(-2, 16); // -ENOENT: no udp_diag module
+  const err = nlmsgError(2); // ENOENT: no udp_diag module
   const decoder = new InetDiagDecoder('UDP', 4);
   decoder.begin();
   let caught: unknown;

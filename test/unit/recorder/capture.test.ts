@@ -23,6 +23,7 @@ import { CriteriaAlerts } from '../../../src/recorder/alerts';
 import { schemaErrors } from '../../helpers/schema';
 import { LinuxBackend } from '../../../src/platform/linux';
 import { readEvents, readLogSet } from '../../helpers/recorder-logs';
+import { inetDiagMessage, nlmsgDone } from '../../helpers/sock-diag';
 
 function tmpDir(t: { teardown(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rec-capture-unit-'));
@@ -116,31 +117,17 @@ t.test('PR-INITIAL: endpoints with no known owner get a block with an empty Proc
   t.same(records.map((r) => [r.LocalPort, r.OwningProcess, r.ProcessName]), [[80, 10, 'prog10'], [4444, null, null]]);
 });
 
-/** One SOCK_DIAG_BY_FAMILY message as the destroy groups send it: nlmsghdr, inet_diag_msg, attributes. */
+/** One SOCK_DIAG_BY_FAMILY message as the destroy groups send it: no NLM_F_MULTI, INET_DIAG_PROTOCOL when given. */
 function destroyMessage(m: { family: 2 | 10; state: number; sport: number; dport: number; src: number[]; dst: number[]; uid: number; protocol?: number }): Buffer {
-  const attrs = m.protocol === undefined ? Buffer.alloc(0) : Buffer.from([5, 0, 10, 0, m.protocol, 0, 0, 0]); // rtattr len 5, INET_DIAG_PROTOCOL, padded
-  const len = 16 + 72 + attrs.length;
-  const b = Buffer.alloc(len);
-  b.writeUInt32LE(len, 0);
-  b.writeUInt16LE(20, 4);
-  b.writeUInt8(m.family, 16);
-  b.writeUInt8(m.state, 17);
-  b.writeUInt16BE(m.sport, 20);
-  b.writeUInt16BE(m.dport, 22);
-  Buffer.from(m.src).copy(b, 24);
-  Buffer.from(m.dst).copy(b, 40);
-  b.writeUInt32LE(m.uid, 16 + 64);
-  attrs.copy(b, 16 + 72);
-  return b;
+  const attrs = m.protocol === undefined ? undefined : Buffer.from([5, 0, 10, 0, m.protocol, 0, 0, 0]); // rtattr len 5, INET_DIAG_PROTOCOL, padded
+  return inetDiagMessage({ ...m, attrs, flags: 0 });
 }
 
 const LO = [127, 0, 0, 1];
 const V6 = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 
 t.test('decodeDestroyMessages: byte fixtures of the destroy groups', async (t) => {
-  const other = Buffer.alloc(20);
-  other.writeUInt32LE(20, 0);
-  other.writeUInt16LE(3, 4); // NLMSG_DONE: passed over
+  const other = nlmsgDone(); // passed over
   const buf = Buffer.concat([
     destroyMessage({ family: 2, state: 7, sport: 40000, dport: 8080, src: LO, dst: LO, uid: 1000, protocol: 6 }),
     destroyMessage({ family: 10, state: 7, sport: 5353, dport: 0, src: V6, dst: [], uid: 0, protocol: 17 }),
