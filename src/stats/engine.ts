@@ -121,27 +121,43 @@ export class StatsEngine {
     }
   }
 
+  /** The statistics this engine computes, in output order. */
+  get selected(): readonly StatisticDefinition[] {
+    return this.statistics;
+  }
+
   /** Names of the statistics whose rows are approximate (a bounded table or list dropped keys). */
   approximate(): string[] {
-    const scopes = [...this.scopes.values()];
-    return this.statistics.filter((_, i) => scopes.some((scope) => scope.accumulators[i]!.approximate())).map((s) => s.name);
+    return this.statistics.filter((_, i) => this.isApproximate(i)).map((s) => s.name);
+  }
+
+  /** Whether the rows of statistic i are approximate (see approximate()). */
+  isApproximate(i: number): boolean {
+    return [...this.scopes.values()].some((scope) => scope.accumulators[i]!.approximate());
   }
 
   /** The rows of each statistic, statistic by statistic; with perComputer, computer by computer within each. */
   results(): StatisticResult[] {
+    return this.statistics.map((statistic, i) => ({ statistic, rows: [...this.rowsOf(i)] }));
+  }
+
+  /**
+   * The rows of statistic i, as results() gives them, made as they are read. With `release`, the
+   * statistic's counts are dropped once its last row was read: stats writes statistic by statistic,
+   * so each table is freed before the next statistic's rows are made, instead of every table and
+   * every row living until the last one is written (the end of a run was its peak of memory). A
+   * released statistic cannot be asked again.
+   */
+  *rowsOf(i: number, release = false): Generator<OutputRecord, void, undefined> {
+    const statistic = this.statistics[i]!;
+    const Statistic = statistic.kind.schema.properties.Statistic!.const;
     const scopes = [...this.scopes.values()];
     if (scopes.length === 0) scopes.push(this.scopeOf(null));
     scopes.sort((a, b) => (a.computer ?? '').localeCompare(b.computer ?? ''));
-    return this.statistics.map((statistic, i) => ({
-      statistic,
-      rows: scopes.flatMap((scope) =>
-        scope.accumulators[i]!.rows(scope.totals).map((row) => ({
-          Statistic: statistic.kind.schema.properties.Statistic!.const,
-          ComputerName: scope.computer,
-          ...row,
-        })),
-      ),
-    }));
+    for (const scope of scopes) {
+      for (const row of scope.accumulators[i]!.rows(scope.totals)) yield { Statistic, ComputerName: scope.computer, ...row };
+      if (release) scope.accumulators[i] = released(statistic.name);
+    }
   }
 
   private scopeOf(computer: string | null): Scope {
@@ -158,6 +174,14 @@ export class StatsEngine {
     this.lastScope = scope;
     return scope;
   }
+}
+
+/** What stands for a statistic whose counts were dropped (rowsOf with release): any use is a bug. */
+function released(name: string): Accumulator {
+  const fail = (): never => {
+    throw new Error(`statistic ${name} was already written and released`);
+  };
+  return { add: fail, rows: fail, save: fail, merge: fail, approximate: fail };
 }
 
 /** Convenience for tests and callers with records at hand: every selected statistic over them. */

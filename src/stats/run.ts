@@ -80,13 +80,15 @@ export async function runStats(o: StatsRunOptions, output: Output): Promise<numb
     }
   }
 
-  const results = engine.results();
-  if (o.html) await writeHtml(o, engine, results);
+  // With --html every statistic's rows are needed at once; otherwise each statistic is written and
+  // its tables dropped before the next one's rows are made (engine.rowsOf).
+  const results = o.html ? engine.results() : undefined;
+  if (o.html) await writeHtml(o, engine, results!);
   if (o.writeRecords) {
-    const approximate = new Set(engine.approximate());
-    results.forEach(({ statistic, rows }, i) => {
+    engine.selected.forEach((statistic, i) => {
       if (i > 0) output.note(['']);
-      if (approximate.has(statistic.name)) output.note([`(${statistic.name}: more distinct keys than are counted exactly; the top rows are right, the tail is approximate)`]);
+      if (engine.isApproximate(i)) output.note([`(${statistic.name}: more distinct keys than are counted exactly; the top rows are right, the tail is approximate)`]);
+      const rows = results ? results[i]!.rows : engine.rowsOf(i, true);
       for (const row of rows) output.write(statistic.kind, row);
     });
   } else {

@@ -33,8 +33,12 @@ export interface StatsOptions {
 /** Counts records of one statistic with memory that grows only with the number of distinct keys. */
 export interface Accumulator {
   add(record: PortReporterRecord, facts: RecordFacts): void;
-  /** The statistic's rows, without `Statistic` (added by the engine); ComputerName when intrinsic. */
-  rows(totals: ScopeTotals): OutputRecord[];
+  /**
+   * The statistic's rows, without `Statistic` (added by the engine); ComputerName when intrinsic. A
+   * statistic with a row per table key makes them as they are read (lazyRows): tens of thousands of
+   * row objects, each with its lists, need not all exist at once.
+   */
+  rows(totals: ScopeTotals): Iterable<OutputRecord>;
   /**
    * Everything counted so far as plain JSON (`stats --partial`, src/stats/partial.ts). merge() of it
    * into an empty accumulator of the same statistic gives the same rows.
@@ -63,16 +67,25 @@ export interface StatisticDefinition {
 /** A Usage as saved by stats --partial: records, clock hours, first and last seen. */
 export type UsageState = [records: number, hours: number[], firstSeenUtc: string | null, lastSeenUtc: string | null];
 
-/** Records counted under one key, the clock hours they fall in, and when the key was first and last seen. */
-export class Usage {
+/**
+ * Records counted under one key, the clock hours they fall in, and when the key was first and last seen.
+ * A Usage is itself the IndexSet of its hours (`hours` is the object itself): a busy server's tables
+ * hold a Usage per remote address, endpoint and port, tens of thousands of them, and a separate set
+ * object cost each of them 72 more bytes.
+ */
+export class Usage extends IndexSet {
   records = 0;
-  readonly hours = new IndexSet();
   firstSeenUtc: string | null = null;
   lastSeenUtc: string | null = null;
 
+  /** The clock hours with a record of this key. */
+  get hours(): IndexSet {
+    return this;
+  }
+
   count(record: PortReporterRecord, facts: RecordFacts): void {
     this.records++;
-    if (facts.hour >= 0) this.hours.add(facts.hour);
+    if (facts.hour >= 0) this.add(facts.hour);
     const t = record.TimeUtc;
     // The same time as the last record counted here (rows of one second): nothing to change.
     if (t !== null && t !== this.lastSeenUtc) {
@@ -82,12 +95,12 @@ export class Usage {
   }
 
   saveUsage(): UsageState {
-    return [this.records, this.hours.values(), this.firstSeenUtc, this.lastSeenUtc];
+    return [this.records, this.values(), this.firstSeenUtc, this.lastSeenUtc];
   }
 
   mergeUsage([records, hours, first, last]: UsageState): void {
     this.records += records;
-    for (const h of hours) this.hours.add(h);
+    for (const h of hours) this.add(h);
     if (first !== null && (this.firstSeenUtc === null || first < this.firstSeenUtc)) this.firstSeenUtc = first;
     if (last !== null && (this.lastSeenUtc === null || last > this.lastSeenUtc)) this.lastSeenUtc = last;
   }
@@ -218,11 +231,17 @@ const TALLY_CAPACITY = 16;
  */
 export class Tally<K extends string | number = string> {
   /**
-   * Value and count of slot i at 2i and 2i+1, in one array grown by doubling (1, 2, 4, 8, 16 slots):
-   * a table of 40,000 remote addresses holds two of these each, and most hold one or a few values.
+   * The only value and its count while one value was seen (most tallies: the one process of a remote
+   * address or a port): no array until a second value comes.
+   */
+  private v0: K | undefined;
+  private c0 = 0;
+  /**
+   * From the second value on: value and count of slot i at 2i and 2i+1, in one array grown by doubling
+   * (2, 4, 8, 16 slots): a table of 40,000 remote addresses holds two tallies each.
    */
   private slots: (K | number)[] | undefined;
-  /** Slots in use. */
+  /** Values held. */
   private size = 0;
   /** Values were replaced: the list is approximate (see above). */
   pruned = false;
@@ -231,18 +250,33 @@ export class Tally<K extends string | number = string> {
     if (value === null || value === undefined || value === '') return;
     let slots = this.slots;
     const n = this.size;
-    if (slots !== undefined) {
-      for (let i = 0; i < 2 * n; i += 2) {
-        if (slots[i] === value) {
-          (slots[i + 1] as number) += times;
-          return;
-        }
+    if (slots === undefined) {
+      if (n === 1 && this.v0 === value) {
+        this.c0 += times;
+        return;
+      }
+      if (typeof value === 'string') value = own(value);
+      if (n === 0) {
+        this.v0 = value;
+        this.c0 = times;
+        this.size = 1;
+      } else {
+        this.slots = [this.v0!, this.c0, value, times];
+        this.v0 = undefined;
+        this.c0 = 0;
+        this.size = 2;
+      }
+      return;
+    }
+    for (let i = 0; i < 2 * n; i += 2) {
+      if (slots[i] === value) {
+        (slots[i + 1] as number) += times;
+        return;
       }
     }
     if (typeof value === 'string') value = own(value);
     if (n < TALLY_CAPACITY) {
-      if (slots === undefined) slots = this.slots = [value, times];
-      else if (2 * n < slots.length) {
+      if (2 * n < slots.length) {
         slots[2 * n] = value;
         slots[2 * n + 1] = times;
       } else {
@@ -255,18 +289,18 @@ export class Tally<K extends string | number = string> {
       return;
     }
     let min = 0;
-    for (let i = 1; i < n; i++) if ((slots![2 * i + 1] as number) < (slots![2 * min + 1] as number)) min = i;
-    slots![2 * min] = value;
-    (slots![2 * min + 1] as number) += times;
+    for (let i = 1; i < n; i++) if ((slots[2 * i + 1] as number) < (slots[2 * min + 1] as number)) min = i;
+    slots[2 * min] = value;
+    (slots[2 * min + 1] as number) += times;
     this.pruned = true;
   }
 
   private key(i: number): K {
-    return this.slots![2 * i] as K;
+    return this.slots === undefined ? this.v0! : (this.slots[2 * i] as K);
   }
 
   private count(i: number): number {
-    return this.slots![2 * i + 1] as number;
+    return this.slots === undefined ? this.c0 : (this.slots[2 * i + 1] as number);
   }
 
   /** Values by descending count, ties by value; all of them when n is undefined. */
@@ -292,6 +326,102 @@ export class Tally<K extends string | number = string> {
   }
 }
 
+/** Port numbers a PortTally holds: -1 (a port field the log wrote but that could not be read) to 65535. */
+const PORT_SPAN = 1 << 17;
+
+/**
+ * A Tally of port numbers with the same counts, order and saved form as Tally<number>, each slot one
+ * number (count × 2^17 + port + 1) instead of two: the remote ports of a remote address are a client's
+ * ephemeral ports, so 40,000 addresses hold full tallies of 16 slots, and that array was the largest
+ * thing in stats' heap. Exact while a count stays below 2^36.
+ */
+export class PortTally {
+  /**
+   * The only port and its count while one port was seen, as two small integers: a packed slot passes
+   * 2^30 at 8,192 records, and one such heap number in a field boxes that field in every PortTally.
+   */
+  private port0 = 0;
+  private count0 = 0;
+  /** From the second port on, grown by doubling (2, 4, 8, 16). */
+  private slots: number[] | undefined;
+  private size = 0;
+  pruned = false;
+
+  add(port: number | null | undefined, times = 1): void {
+    if (port === null || port === undefined) return;
+    if (!Number.isInteger(port) || port < -1 || port > 65535) throw new RangeError(`not a port: ${port}`);
+    const tag = port + 1;
+    let slots = this.slots;
+    const n = this.size;
+    if (slots === undefined) {
+      if (n === 1 && this.port0 === port) this.count0 += times;
+      else if (n === 0) {
+        this.port0 = port;
+        this.count0 = times;
+        this.size = 1;
+      } else {
+        this.slots = [this.count0 * PORT_SPAN + this.port0 + 1, times * PORT_SPAN + tag];
+        this.size = 2;
+      }
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      if (slots[i]! % PORT_SPAN === tag) {
+        slots[i]! += times * PORT_SPAN;
+        return;
+      }
+    }
+    if (n < TALLY_CAPACITY) {
+      if (n >= slots.length) slots = this.slots = slots.concat(slots);
+      slots[n] = times * PORT_SPAN + tag;
+      this.size = n + 1;
+      return;
+    }
+    // Space-Saving, as Tally: the new port takes the first least counted slot and adds to its count.
+    let min = 0;
+    let minCount = Math.floor(slots[0]! / PORT_SPAN);
+    for (let i = 1; i < n; i++) {
+      const c = Math.floor(slots[i]! / PORT_SPAN);
+      if (c < minCount) {
+        min = i;
+        minCount = c;
+      }
+    }
+    slots[min] = (minCount + times) * PORT_SPAN + tag;
+    this.pruned = true;
+  }
+
+  private port(i: number): number {
+    return this.slots === undefined ? this.port0 : (this.slots[i]! % PORT_SPAN) - 1;
+  }
+
+  private count(i: number): number {
+    return this.slots === undefined ? this.count0 : Math.floor(this.slots[i]! / PORT_SPAN);
+  }
+
+  /** Ports by descending count, ties by port; all of them when n is undefined. */
+  top(n?: number): number[] {
+    const order = Array.from({ length: this.size }, (_, i) => i);
+    order.sort((a, b) => this.count(b) - this.count(a) || this.port(a) - this.port(b));
+    return order.slice(0, n ?? order.length).map((i) => this.port(i));
+  }
+
+  /** As Tally.save: [port, count] pairs, then `1` when ports were replaced. */
+  save(): (readonly [number, number] | 1)[] {
+    const out: (readonly [number, number] | 1)[] = Array.from({ length: this.size }, (_, i) => [this.port(i), this.count(i)] as const);
+    if (this.pruned) out.push(1);
+    return out;
+  }
+
+  /** As Tally.merge. */
+  merge(saved: readonly (readonly [number, number] | 1)[]): void {
+    for (const entry of saved) {
+      if (entry === 1) this.pruned = true;
+      else this.add(entry[0], entry[1]);
+    }
+  }
+}
+
 function compareKeys(a: string | number, b: string | number): number {
   if (typeof a === 'number' && typeof b === 'number') return a - b;
   return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
@@ -305,6 +435,11 @@ export function byRecordsThenKey<T extends { usage: Usage; key: string | number 
   return b.usage.records - a.usage.records || compareKeys(a.key, b.key);
 }
 
+/** `items.map(row)`, made one row at a time as the rows are read (Accumulator.rows). */
+export function* lazyRows<T>(items: readonly T[], row: (item: T) => OutputRecord): Generator<OutputRecord, void, undefined> {
+  for (const item of items) yield row(item);
+}
+
 export function limit<T>(rows: T[], top: number | undefined): T[] {
   return top === undefined ? rows : rows.slice(0, top);
 }
@@ -316,9 +451,10 @@ export function limit<T>(rows: T[], top: number | undefined): T[] {
  * log text with it. Called only when a new key enters a table, never per record.
  */
 export function own<T extends string | null | undefined>(s: T): T {
-  // Shorter substrings are copied by V8 anyway (SlicedString::kMinLength is 13); the concatenation is
-  // flattened into a new string of its own.
-  return (s === null || s === undefined || s.length < 13 ? s : (' ' + s).slice(1)) as T;
+  // Shorter substrings are copied by V8 anyway (SlicedString::kMinLength is 13). A longer one is copied
+  // through JSON, which gives a flat string of its own: `(' ' + s).slice(1)` gave a slice again (of
+  // the concatenation), i.e. two strings, 32 bytes more per kept key.
+  return (s === null || s === undefined || s.length < 13 ? s : JSON.parse(JSON.stringify(s))) as T;
 }
 
 /**
@@ -398,6 +534,20 @@ export function isTcpListener(record: PortReporterRecord): boolean {
   const state = record.State;
   // 'Established' (most rows) without the regular expression.
   return record.Protocol === 'TCP' && state !== null && (state === 'Listen' || (state !== 'Established' && /^listen/i.test(state)));
+}
+
+/**
+ * UDP sockets in the dynamic range (49152-65535, IANA and Windows' default) are clients, a DNS query
+ * each; as "listeners" they would drown a list of listening ports and grow it with every query.
+ */
+export const FIRST_DYNAMIC_PORT = 49152;
+
+/**
+ * A listening port: a TCP listener, or a UDP endpoint below the dynamic range (new-listener and the
+ * svchost statistic's ListeningPorts).
+ */
+export function isListening(record: PortReporterRecord, facts: RecordFacts): boolean {
+  return record.LocalPort !== null && (record.Protocol === 'UDP' ? record.LocalPort < FIRST_DYNAMIC_PORT : facts.listener);
 }
 
 const NO_REMOTE = new Set(['', '*', '0.0.0.0', '::', '[::]']);

@@ -14,7 +14,9 @@ import { runInProcess as runCli } from '../helpers/in-process';
 // generated busy-server log (scripts/bench/generate-pr-ports.mjs, deterministic: 3 MB, about 32,000
 // rows, thousands of client addresses, enough for the bounded tables to prune) and on the
 // hand-counted fixtures, with filters, --per-computer, --top, and the --partial document.
-// PORTQRY_WRITE_EQUAL_DIGESTS=1 rewrites the file (only ever from the old code).
+// PORTQRY_WRITE_EQUAL_DIGESTS=1 rewrites the file (only ever from the old code). Rewritten once on
+// purpose: when svchost's ListeningPorts stopped listing UDP client sockets (the dynamic range), only
+// its digests and the partials' changed, and the partials differ only in the svchost part.
 const DIGESTS = path.join(ROOT, 'test', 'fixtures', 'stats', 'equal-digests.json');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'stats', 'logs');
 

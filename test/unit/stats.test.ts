@@ -110,6 +110,24 @@ t.test('svchost.exe enumeration: services per instance', async (t) => {
   t.equal(rows[0]!.ProcessPath, 'C:\\Windows\\System32\\svchost.exe');
 });
 
+t.test('svchost.exe enumeration: UDP client sockets (dynamic range) are not listening ports', async (t) => {
+  // The DNS client in a svchost.exe opens a UDP socket per query from the dynamic range: a week of a
+  // busy server's log listed 1,500 of them per instance (14 KB rows) and grew the table for as long
+  // as the log ran. As in new-listener, a UDP endpoint listens only below 49152.
+  const base = { ProcessName: 'svchost.exe', OwningProcess: 1200, TimeUtc: '2026-03-01T08:00:00.000Z' };
+  const records = [
+    record({ ...base, Protocol: 'UDP', LocalPort: 53, RemoteAddress: '*' }),
+    record({ ...base, Protocol: 'UDP', LocalPort: 49152, RemoteAddress: '*' }),
+    record({ ...base, Protocol: 'UDP', LocalPort: 61000, RemoteAddress: '*' }),
+    record({ ...base, Protocol: 'UDP', LocalPort: 49151, RemoteAddress: '*' }),
+    record({ ...base, Protocol: 'TCP', LocalPort: 135, RemoteAddress: '0.0.0.0', State: 'Listen' }),
+    record({ ...base, Protocol: 'TCP', LocalPort: 50000, RemoteAddress: '0.0.0.0', State: 'Listen' }),
+  ];
+  const rows = rowsOf(await computeStatistics(records, [findStatistic('svchost')!], { isReportedProcess: iexplore }), 'svchost');
+  t.same(rows.map((r) => r.ListeningPorts), [['TCP 135', 'TCP 50000', 'UDP 53', 'UDP 49151']], 'TCP listeners at any port; UDP below the dynamic range');
+  t.equal(rows[0]!.Records, 6, 'every record of the instance is still counted');
+});
+
 t.test('process usage by user: iexplore.exe by default, any process on request', async (t) => {
   const rows = rowsOf(await run(['process-by-user']), 'process-by-user');
   t.same(pick(rows, ['ProcessName', 'UserName', 'RemoteAddress', 'RemotePort', 'Connections', 'FirstSeenUtc', 'LastSeenUtc']), [
@@ -318,4 +336,95 @@ t.test('distinctAddressKey: distinct texts stay distinct, addressText gives each
   for (const a of texts) t.equal(addressText(distinctAddressKey(a)), a, `${JSON.stringify(a)} round-trips`);
   t.type(distinctAddressKey('198.18.3.4'), 'number');
   t.type(distinctAddressKey('010.0.0.1'), 'string', 'a leading zero keeps the text');
+});
+
+/** Space-Saving as Tally documents it, written plainly (two arrays, no inline slot): the reference. */
+class ReferenceTally<K extends string | number> {
+  values: K[] = [];
+  counts: number[] = [];
+  pruned = false;
+  add(value: K | null, times = 1): void {
+    if (value === null || value === '') return;
+    const i = this.values.indexOf(value);
+    if (i >= 0) this.counts[i]! += times;
+    else if (this.values.length < 16) {
+      this.values.push(value);
+      this.counts.push(times);
+    } else {
+      let min = 0;
+      for (let j = 1; j < 16; j++) if (this.counts[j]! < this.counts[min]!) min = j;
+      this.values[min] = value;
+      this.counts[min]! += times;
+      this.pruned = true;
+    }
+  }
+  save(): (readonly [K, number] | 1)[] {
+    const out: (readonly [K, number] | 1)[] = this.values.map((v, i) => [v, this.counts[i]!] as const);
+    if (this.pruned) out.push(1);
+    return out;
+  }
+}
+
+t.test('Tally and PortTally: the same slots, counts, tops and saved form as plain Space-Saving, on random streams', async (t) => {
+  const { PortTally, Tally } = await import('../../src/stats/statistic');
+  let seed = 12345;
+  const next = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  let checked = 0;
+  // Streams of 1, 2, 16, 17 and many distinct values, skewed or flat, single and repeated counts.
+  for (const distinct of [1, 2, 3, 16, 17, 40, 5000]) {
+    for (let round = 0; round < 6; round++) {
+      const names = new Tally();
+      const refNames = new ReferenceTally<string>();
+      const ports = new PortTally();
+      const refPorts = new ReferenceTally<number>();
+      const length = 1 + next(400);
+      for (let i = 0; i < length; i++) {
+        const v = round % 2 === 0 ? next(distinct) : Math.floor(distinct * (next(1000) / 1000) ** 3);
+        const times = round >= 4 ? 1 + next(20_000) : 1;
+        const port = v === 0 ? -1 : v % 65536;
+        names.add(`name-${v}`, times);
+        refNames.add(`name-${v}`, times);
+        ports.add(port, times);
+        refPorts.add(port, times);
+      }
+      t.same(names.save(), refNames.save(), `names: ${distinct} distinct, round ${round}`);
+      t.same(ports.save(), refPorts.save(), `ports: ${distinct} distinct, round ${round}`);
+      t.equal(ports.pruned, refPorts.pruned);
+      const shadow = new Tally<number>();
+      shadow.merge(refPorts.save());
+      t.same(ports.top(), shadow.top(), 'PortTally.top orders as Tally<number>.top (count, then port)');
+      checked++;
+    }
+  }
+  t.equal(checked, 42);
+  // Counts past 2^31 (a PortTally slot packs count and port in one number) stay exact.
+  const big = new PortTally();
+  big.add(443, 2 ** 33);
+  big.add(80, 5);
+  big.add(443, 1);
+  t.same(big.save(), [[443, 2 ** 33 + 1], [80, 5]]);
+  t.same(big.top(), [443, 80]);
+  const edges = new PortTally();
+  for (const p of [0, 65535, -1, 65535]) edges.add(p);
+  t.same(edges.top(), [65535, -1, 0], 'ports -1, 0 and 65535 are kept apart');
+  t.throws(() => edges.add(65536), RangeError, 'a value that is no port is refused (a damaged partial), not counted as another');
+  t.throws(() => edges.add(1.5), RangeError);
+});
+
+t.test('engine: rows statistic by statistic with release give results() rows, and a released statistic cannot be used again', async (t) => {
+  const { StatsEngine } = await import('../../src/stats/engine');
+  const make = () => {
+    const engine = new StatsEngine(STATISTICS, { isReportedProcess: iexplore, perComputer: true });
+    for (const r of FIXTURE) engine.add(r);
+    return engine;
+  };
+  const whole = make().results();
+  const engine = make();
+  const streamed = engine.selected.map((statistic, i) => ({ statistic, rows: [...engine.rowsOf(i, true)] }));
+  t.same(streamed, whole);
+  t.ok(streamed.some((r) => r.rows.length > 0));
+  t.throws(() => [...engine.rowsOf(0)], /already written and released/);
 });

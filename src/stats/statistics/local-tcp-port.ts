@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-local-tcp-port.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
+import { lazyRows, byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
 import { percent } from '../time';
 
 class PortUsage extends Usage {
@@ -46,7 +46,7 @@ export const localTcpPort: StatisticDefinition = {
       approximate: () => [...ports.values()].some((u) => u.processes.pruned),
       rows(totals) {
         const ranked = [...ports].map(([key, usage]) => ({ key, usage })).sort(byRecordsThenKey);
-        return limit(ranked, options.top).map(({ key, usage }) => ({
+        return lazyRows(limit(ranked, options.top), ({ key, usage }) => ({
           LocalPort: key,
           Records: usage.records,
           ListenRecords: usage.listens,

@@ -1,7 +1,7 @@
 import schema from '../../../schemas/stat-new-listener.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
 import type { PortReporterRecord } from '../../portreporter/record';
-import { compareNullable, own, processKey, show, textRendering, type StatisticDefinition } from '../statistic';
+import { compareNullable, isListening, own, processKey, show, textRendering, type StatisticDefinition } from '../statistic';
 
 /** The fields of a first sighting that the row shows: kept instead of the record (which holds module lists). */
 type Sighting = Pick<
@@ -31,12 +31,6 @@ function sighting(r: PortReporterRecord): Sighting {
   };
 }
 
-/**
- * UDP sockets in the dynamic range (49152-65535, IANA and Windows' default) are clients, a DNS query
- * each; as "listeners" they would drown the list and grow it with every query.
- */
-const FIRST_DYNAMIC_PORT = 49152;
-
 /** The earlier of two sightings: by UTC time, then by file and line (rows of one file are in time order). */
 function isEarlier(a: Sighting, b: Sighting): boolean {
   if (a.TimeUtc !== b.TimeUtc) return compareNullable(a.TimeUtc, b.TimeUtc) < 0;
@@ -58,7 +52,7 @@ export const newListener: StatisticDefinition = {
     const listeners = new Map<string, Listener>();
     return {
       add(record, facts) {
-        if (record.LocalPort === null || (record.Protocol === 'UDP' ? record.LocalPort >= FIRST_DYNAMIC_PORT : !facts.listener)) return;
+        if (!isListening(record, facts)) return;
         const key = `${record.ComputerName ?? ''}\u0000${record.Protocol}\u0000${record.LocalPort}\u0000${processKey(record.ProcessName)}`;
         const listener = listeners.get(key);
         if (!listener) {

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-process-by-user.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { AdmissionSketch, BoundedTable, compareNullable, processKey, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, own } from '../statistic';
+import { lazyRows, AdmissionSketch, BoundedTable, compareNullable, processKey, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, own } from '../statistic';
 
 class EndpointUsage extends Usage {
   hostName: string | null = null;
@@ -67,7 +67,7 @@ export const processByUser: StatisticDefinition = {
             compareNullable(a.remoteAddress, b.remoteAddress) ||
             (a.remotePort ?? -1) - (b.remotePort ?? -1),
         );
-        return sorted.map((u) => ({
+        return lazyRows(sorted, (u) => ({
           ProcessName: u.processName,
           UserName: u.userName,
           RemoteAddress: u.remoteAddress,

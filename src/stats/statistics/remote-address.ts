@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-remote-address.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { AdmissionSketch, BoundedTable, byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, addressKey, own } from '../statistic';
+import { lazyRows, AdmissionSketch, BoundedTable, PortTally, byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, addressKey, own } from '../statistic';
 import { percent } from '../time';
 
 class AddressUsage extends Usage {
@@ -8,7 +8,7 @@ class AddressUsage extends Usage {
     super();
   }
   hostName: string | null = null;
-  readonly ports = new Tally<number>();
+  readonly ports = new PortTally();
   readonly processes = new Tally();
 }
 
@@ -48,7 +48,7 @@ export const remoteAddress: StatisticDefinition = {
         return { pruned: addresses.pruned, entries: [...addresses.entries.values()].map((u) => [u.address, u.hostName, u.saveUsage(), u.ports.save(), u.processes.save()]) };
       },
       merge(state) {
-        type Saved = [string, string | null, UsageState, Parameters<Tally<number>['merge']>[0], Parameters<Tally['merge']>[0]];
+        type Saved = [string, string | null, UsageState, Parameters<PortTally['merge']>[0], Parameters<Tally['merge']>[0]];
         const saved = state as { pruned: boolean; entries: Saved[] };
         addresses.mergeEntries(
           saved.entries.map(([address, ...rest]) => [addressKey(address), [address, ...rest]] as [string | number, [string, ...typeof rest]]),
@@ -65,7 +65,7 @@ export const remoteAddress: StatisticDefinition = {
       approximate: () => addresses.pruned || [...addresses.entries.values()].some((u) => u.ports.pruned || u.processes.pruned),
       rows(totals) {
         const ranked = [...addresses.entries.values()].map((usage) => ({ key: usage.address, usage })).sort(byRecordsThenKey);
-        return limit(ranked, options.top).map(({ key, usage }) => ({
+        return lazyRows(limit(ranked, options.top), ({ key, usage }) => ({
           RemoteAddress: key,
           RemoteHostName: usage.hostName,
           Connections: usage.records,

@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-svchost.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { compareNullable, processInstanceKey, processKey, Usage, show, textRendering, type StatisticDefinition, type UsageState, own } from '../statistic';
+import { isListening, compareNullable, processInstanceKey, processKey, Usage, show, textRendering, type StatisticDefinition, type UsageState, own } from '../statistic';
 
 class SvchostInstance extends Usage {
   processPath: string | null = null;
@@ -17,7 +17,7 @@ export const svchost: StatisticDefinition = {
   name: 'svchost',
   title: 'svchost.exe enumeration',
   definition:
-    'One row per svchost.exe instance (computer, PID, start time) with every service it hosts (from the process detail in PR-PIDS / PR-INITIAL), its listening ports, and how many records it has.',
+    'One row per svchost.exe instance (computer, PID, start time) with every service it hosts (from the process detail in PR-PIDS / PR-INITIAL), its listening ports (TCP listeners, and UDP endpoints below the dynamic range 49152-65535, whose UDP sockets are clients), and how many records it has.',
   kind: defineRecordKind(schema as RecordSchema, {
     ...textRendering('svchost.exe enumeration', (r) => `${show(r.ComputerName)} PID ${show(r.OwningProcess)}  ${show(r.UserName)}  listening: ${show(r.ListeningPorts)}  services: ${show(r.Services)}`, { showComputer: false }),
     tableColumns: ['ComputerName', 'OwningProcess', 'UserName', 'Services', 'ListeningPorts', 'Records'],
@@ -34,9 +34,7 @@ export const svchost: StatisticDefinition = {
         instance.processPath ??= own(record.ProcessPath);
         instance.userName ??= own(record.UserName);
         for (const service of record.Services ?? []) if (!instance.services.has(service)) instance.services.add(own(service));
-        if (record.LocalPort !== null && (record.Protocol === 'UDP' || facts.listener)) {
-          instance.listeners.add((record.Protocol === 'TCP' ? 0 : 65536) + record.LocalPort);
-        }
+        if (isListening(record, facts)) instance.listeners.add((record.Protocol === 'TCP' ? 0 : 65536) + record.LocalPort!);
       },
       save() {
         return [...instances].map(([key, i]) => [key, i.computer, i.pid, i.startTime, i.processPath, i.userName, [...i.services], [...i.listeners], i.saveUsage()]);
