@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { ExitCode } from '../exit-codes';
 import { type Output, writeWholeFile } from '../output/emitter';
 import type { PortReporterRecord } from '../portreporter/record';
-import { useHeapProfile } from '../runtime/heap';
+import { useHeapProfile, youngGenerationCap } from '../runtime/heap';
 import { VERSION } from '../version';
 import { SavedStateError, StatsEngine, type StatisticResult } from './engine';
 import { DataError } from '../errors';
@@ -37,6 +37,13 @@ export interface StatsRunOptions {
   failOnFlag: boolean;
 }
 
+/**
+ * Both semi-spaces of stats' young generation, at most (V8's own cap on 64-bit is 32 MB). On a busy
+ * server's 200 MB log: 16 MB gave peak RSS 182 -> 160 MB for 7 % more CPU, 8 MB cost 50 % more CPU
+ * and no memory (objects promoted too early).
+ */
+const YOUNG_GENERATION_CAP = 16 << 20;
+
 /** `portqry-ts stats`: count (or merge), then write records, a partial, and/or the HTML report. */
 export async function runStats(o: StatsRunOptions, output: Output): Promise<number> {
   // Counting keeps bounded tables for the whole run: hold V8's headroom over them (src/runtime/heap.ts).
@@ -67,7 +74,10 @@ export async function runStats(o: StatsRunOptions, output: Output): Promise<numb
   } else {
     const statistics = o.statistics ?? [...STATISTICS];
     engine = new StatsEngine(statistics, engineOptions);
+    // The young generation stops at 16 MB instead of V8's 32 (src/runtime/heap.ts).
+    const checkYoung = youngGenerationCap(YOUNG_GENERATION_CAP);
     for await (const batch of o.readBatches()) {
+      checkYoung();
       for (const record of batch) {
         if (record.Flagged) flagged = true;
         engine.add(record);

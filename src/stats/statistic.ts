@@ -107,6 +107,27 @@ export class Usage extends IndexSet {
 }
 
 /**
+ * A Usage of one address (remote-address, process-endpoint): a canonical IPv4 address is kept as its
+ * 32-bit number, anything else (IPv6, an odd spelling) as its text, so the 40,000 addresses of a table
+ * cost no string each; `address` gives the same text back (distinctAddressKey, addressText).
+ */
+export class AddressedUsage extends Usage {
+  private ip = 0;
+  private text: string | undefined;
+
+  constructor(address: string) {
+    super();
+    const key = distinctAddressKey(address);
+    if (typeof key === 'number') this.ip = key;
+    else this.text = own(address);
+  }
+
+  get address(): string {
+    return this.text ?? addressText(this.ip);
+  }
+}
+
+/**
  * Approximate counts of keys that a BoundedTable does not hold (a count-min sketch with one row, as in
  * TinyLFU): a key seen once or twice among millions of distinct endpoints never gets an entry, so a
  * full table is not churned by keys that would be pruned again at once. Counters halve periodically so
@@ -218,6 +239,23 @@ export class BoundedTable<V extends { records: number }> {
   }
 }
 
+/**
+ * One copy of each string the tallies keep (process names, users, paths): every tally that holds
+ * "powershell.exe" holds the same string, not its own copy (50,000 copies in a week's log). Bounded
+ * like processKeys: when full it starts again, which only loses sharing.
+ */
+const tallyStrings = new Map<string, string>();
+
+function shared(s: string): string {
+  let kept = tallyStrings.get(s);
+  if (kept === undefined) {
+    if (tallyStrings.size >= 4096) tallyStrings.clear();
+    kept = own(s);
+    tallyStrings.set(kept, kept);
+  }
+  return kept;
+}
+
 /** Values a "top values" column keeps counting (ProcessNames of a port, RemotePorts of an address…). */
 const TALLY_CAPACITY = 16;
 
@@ -237,8 +275,8 @@ export class Tally<K extends string | number = string> {
   private v0: K | undefined;
   private c0 = 0;
   /**
-   * From the second value on: value and count of slot i at 2i and 2i+1, in one array grown by doubling
-   * (2, 4, 8, 16 slots): a table of 40,000 remote addresses holds two tallies each.
+   * From the second value on: value and count of slot i at 2i and 2i+1, in one array of exactly the
+   * slots in use: a table of 40,000 remote addresses holds a tally of process names each.
    */
   private slots: (K | number)[] | undefined;
   /** Values held. */
@@ -248,14 +286,14 @@ export class Tally<K extends string | number = string> {
 
   add(value: K | null | undefined, times = 1): void {
     if (value === null || value === undefined || value === '') return;
-    let slots = this.slots;
+    const slots = this.slots;
     const n = this.size;
     if (slots === undefined) {
       if (n === 1 && this.v0 === value) {
         this.c0 += times;
         return;
       }
-      if (typeof value === 'string') value = own(value);
+      if (typeof value === 'string') value = shared(value) as K;
       if (n === 0) {
         this.v0 = value;
         this.c0 = times;
@@ -274,17 +312,11 @@ export class Tally<K extends string | number = string> {
         return;
       }
     }
-    if (typeof value === 'string') value = own(value);
+    if (typeof value === 'string') value = shared(value) as K;
     if (n < TALLY_CAPACITY) {
-      if (2 * n < slots.length) {
-        slots[2 * n] = value;
-        slots[2 * n + 1] = times;
-      } else {
-        const grown = slots.concat(slots);
-        grown[2 * n] = value;
-        grown[2 * n + 1] = times;
-        slots = this.slots = grown;
-      }
+      // Grown one slot at a time (a copy of at most 15 slots, at most 15 times a tally): a list of
+      // process names rarely fills, and doubling left a quarter of these arrays empty.
+      this.slots = slots.concat([value, times]);
       this.size = n + 1;
       return;
     }

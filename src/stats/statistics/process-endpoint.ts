@@ -1,12 +1,15 @@
 import schema from '../../../schemas/stat-process-endpoint.schema.json';
 import { defineRecordKind, type OutputRecord, type RecordSchema } from '../../output/record-kind';
-import { AdmissionSketch, BoundedTable, byRecordsThenKey, processKey, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, endpointKey, own } from '../statistic';
+import { AddressedUsage, AdmissionSketch, BoundedTable, byRecordsThenKey, processKey, counted, show, textRendering, type StatisticDefinition, type UsageState, endpointKey, own } from '../statistic';
 import { percent } from '../time';
 
-class EndpointUsage extends Usage {
+class EndpointUsage extends AddressedUsage {
   hostName: string | null = null;
-  constructor(readonly address: string, readonly port: number | null) {
-    super();
+  constructor(
+    address: string,
+    readonly port: number | null,
+  ) {
+    super(address);
   }
 }
 
@@ -48,7 +51,7 @@ export const processEndpoint: StatisticDefinition = {
         if (!usage) {
           const admitted = process.endpoints.admit(ekey);
           if (admitted === 0) return;
-          usage = process.endpoints.add(ekey, new EndpointUsage(own(record.RemoteAddress!), record.RemotePort));
+          usage = process.endpoints.add(ekey, new EndpointUsage(record.RemoteAddress!, record.RemotePort));
           usage.records = admitted - 1;
         }
         usage.count(record, facts);

@@ -1,12 +1,9 @@
 import schema from '../../../schemas/stat-remote-address.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { lazyRows, AdmissionSketch, BoundedTable, PortTally, byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, addressKey, own } from '../statistic';
+import { AddressedUsage, lazyRows, AdmissionSketch, BoundedTable, PortTally, byRecordsThenKey, limit, LIST_LIMIT, Tally, counted, show, textRendering, type StatisticDefinition, type UsageState, addressKey, own } from '../statistic';
 import { percent } from '../time';
 
-class AddressUsage extends Usage {
-  constructor(readonly address: string) {
-    super();
-  }
+class AddressUsage extends AddressedUsage {
   hostName: string | null = null;
   readonly ports = new PortTally();
   readonly processes = new Tally();
@@ -35,7 +32,7 @@ export const remoteAddress: StatisticDefinition = {
         if (!usage) {
           const admitted = addresses.admit(key);
           if (admitted === 0) return;
-          usage = addresses.add(key, new AddressUsage(own(address)));
+          usage = addresses.add(key, new AddressUsage(address));
           usage.hostName = own(record.RemoteHostName);
           usage.records = admitted - 1;
         }
