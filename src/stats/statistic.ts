@@ -256,6 +256,43 @@ function shared(s: string): string {
   return kept;
 }
 
+/**
+ * What Tally and PortTally share: a Space-Saving list of at most 16 values (see Tally), read back as
+ * its top values and saved and merged in one form (stats --partial).
+ */
+abstract class SpaceSavingList<K extends string | number> {
+  /** Values held. */
+  protected size = 0;
+  /** Values were replaced: the list is approximate (see Tally). */
+  pruned = false;
+
+  abstract add(value: K | null | undefined, times?: number): void;
+  protected abstract key(i: number): K;
+  protected abstract count(i: number): number;
+
+  /** Values by descending count, ties by value; all of them when n is undefined. */
+  top(n?: number): K[] {
+    const order = Array.from({ length: this.size }, (_, i) => i);
+    order.sort((a, b) => this.count(b) - this.count(a) || compareKeys(this.key(a), this.key(b)));
+    return order.slice(0, n ?? order.length).map((i) => this.key(i));
+  }
+
+  /** [value, count] pairs, then a last element `1` when values were replaced (stats --partial). */
+  save(): (readonly [K, number] | 1)[] {
+    const out: (readonly [K, number] | 1)[] = Array.from({ length: this.size }, (_, i) => [this.key(i), this.count(i)] as const);
+    if (this.pruned) out.push(1);
+    return out;
+  }
+
+  /** Adds saved counts: exact while the two together hold at most 16 values, Space-Saving beyond. */
+  merge(saved: readonly (readonly [K, number] | 1)[]): void {
+    for (const entry of saved) {
+      if (entry === 1) this.pruned = true;
+      else this.add(entry[0], entry[1]);
+    }
+  }
+}
+
 /** Values a "top values" column keeps counting (ProcessNames of a port, RemotePorts of an address…). */
 const TALLY_CAPACITY = 16;
 
@@ -267,7 +304,7 @@ const TALLY_CAPACITY = 16;
  * scanned linearly: a remote address whose clients come from ever new ephemeral ports costs the same
  * 16 slots as one that uses one port, and no sort or copy happens while counting.
  */
-export class Tally<K extends string | number = string> {
+export class Tally<K extends string | number = string> extends SpaceSavingList<K> {
   /**
    * The only value and its count while one value was seen (most tallies: the one process of a remote
    * address or a port): no array until a second value comes.
@@ -279,10 +316,6 @@ export class Tally<K extends string | number = string> {
    * slots in use: a table of 40,000 remote addresses holds a tally of process names each.
    */
   private slots: (K | number)[] | undefined;
-  /** Values held. */
-  private size = 0;
-  /** Values were replaced: the list is approximate (see above). */
-  pruned = false;
 
   add(value: K | null | undefined, times = 1): void {
     if (value === null || value === undefined || value === '') return;
@@ -327,34 +360,12 @@ export class Tally<K extends string | number = string> {
     this.pruned = true;
   }
 
-  private key(i: number): K {
+  protected key(i: number): K {
     return this.slots === undefined ? this.v0! : (this.slots[2 * i] as K);
   }
 
-  private count(i: number): number {
+  protected count(i: number): number {
     return this.slots === undefined ? this.c0 : (this.slots[2 * i + 1] as number);
-  }
-
-  /** Values by descending count, ties by value; all of them when n is undefined. */
-  top(n?: number): K[] {
-    const order = Array.from({ length: this.size }, (_, i) => i);
-    order.sort((a, b) => this.count(b) - this.count(a) || compareKeys(this.key(a), this.key(b)));
-    return order.slice(0, n ?? order.length).map((i) => this.key(i));
-  }
-
-  /** [value, count] pairs, then a last element `1` when values were replaced (stats --partial). */
-  save(): (readonly [K, number] | 1)[] {
-    const out: (readonly [K, number] | 1)[] = Array.from({ length: this.size }, (_, i) => [this.key(i), this.count(i)] as const);
-    if (this.pruned) out.push(1);
-    return out;
-  }
-
-  /** Adds saved counts: exact while the two together hold at most 16 values, Space-Saving beyond. */
-  merge(saved: readonly (readonly [K, number] | 1)[]): void {
-    for (const entry of saved) {
-      if (entry === 1) this.pruned = true;
-      else this.add(entry[0], entry[1]);
-    }
   }
 }
 
@@ -367,7 +378,7 @@ const PORT_SPAN = 1 << 17;
  * ephemeral ports, so 40,000 addresses hold full tallies of 16 slots, and that array was the largest
  * thing in stats' heap. Exact while a count stays below 2^36.
  */
-export class PortTally {
+export class PortTally extends SpaceSavingList<number> {
   /**
    * The only port and its count while one port was seen, as two small integers: a packed slot passes
    * 2^30 at 8,192 records, and one such heap number in a field boxes that field in every PortTally.
@@ -376,8 +387,6 @@ export class PortTally {
   private count0 = 0;
   /** From the second port on, grown by doubling (2, 4, 8, 16). */
   private slots: number[] | undefined;
-  private size = 0;
-  pruned = false;
 
   add(port: number | null | undefined, times = 1): void {
     if (port === null || port === undefined) return;
@@ -423,34 +432,12 @@ export class PortTally {
     this.pruned = true;
   }
 
-  private port(i: number): number {
+  protected key(i: number): number {
     return this.slots === undefined ? this.port0 : (this.slots[i]! % PORT_SPAN) - 1;
   }
 
-  private count(i: number): number {
+  protected count(i: number): number {
     return this.slots === undefined ? this.count0 : Math.floor(this.slots[i]! / PORT_SPAN);
-  }
-
-  /** Ports by descending count, ties by port; all of them when n is undefined. */
-  top(n?: number): number[] {
-    const order = Array.from({ length: this.size }, (_, i) => i);
-    order.sort((a, b) => this.count(b) - this.count(a) || this.port(a) - this.port(b));
-    return order.slice(0, n ?? order.length).map((i) => this.port(i));
-  }
-
-  /** As Tally.save: [port, count] pairs, then `1` when ports were replaced. */
-  save(): (readonly [number, number] | 1)[] {
-    const out: (readonly [number, number] | 1)[] = Array.from({ length: this.size }, (_, i) => [this.port(i), this.count(i)] as const);
-    if (this.pruned) out.push(1);
-    return out;
-  }
-
-  /** As Tally.merge. */
-  merge(saved: readonly (readonly [number, number] | 1)[]): void {
-    for (const entry of saved) {
-      if (entry === 1) this.pruned = true;
-      else this.add(entry[0], entry[1]);
-    }
   }
 }
 
