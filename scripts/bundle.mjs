@@ -113,7 +113,31 @@ await build({
 // Such characters can only be in comments here; they are written as \uXXXX text, which a comment
 // does not interpret. A non-ASCII character outside a comment stops the build rather than be changed.
 const bundlePath = 'dist/main.cjs';
-const lines = fs.readFileSync(bundlePath, 'utf8').split('\n');
+
+// esbuild's interop helpers copy every property of a CommonJS module (each Node built-in we import as
+// a namespace, clipanion, the lazy bindings above) into a new object as a getter, one closure, one
+// context and one accessor per name, and per importing file: `import * as fs from 'node:fs'` in 26
+// files made 26 copies of fs's 100 names. That was 7,000 of the 48,000 objects our startup snapshot
+// adds to Node's, which V8 deserializes at every start (docs/benchmarks.md, startup). Here a namespace
+// is an object whose prototype is the module: the same values, read through the prototype chain
+// instead of a getter (live, as before), with `default` (and `__esModule`) as own properties. What
+// differs is only what the bundle never does: enumerating a namespace's own keys, or assigning to one.
+// The helpers' text is checked, so an esbuild update that changes them stops the build here.
+const HELPERS = [
+  [
+    /^var __toESM = \(mod, isNodeMode, target\) => \(target = mod != null \? __create\(__getProtoOf\(mod\)\) : \{\}, __copyProps\(\n(?:.*\n)*?\)\);\n/m,
+    'var __toESM = (mod, isNodeMode) => mod == null ? {} : __create(mod, isNodeMode || !mod.__esModule ? { default: { value: mod, enumerable: true } } : {});\n',
+  ],
+  [/^var __toCommonJS = \(mod\) => __copyProps\(__defProp\(\{\}, "__esModule", \{ value: true \}\), mod\);\n/m, 'var __toCommonJS = (mod) => __create(mod, { __esModule: { value: true } });\n'],
+];
+let bundleText = fs.readFileSync(bundlePath, 'utf8');
+for (const [pattern, replacement] of HELPERS) {
+  if (!pattern.test(bundleText)) throw new Error(`bundle: esbuild's helper ${replacement.split(' = ')[0].slice(4)} is not the expected text (scripts/bundle.mjs, HELPERS)`);
+  bundleText = bundleText.replace(pattern, replacement);
+}
+fs.writeFileSync(bundlePath, bundleText);
+
+const lines = bundleText.split('\n');
 let escaped = 0;
 for (let i = 0; i < lines.length; i++) {
   const line = lines[i];

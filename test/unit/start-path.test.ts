@@ -104,3 +104,46 @@ t.test('the parser read from JSON text node by node equals the compiled one', as
     compiled.machine.nodes = original;
   }
 });
+
+/** The bundle's definition of one of esbuild's helpers, made a function of the helpers it uses. */
+function bundleHelper(text: string, name: string): (...args: unknown[]) => unknown {
+  const m = new RegExp(`^var ${name} = (.*);$`, 'm').exec(text);
+  if (!m) throw new Error(`${name} is not defined on one line of ${BUNDLE}`);
+  return new Function('__create', `return ${m[1]};`)(Object.create) as (...args: unknown[]) => unknown;
+}
+
+t.test("esbuild's interop helpers give a namespace its module as prototype, not a getter per name", async (t) => {
+  if (!fs.existsSync(BUNDLE)) {
+    t.fail(`${BUNDLE} is missing: run npm run bundle`);
+    return;
+  }
+  const text = fs.readFileSync(BUNDLE, 'utf8');
+  const toESM = bundleHelper(text, '__toESM');
+  const toCommonJS = bundleHelper(text, '__toCommonJS');
+  // A Node built-in, as `import * as fs from 'node:fs'` binds it (isNodeMode 1, esbuild's node mode).
+  const ns = toESM(fs, 1) as typeof fs & { default: typeof fs };
+  t.equal(ns.default, fs, 'default is the module');
+  t.equal(ns.readFileSync, fs.readFileSync, 'a name reads the module value');
+  t.equal(ns.promises, fs.promises, 'a getter of the module (fs.promises) reads through');
+  t.same(Object.getOwnPropertyNames(ns), ['default'], 'no copy of the module names: one object, whatever the module holds');
+  // Live, as esbuild's getters were: a later change of the module is seen.
+  const mod: Record<string, unknown> = { a: 1 };
+  const live = toESM(mod, 1) as Record<string, unknown>;
+  mod.a = 2;
+  mod.b = 3;
+  t.equal(live.a, 2, 'a changed value is seen');
+  t.equal(live.b, 3, 'a name added later is seen');
+  // A Babel-style module (__esModule) outside node mode keeps its own default.
+  const babel = { __esModule: true, default: 'd', x: 1 };
+  const b = toESM(babel) as Record<string, unknown>;
+  t.equal(b.default, 'd', "an __esModule's own default");
+  t.equal(b.x, 1);
+  t.equal((toESM(null) as object).constructor, Object, 'null gives an empty object');
+  // require() of a bundled ES module (src/main.ts loads src/cli.ts this way).
+  const exports = {};
+  Object.defineProperty(exports, 'runCli', { get: () => 'f', enumerable: true });
+  const cjs = toCommonJS(exports) as Record<string, unknown>;
+  t.equal(cjs.runCli, 'f', 'an export reads through');
+  t.equal(cjs.__esModule, true, '__esModule is set');
+  t.same(Object.getOwnPropertyNames(cjs), ['__esModule'], 'no copy of the exports');
+});
