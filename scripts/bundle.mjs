@@ -117,7 +117,7 @@ const bundlePath = 'dist/main.cjs';
 // esbuild's interop helpers copy every property of a CommonJS module (each Node built-in we import as
 // a namespace, clipanion, the lazy bindings above) into a new object as a getter, one closure, one
 // context and one accessor per name, and per importing file: `import * as fs from 'node:fs'` in 26
-// files made 26 copies of fs's 100 names. That was 7,000 of the 48,000 objects our startup snapshot
+// files made 26 copies of fs's 100 names. That was 7,200 of the 48,000 objects our startup snapshot
 // adds to Node's, which V8 deserializes at every start (docs/benchmarks.md, startup). Here a namespace
 // is an object whose prototype is the module: the same values, read through the prototype chain
 // instead of a getter (live, as before), with `default` (and `__esModule`) as own properties. What
