@@ -3,15 +3,13 @@ import { UsageError } from '../src/errors';
 import { checkOutFile } from '../src/output/emitter';
 import { filterArguments } from '../src/portreporter/filter';
 import { findStatistic, STATISTICS, STATISTIC_NAMES } from '../src/stats/registry';
+import { DEFAULT_REPORTED_PROCESS } from '../src/stats/statistics/process-by-user';
 import type { StatisticDefinition } from '../src/stats/statistic';
 import { listOption, parseIntegerOption } from './BaseCommand';
 import { PortReporterInputCommand } from './PortReporterInputCommand';
 
 // Counting, the HTML report and --partial are imported when they run (`await import`): the startup
 // snapshot holds stats' options and the statistics' names only (docs/benchmarks.md, startup).
-
-/** The process of the process-by-user report when --process is not given: the original's report. */
-const DEFAULT_REPORTED_PROCESS = 'iexplore.exe';
 
 export class StatsCommand extends PortReporterInputCommand {
   static paths = [['stats']];

@@ -10,6 +10,7 @@ import type { PortReporterRecord } from '../../src/portreporter/record';
 import { StatsEngine } from '../../src/stats/engine';
 import { STATISTICS } from '../../src/stats/registry';
 import { processKey } from '../../src/stats/statistic';
+import { DEFAULT_REPORTED_PROCESS } from '../../src/stats/statistics/process-by-user';
 import * as path from 'node:path';
 import { benchLog, median } from './common.mjs';
 
@@ -24,8 +25,8 @@ for await (const batch of readPortReporterBatches([dir], {})) {
   for (const r of batch) if (records.length < ROWS) records.push(r);
   if (records.length >= ROWS) break;
 }
-// As `stats` runs by default: process-by-user reports iexplore.exe (commands/StatsCommand.ts).
-const options = { top: undefined, perComputer: false, isReportedProcess: (name: string | null) => processKey(name) === 'iexplore.exe' };
+// As `stats` runs by default: process-by-user reports DEFAULT_REPORTED_PROCESS.
+const options = { top: undefined, perComputer: false, isReportedProcess: (name: string | null) => processKey(name) === DEFAULT_REPORTED_PROCESS };
 const chosen = STATISTICS.filter((s) => !only || only.includes(s.name));
 const runs = [...chosen.map((s) => ({ name: s.name, statistics: [s] })), ...(only ? [] : [{ name: 'all together', statistics: [...STATISTICS] }])];
 const times = new Map<string, number[]>(runs.map((r) => [r.name, []]));

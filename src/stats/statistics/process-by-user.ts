@@ -17,6 +17,9 @@ class EndpointUsage extends Usage {
 /** (process, user, endpoint) rows counted at once; past twice this the least used are dropped (BoundedTable). */
 const PROCESS_BY_USER_CAPACITY = 20_000;
 
+/** The process of the process-by-user report when --process is not given: the original's report. */
+export const DEFAULT_REPORTED_PROCESS = 'iexplore.exe';
+
 export const processByUser: StatisticDefinition = {
   name: 'process-by-user',
   title: 'Process usage by user',
