@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { JsonBytes, writeRecordJson } from '../output/record-kind';
 import { createProcessIndexLoader } from './correlate';
-import { LogParser, type LogReadOptions, type ProcessIndex, type SkippedLine } from './read-log';
+import { feedLine, LogParser, type LogReadOptions, type ProcessIndex, type SkippedLine } from './read-log';
 import { readLineBatches } from './read-lines';
 import type { PortReporterRecord } from './record';
 import { PortReporterRecordKind } from './record-kind';
@@ -73,10 +73,10 @@ export function createChunkParser(setup: ChunkSetup): (task: ChunkTask) => Promi
     let count = 0;
     const json = setup.format === 'json';
     const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
-    for await (const batch of readLineBatches(once(bytes), { maxLineBytes: setup.maxLineBytes, firstLine: task.firstLine, encoding: 'bytes' })) {
+    for await (const batch of readLineBatches(once(bytes), { maxLineBytes: setup.maxLineBytes, firstLine: task.firstLine, encoding: 'bytes', raw: true })) {
       const n = batch.lines.length;
       for (let i = 0; i < n; i++) {
-        parser.feed(batch.lines[i]!, batch.firstLine + i, batch.unterminated && i === n - 1, records);
+        feedLine(parser, batch, i, records);
         for (const r of records) {
           if (json) out.ascii(',\n');
           writeRecordJson(PortReporterRecordKind, r as unknown as Record<string, unknown>, out);

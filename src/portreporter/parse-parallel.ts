@@ -148,7 +148,7 @@ async function* readFileParallel(source: LogSource, logOptions: LogReadOptions, 
         if (index) indexNames.set(index, name);
         return index;
       };
-      yield* parseBatches(parser, readLineBatches(bytes, { maxLineBytes: logOptions.maxLineBytes, firstLine: lineNo, encoding: sniff ? undefined : 'bytes' }), lookup);
+      yield* parseBatches(parser, readLineBatches(bytes, { maxLineBytes: logOptions.maxLineBytes, firstLine: lineNo, encoding: sniff ? undefined : 'bytes', raw: true }), lookup);
     }
 
     for (;;) {

@@ -15,6 +15,14 @@ export interface LineBatch {
   firstLine: number;
   /** True when the batch's last line had no line end (the file ended in the middle of a line). */
   unterminated: boolean;
+  /**
+   * With the `raw` option, for UTF-8 input: the bytes lines[rawFirst + k] were decoded from are
+   * raw[rawStarts[k], rawStarts[k + 1] - 1) (its LF excluded; a CR, a BOM still there), for k below
+   * rawStarts.length - 1. The PR-PORTS row reader reads them instead of the strings (read-ports-bytes.ts).
+   */
+  raw?: Buffer;
+  rawFirst?: number;
+  rawStarts?: Int32Array;
 }
 
 export interface LineReaderOptions {
@@ -24,6 +32,8 @@ export interface LineReaderOptions {
   firstLine?: number;
   /** The encoding, already known (a reader that starts inside a file): no sniffing, no BOM removed at the start. */
   encoding?: 'bytes';
+  /** Also hand over the bytes of the lines (LineBatch.raw) where the input is UTF-8. */
+  raw?: boolean;
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
@@ -41,6 +51,7 @@ export async function* readLineBatches(source: AsyncIterable<Buffer | string>, o
   // Inside a line that already exceeded maxLine: its bytes are dropped until the next LF.
   let overlong = false;
   let head: Buffer | undefined;
+  const wantRaw = options.raw === true;
 
   for await (const piece of source) {
     let chunk = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
@@ -93,9 +104,20 @@ export async function* readLineBatches(source: AsyncIterable<Buffer | string>, o
     const lastNl = buf.lastIndexOf(LF);
     const body = lastNl >= 0 ? buf.subarray(0, lastNl + 1) : buf.subarray(0, 0);
     const rest = buf.subarray(lastNl + 1);
+    let raw: Buffer | undefined;
+    let rawFirst = 0;
+    let rawStarts: Int32Array | undefined;
     if (body.length > 0) {
-      if (isUtf8(body)) splitText(body.toString('utf8'), lines, true);
-      else splitMixedBytes(body, lines);
+      if (isUtf8(body)) {
+        rawFirst = lines.length;
+        splitText(body.toString('utf8'), lines, true);
+        if (wantRaw) {
+          raw = body;
+          rawStarts = lineStarts(body, lines.length - rawFirst);
+        }
+      } else {
+        splitMixedBytes(body, lines);
+      }
     }
     let unterminated = false;
     if (rest.length > 0) {
@@ -109,7 +131,14 @@ export async function* readLineBatches(source: AsyncIterable<Buffer | string>, o
         carry = Buffer.from(rest);
       }
     }
-    return lines.length > 0 ? push(lines, unterminated, firstLine) : undefined;
+    if (lines.length === 0) return undefined;
+    const batch = push(lines, unterminated, firstLine);
+    if (rawStarts !== undefined) {
+      batch.raw = raw;
+      batch.rawFirst = rawFirst;
+      batch.rawStarts = rawStarts;
+    }
+    return batch;
   }
 
   function fromText(text: string, end: boolean): LineBatch | undefined {
@@ -171,6 +200,18 @@ export async function* readLineBatches(source: AsyncIterable<Buffer | string>, o
       start = end + 1;
     }
   }
+}
+
+/** Where each of the count lines of body (which ends with LF) starts, and body.length after the last. */
+function lineStarts(body: Buffer, count: number): Int32Array {
+  const starts = new Int32Array(count + 1);
+  let at = 0;
+  for (let k = 0; k < count; k++) {
+    starts[k] = at;
+    at = body.indexOf(LF, at) + 1;
+  }
+  starts[count] = at;
+  return starts;
 }
 
 function decodeLineBytes(bytes: Buffer): string {

@@ -3,6 +3,7 @@ import { DataError } from '../errors';
 import { type LineBatch, readLineBatches } from './read-lines';
 import { eventToRecord } from './read-events';
 import { parsePortsRow, type RowContext } from './read-ports';
+import { createByteRowState, parsePortsBytes } from './read-ports-bytes';
 import { isBlockSeparator, parseSystemDate, ProcessBlockParser, type ProcessDetail, utcOfLocal } from './read-process';
 import type { PortReporterRecord } from './record';
 import type { LocalClock } from './time';
@@ -78,6 +79,7 @@ export class LogParser {
   private readonly foreignBody = { count: 0, line: 0 };
   private readonly block = new ProcessBlockParser();
   private readonly rowCtx: RowContext;
+  private readonly byteRows = createByteRowState();
   private readonly fallbackComputer: string | null;
 
   constructor(
@@ -96,8 +98,11 @@ export class LogParser {
     this.rowCtx.computerName = index?.computerName ?? this.fallbackComputer;
   }
 
-  /** Feeds one line; appends records to out. */
-  feed(line: string | null, lineNo: number, last: boolean, out: PortReporterRecord[]): void {
+  /**
+   * Feeds one line; appends records to out. raw[rawStart, rawEnd), when given, are the bytes the line
+   * was decoded from (without its LF): a PR-PORTS row is read from them when it can be (read-ports-bytes.ts).
+   */
+  feed(line: string | null, lineNo: number, last: boolean, out: PortReporterRecord[], raw?: Buffer, rawStart = 0, rawEnd = 0): void {
     if (line === null) {
       if (this.mode === 'start') throw this.notALog();
       this.skip(lineNo, 'line too long', last);
@@ -112,7 +117,12 @@ export class LogParser {
           this.skip(lineNo, 'cut short', true);
           return;
         }
-        const r = parsePortsRow(line, lineNo, this.rowCtx);
+        let r: PortReporterRecord | string | undefined;
+        if (raw !== undefined) {
+          const end = rawEnd > rawStart && raw[rawEnd - 1] === 13 /* CR */ ? rawEnd - 1 : rawEnd;
+          r = parsePortsBytes(raw, rawStart, end, lineNo, this.rowCtx, this.byteRows);
+        }
+        if (r === undefined) r = parsePortsRow(line, lineNo, this.rowCtx);
         if (typeof r === 'string') this.skip(lineNo, r, last);
         else {
           if (this.index && r.OwningProcess !== null) this.index.enrich(r);
@@ -354,6 +364,15 @@ async function* withinHeaderWindow(chunks: AsyncIterable<Buffer | string>, parse
   }
 }
 
+/** Feeds line i of a batch to parser, with its bytes when the batch has them. */
+export function feedLine(parser: LogParser, batch: LineBatch, i: number, out: PortReporterRecord[]): void {
+  const last = batch.unterminated && i === batch.lines.length - 1;
+  const starts = batch.rawStarts;
+  const k = i - (batch.rawFirst ?? 0);
+  if (starts !== undefined && k >= 0 && k < starts.length - 1) parser.feed(batch.lines[i]!, batch.firstLine + i, last, out, batch.raw, starts[k]!, starts[k + 1]! - 1);
+  else parser.feed(batch.lines[i]!, batch.firstLine + i, last, out);
+}
+
 /**
  * Feeds each batch's lines to parser and yields each batch's records; a PR-PIDS index the header asks
  * for is looked up with lookup(name) (none without one). readLogFile and parse's main-thread chunks share it.
@@ -363,7 +382,7 @@ export async function* parseBatches(parser: LogParser, batches: AsyncIterable<Li
     const out: PortReporterRecord[] = [];
     const n = batch.lines.length;
     for (let i = 0; i < n; i++) {
-      parser.feed(batch.lines[i]!, batch.firstLine + i, batch.unterminated && i === n - 1, out);
+      feedLine(parser, batch, i, out);
       if (parser.wantsIndex !== undefined) parser.setIndex(lookup ? await lookup(parser.wantsIndex) : undefined);
     }
     if (out.length > 0) yield out;
@@ -375,7 +394,7 @@ export async function* readLogFile(source: LogSource, options: LogReadOptions): 
   const parser = new LogParser(source, options);
   try {
     const lookup = source.path && options.processIndex ? options.processIndex.bind(options, path.dirname(source.path)) : undefined;
-    yield* parseBatches(parser, readLineBatches(withinHeaderWindow(source.open(), parser), { maxLineBytes: options.maxLineBytes }), lookup);
+    yield* parseBatches(parser, readLineBatches(withinHeaderWindow(source.open(), parser), { maxLineBytes: options.maxLineBytes, raw: true }), lookup);
     const out: PortReporterRecord[] = [];
     parser.end(out);
     if (out.length > 0) yield out;

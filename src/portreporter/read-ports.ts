@@ -25,7 +25,7 @@ export interface RowContext {
 }
 
 /** The one stored copy of a process or user name. */
-function intern(ctx: RowContext, s: string | null): string | null {
+export function intern(ctx: RowContext, s: string | null): string | null {
   if (s === null) return null;
   const strings = ctx.strings ?? (ctx.strings = new Map());
   const hit = strings.get(s);
@@ -203,7 +203,7 @@ export function unbracket(text: string): string | null {
   return t;
 }
 
-function isAddress(text: string): boolean {
+export function isAddress(text: string): boolean {
   if (isDottedQuad(text)) return true;
   if (text === '') return false;
   const pct = text.indexOf('%');
@@ -247,7 +247,7 @@ export function parseDecimal(text: string, maxDigits: number): number | undefine
  * `yy/M/d` and `H:m:s` (unpadded, as the original writes them; padded is accepted too) starting at 0,
  * separated by the comma at c0 and ending at the comma at c1.
  */
-function convertTime(line: string, c0: number, c1: number, clock: LocalClock): { utc: string | null; local: string } | undefined {
+export function convertTime(line: string, c0: number, c1: number, clock: LocalClock): { utc: string | null; local: string } | undefined {
   const d = splitNumbers(line, 0, c0, 47 /* / */);
   const t = splitNumbers(line, c0 + 1, c1, 58 /* : */);
   if (!d || !t || d[0]! > 9999) return undefined;

@@ -1,0 +1,237 @@
+import { convertTime, intern, isAddress, unbracket, type RowContext } from './read-ports';
+import type { PortReporterRecord } from './record';
+
+/**
+ * PR-PORTS rows read from the bytes of the file, the common case of `parse` and `stats`: an ASCII row
+ * of ten fields. Reading bytes of a Buffer costs about a third of reading characters of the decoded
+ * line strings (slices of a read chunk: V8 follows each slice to its parent on every charCodeAt), and
+ * this path makes a string only where the record needs a new one: an address not seen lately, a
+ * process whose image or user changed, a new second.
+ *
+ * The rule is simple to keep true: a row is read here only when it gives the very record
+ * parsePortsRow (read-ports.ts) gives for its decoded line; anything else (another number of fields,
+ * a non-ASCII byte, lower-case protocol, an empty PID, any malformed field, a time that does not
+ * convert) returns undefined and the caller reads the line with parsePortsRow, which also words the
+ * reason a row is bad. test/unit/portreporter-row-bytes.test.ts runs both readers on the same rows
+ * (edge cases and generated mutations) and compares every record.
+ *
+ * Both readers share the RowContext: the time of the last second is trusted here only while
+ * `lastTime` is still the string this reader stored its bytes for.
+ */
+export interface ByteRowState {
+  /** The last time field's bytes, valid while timeFor === RowContext.lastTime. */
+  timeBytes: Uint8Array;
+  timeLength: number;
+  timeFor: string | undefined;
+  /** Per PID: a copy of the bytes from its image to the end of its last row (read buffers are reused), and their strings. */
+  tails: Map<number, { bytes: Uint8Array; image: string | null; user: string | null }>;
+}
+
+const FIELDS = 10;
+/** Comma positions of the current row: no allocation per row. */
+const CUT = new Int32Array(FIELDS - 1);
+const MAX_TIME_BYTES = 32;
+
+// Dotted-quad addresses seen lately, by value: a direct-mapped cache, so a row of a known address
+// makes no string. Only canonical texts (no leading zeros) go in, so a value stands for one text.
+// Made on first use, not when the module loads: --version and query never read a log.
+const SLOT_BITS = 14;
+let slotKeys: Int32Array | undefined;
+let slotTexts: (string | undefined)[] = [];
+let quadValue = 0;
+
+export function createByteRowState(): ByteRowState {
+  return { timeBytes: new Uint8Array(MAX_TIME_BYTES), timeLength: 0, timeFor: undefined, tails: new Map() };
+}
+
+/**
+ * The record of the row at buf[start, end) (no line end; CR removed by the caller), or undefined when
+ * the row must be read from its text by parsePortsRow.
+ */
+export function parsePortsBytes(buf: Buffer, start: number, end: number, lineNo: number, ctx: RowContext, memory: ByteRowState): PortReporterRecord | undefined {
+  const cut = CUT;
+  let cuts = 0;
+  let i = start;
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (c === 44 /* , */) {
+      cut[cuts++] = i;
+      if (cuts === FIELDS - 1) break;
+    } else if (c > 127) {
+      return undefined;
+    }
+  }
+  if (cuts !== FIELDS - 1) return undefined;
+
+  // The time: the bytes of the last converted one, or a conversion (the text's, as parsePortsRow does).
+  const timeEnd = cut[1]!;
+  if (memory.timeFor === undefined || memory.timeFor !== ctx.lastTime || !sameBytes(buf, start, timeEnd, memory.timeBytes, memory.timeLength)) {
+    if (timeEnd - start > MAX_TIME_BYTES) return undefined;
+    const key = latin1(buf, start, timeEnd);
+    const t = convertTime(key, cut[0]! - start, key.length, ctx.clock);
+    if (t === undefined) return undefined;
+    ctx.lastTime = key;
+    ctx.lastUtc = t.utc;
+    ctx.lastLocal = t.local;
+    memory.timeFor = key;
+    memory.timeBytes.set(buf.subarray(start, timeEnd));
+    memory.timeLength = timeEnd - start;
+  }
+
+  const p = cut[1]! + 1;
+  if (cut[2]! - p !== 3) return undefined;
+  let proto: 'TCP' | 'UDP';
+  if (buf[p] === 84 /* T */ && buf[p + 1] === 67 /* C */ && buf[p + 2] === 80 /* P */) proto = 'TCP';
+  else if (buf[p] === 85 /* U */ && buf[p + 1] === 68 /* D */ && buf[p + 2] === 80 /* P */) proto = 'UDP';
+  else return undefined;
+
+  const localPort = decimalAt(buf, cut[2]! + 1, cut[3]!, 5);
+  if (localPort < 0 || localPort > 65535) return undefined;
+  const localAddress = addressAt(buf, cut[3]! + 1, cut[4]!);
+  if (localAddress === undefined) return undefined;
+
+  const rportStart = cut[4]! + 1;
+  const rportEnd = cut[5]!;
+  const raddrEnd = cut[6]!;
+  let remotePort: number | null;
+  if (rportEnd === rportStart || (rportEnd - rportStart === 1 && buf[rportStart] === 42 /* * */)) remotePort = null;
+  else {
+    remotePort = decimalAt(buf, rportStart, rportEnd, 5);
+    if (remotePort < 0 || remotePort > 65535) return undefined;
+  }
+  let remoteAddress: string | null = null;
+  if (!(raddrEnd === rportEnd + 1 || (raddrEnd - rportEnd === 2 && buf[rportEnd + 1] === 42))) {
+    const a = addressAt(buf, rportEnd + 1, raddrEnd);
+    if (a === undefined) return undefined;
+    remoteAddress = a;
+  }
+  let state: string | null = null;
+  if (proto === 'TCP') {
+    // A listener: no remote port, remote address 0.0.0.0 (or :: for IPv6).
+    if (remotePort === null || remotePort === 0) {
+      state = 'Listen';
+      remotePort = null;
+    } else {
+      state = 'Established';
+    }
+  }
+
+  const pid = decimalAt(buf, raddrEnd + 1, cut[7]!, 10);
+  if (pid < 0) return undefined;
+  // A process's rows repeat its image and user: the strings of its last row when the bytes are the same.
+  const tailStart = cut[7]! + 1;
+  let names = memory.tails.get(pid);
+  if (names === undefined || !sameBytes(buf, tailStart, end, names.bytes, names.bytes.length)) {
+    // The user field may hold commas and was not scanned: it is the rest of the row.
+    for (let j = cut[8]! + 1; j < end; j++) if (buf[j]! > 127) return undefined;
+    const image = latin1(buf, tailStart, cut[8]!);
+    if (memory.tails.size >= 65_536) memory.tails.clear();
+    names = { bytes: new Uint8Array(buf.subarray(tailStart, end)), image: intern(ctx, image || null), user: intern(ctx, unbracket(latin1(buf, cut[8]! + 1, end))) };
+    memory.tails.set(pid, names);
+  }
+
+  return {
+    ComputerName: ctx.computerName,
+    TimeUtc: ctx.lastUtc ?? null,
+    TimeLocal: ctx.lastLocal ?? null,
+    Event: 'Opened',
+    Protocol: proto,
+    LocalAddress: localAddress,
+    LocalPort: localPort,
+    RemoteAddress: remoteAddress,
+    RemotePort: remotePort,
+    State: state,
+    OwningProcess: pid,
+    ProcessName: names.image,
+    ProcessPath: null,
+    CommandLine: null,
+    UserName: names.user,
+    Services: null,
+    Modules: null,
+    ProcessStartTime: null,
+    LifetimeSeconds: null,
+    RemoteHostName: null,
+    Flagged: false,
+    FlagReasons: [],
+    SourceFile: ctx.sourceFile,
+    SourceLine: lineNo,
+  };
+}
+
+function latin1(buf: Buffer, start: number, end: number): string {
+  return buf.toString('latin1', start, end);
+}
+
+function sameBytes(buf: Uint8Array, start: number, end: number, bytes: Uint8Array, length: number): boolean {
+  if (end - start !== length) return false;
+  for (let i = 0; i < length; i++) if (buf[start + i] !== bytes[i]) return false;
+  return true;
+}
+
+/** Unsigned decimal of 1 to maxDigits digits at buf[start, end), else -1. */
+function decimalAt(buf: Uint8Array, start: number, end: number, maxDigits: number): number {
+  if (end <= start || end - start > maxDigits) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const d = buf[i]! - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** The address text at buf[start, end) when parsePortsRow's isAddress accepts it, else undefined. */
+function addressAt(buf: Buffer, start: number, end: number): string | undefined {
+  const quad = dottedQuadAt(buf, start, end);
+  if (quad === 0) {
+    // IPv6 and anything else: the text's own check.
+    const text = latin1(buf, start, end);
+    return isAddress(text) ? text : undefined;
+  }
+  if (quad < 0) return latin1(buf, start, end);
+  const value = quadValue | 0;
+  const slot = Math.imul(value, 0x9e3779b1) >>> (32 - SLOT_BITS);
+  const keys = slotKeys ?? makeSlots();
+  let text = slotTexts[slot];
+  if (text === undefined || keys[slot] !== value) {
+    text = latin1(buf, start, end);
+    keys[slot] = value;
+    slotTexts[slot] = text;
+  }
+  return text;
+}
+
+function makeSlots(): Int32Array {
+  slotTexts = new Array<string | undefined>(1 << SLOT_BITS).fill(undefined);
+  return (slotKeys = new Int32Array(1 << SLOT_BITS));
+}
+
+/**
+ * isDottedQuad (read-ports.ts) on bytes: four decimal octets of at most three digits and 255. Returns
+ * 1 with the value in quadValue for a canonical text, -1 for one with a leading zero, 0 for no quad.
+ */
+function dottedQuadAt(buf: Uint8Array, start: number, end: number): number {
+  let octets = 0;
+  let value = 0;
+  let digits = 0;
+  let acc = 0;
+  let canonical = 1;
+  for (let i = start; i <= end; i++) {
+    const c = i === end ? 46 : buf[i]!;
+    if (c === 46 /* . */) {
+      if (digits === 0 || value > 255 || ++octets > 4) return 0;
+      acc = acc * 256 + value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      if (digits === 1 && value === 0) canonical = -1;
+      value = value * 10 + (c - 48);
+      digits++;
+    } else {
+      return 0;
+    }
+  }
+  if (octets !== 4) return 0;
+  quadValue = acc;
+  return canonical;
+}
