@@ -1,6 +1,6 @@
 import { ipVersion } from './ip-text';
 import type { PortReporterRecord } from './record';
-import { formatLocal, fullYear, type LocalClock } from './time';
+import { formatLocal, fullYear, isoUtc, type LocalClock } from './time';
 
 /**
  * PR-PORTS rows: `yy/M/d,H:m:s,PROTO,lport,laddr,rport,raddr,pid,image,<DOMAIN\user>` (docs/log-formats.md).
@@ -254,7 +254,7 @@ export function convertTime(line: string, c0: number, c1: number, clock: LocalCl
   const year = fullYear(d[0]!);
   const epoch = clock.toEpoch(year, d[1]!, d[2]!, t[0]!, t[1]!, t[2]!);
   if (Number.isNaN(epoch)) return undefined;
-  return { utc: new Date(epoch).toISOString(), local: formatLocal(year, d[1]!, d[2]!, t[0]!, t[1]!, t[2]!) };
+  return { utc: isoUtc(epoch), local: formatLocal(year, d[1]!, d[2]!, t[0]!, t[1]!, t[2]!) };
 }
 
 /** Three unsigned numbers (1–4 digits) separated by sep in line[start, end). */
