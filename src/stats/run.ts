@@ -78,10 +78,8 @@ export async function runStats(o: StatsRunOptions, output: Output): Promise<numb
     const checkYoung = youngGenerationCap(YOUNG_GENERATION_CAP);
     for await (const batch of o.readBatches()) {
       checkYoung();
-      for (const record of batch) {
-        if (record.Flagged) flagged = true;
-        engine.add(record);
-      }
+      for (const record of batch) if (record.Flagged) flagged = true;
+      engine.addBatch(batch);
     }
     o.afterRead();
     if (o.mode === 'partial') {

@@ -428,3 +428,22 @@ t.test('engine: rows statistic by statistic with release give results() rows, an
   t.ok(streamed.some((r) => r.rows.length > 0));
   t.throws(() => [...engine.rowsOf(0)], /already written and released/);
 });
+
+t.test('engine: a batch counted statistic by statistic gives the counts of record-by-record counting', async (t) => {
+  const { StatsEngine } = await import('../../src/stats/engine');
+  // The fixture with its computers interleaved and a Closed event inside runs, repeated with shifted
+  // times so that batches hold several seconds, hours and computers.
+  const records = [...FIXTURE, ...FIXTURE.slice().reverse(), ...FIXTURE.map((r, i) => ({ ...r, ComputerName: i % 3 === 0 ? 'OTHER' : r.ComputerName }))];
+  for (const perComputer of [false, true]) {
+    const one = new StatsEngine(STATISTICS, { isReportedProcess: iexplore, perComputer });
+    for (const r of records) one.add(r);
+    for (const size of [2, 5, 16, records.length]) {
+      const batched = new StatsEngine(STATISTICS, { isReportedProcess: iexplore, perComputer });
+      for (let i = 0; i < records.length; i += size) batched.addBatch(records.slice(i, i + size));
+      t.same(batched.results(), one.results(), `perComputer ${perComputer}, batches of ${size}`);
+      t.same(batched.save(), one.save(), `saved state, perComputer ${perComputer}, batches of ${size}`);
+      t.equal(batched.records, one.records);
+    }
+  }
+  t.ok(records.some((r) => r.Event === 'Closed'), 'Closed events are in the batches');
+});
