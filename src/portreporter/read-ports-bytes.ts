@@ -1,4 +1,4 @@
-import { convertTime, intern, isAddress, unbracket, type RowContext } from './read-ports';
+import { convertTime, intern, isAddress, portsRecord, unbracket, type RowContext } from './read-ports';
 import type { PortReporterRecord } from './record';
 
 /**
@@ -130,32 +130,7 @@ export function parsePortsBytes(buf: Buffer, start: number, end: number, lineNo:
     memory.tails.set(pid, names);
   }
 
-  return {
-    ComputerName: ctx.computerName,
-    TimeUtc: ctx.lastUtc ?? null,
-    TimeLocal: ctx.lastLocal ?? null,
-    Event: 'Opened',
-    Protocol: proto,
-    LocalAddress: localAddress,
-    LocalPort: localPort,
-    RemoteAddress: remoteAddress,
-    RemotePort: remotePort,
-    State: state,
-    OwningProcess: pid,
-    ProcessName: names.image,
-    ProcessPath: null,
-    CommandLine: null,
-    UserName: names.user,
-    Services: null,
-    Modules: null,
-    ProcessStartTime: null,
-    LifetimeSeconds: null,
-    RemoteHostName: null,
-    Flagged: false,
-    FlagReasons: [],
-    SourceFile: ctx.sourceFile,
-    SourceLine: lineNo,
-  };
+  return portsRecord(ctx, proto, localAddress, localPort, remoteAddress, remotePort, state, pid, names.image, names.user, lineNo);
 }
 
 function latin1(buf: Buffer, start: number, end: number): string {

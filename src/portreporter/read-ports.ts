@@ -167,12 +167,29 @@ export function parsePortsRow(line: string, lineNo: number, ctx: RowContext): Po
     // cut[7], which does not exist, and gave the whole line as the process name).
   }
 
+  return portsRecord(ctx, proto, localAddress, localPort, remoteAddress, remotePort, state, pid, image, user, lineNo);
+}
+
+/** The record of a PR-PORTS row from its fields (both row readers, read-ports-bytes.ts too): what a row does not hold is null. */
+export function portsRecord(
+  ctx: RowContext,
+  protocol: 'TCP' | 'UDP',
+  localAddress: string,
+  localPort: number,
+  remoteAddress: string | null,
+  remotePort: number | null,
+  state: string | null,
+  pid: number | null,
+  image: string | null,
+  user: string | null,
+  lineNo: number,
+): PortReporterRecord {
   return {
     ComputerName: ctx.computerName,
     TimeUtc: ctx.lastUtc ?? null,
     TimeLocal: ctx.lastLocal ?? null,
     Event: 'Opened',
-    Protocol: proto,
+    Protocol: protocol,
     LocalAddress: localAddress,
     LocalPort: localPort,
     RemoteAddress: remoteAddress,

@@ -6,6 +6,7 @@ import { parsePortsRow, type RowContext } from '../../src/portreporter/read-port
 import { createByteRowState, parsePortsBytes } from '../../src/portreporter/read-ports-bytes';
 import type { PortReporterRecord } from '../../src/portreporter/record';
 import { createLocalClock } from '../../src/portreporter/time';
+import { prng } from '../helpers/prng';
 
 // The byte reader (read-ports-bytes.ts) may read a row only when it gives parsePortsRow's record for the
 // decoded line; for anything else it must step aside (undefined). Both readers keep state between rows
@@ -13,17 +14,6 @@ import { createLocalClock } from '../../src/portreporter/time';
 // neighbours differ by a character, not one by one in fresh contexts.
 
 const ctx = (): RowContext => ({ clock: createLocalClock(90), computerName: 'SRV', sourceFile: 'x.log' });
-
-/** A small deterministic generator (mulberry32): the same rows on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const IMAGES = ['svchost.exe', 'w3wp.exe', 'System', '', 'lsass.exe', 'sqlservr.exe', 'a,b.exe'];
 const USERS = ['<NT AUTHORITY\\SYSTEM>', '<IIS APPPOOL\\DefaultAppPool>', '', '<CONTOSO\\carol>', ' <X\\y> ', '<>', '<A,B\\c,d>', 'plain'];
@@ -53,7 +43,7 @@ function mutate(row: string, rnd: () => number): string {
 const json = (r: PortReporterRecord | string): string => JSON.stringify(r);
 
 t.test('byte reader and text reader give the same record for every row, in one long sequence', async (t) => {
-  const rnd = random(20261205);
+  const rnd = prng(20261205);
   const text = ctx();
   const both = ctx();
   const memory = createByteRowState();
@@ -162,7 +152,7 @@ async function readAll(chunks: Buffer[], raw: boolean): Promise<{ records: PortR
 }
 
 t.test('a whole file reads the same with and without the rows\' bytes, whatever the chunks', async (t) => {
-  const rnd = random(7);
+  const rnd = prng(7);
   const lines = ['Port Reporter Version 1.01 Log File - Port usage log', '', 'Log format:', 'date,time,protocol,local port,local IP address,remote port,remote IP address,PID,module,user context', ''];
   let previous = baseRow(rnd);
   for (let i = 0; i < 4000; i++) {

@@ -3,6 +3,7 @@ import t from 'tap';
 import { SocketProbeStream } from '../../src/query/probe-stream';
 import { PROBES } from '../../src/query/probes/registry';
 import { type DatagramProbe, type ProbeContext, ProbeDecodeError, type StreamProbe } from '../../src/query/probes/types';
+import { prng } from '../helpers/prng';
 
 // Every registered probe against hostile input, seeded so a failure can be replayed (FUZZ_SEED=n):
 // datagram decoders get random bytes, truncations and bit flips of their own request (which shares
@@ -14,17 +15,6 @@ import { type DatagramProbe, type ProbeContext, ProbeDecodeError, type StreamPro
 const SEED = Number(process.env.FUZZ_SEED ?? 20251125);
 const DATAGRAM_CASES = 2000;
 const STREAM_CASES = 10;
-
-/** mulberry32: small, fast, good enough to spread bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(rand: () => number, length: number): Buffer {
   const b = Buffer.alloc(length);

@@ -10,16 +10,7 @@ import { JsonBytes, normalizeRecord, writeRecordJson } from '../../../src/output
 import type { Endpoint, ProcessInfo, TcpState } from '../../../src/platform/types';
 import { compareEndpoints, sortEndpoints } from '../../../src/recorder/endpoints';
 import { PortOwnerKind, portOwnerRecord, toPortOwner } from '../../../src/recorder/port-owner';
-
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../helpers/prng';
 
 const STATES: TcpState[] = ['Listen', 'Established', 'TimeWait', 'CloseWait', 'SynSent', 'FinWait2', 'LastAck'];
 
