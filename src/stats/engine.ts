@@ -134,7 +134,16 @@ export class StatsEngine {
   }
 
   async addAll(records: AsyncIterable<PortReporterRecord> | Iterable<PortReporterRecord>): Promise<void> {
-    for await (const record of records) this.add(record);
+    // In batches, as stats counts the reader's (add() is a batch of one).
+    let batch: PortReporterRecord[] = [];
+    for await (const record of records) {
+      batch.push(record);
+      if (batch.length === 1024) {
+        this.addBatch(batch);
+        batch = [];
+      }
+    }
+    this.addBatch(batch);
   }
 
   /**
