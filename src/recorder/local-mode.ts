@@ -8,6 +8,7 @@ import { defineRecordKind, type RecordSchema } from '../output/record-kind';
 import { sanitizeLine } from '../output/sanitize';
 import type { Endpoint, ProcessInfo, Snapshot, TcpState } from '../platform/types';
 import type { OwnedEndpoint } from './endpoints';
+import { compareText } from '../output/collate';
 
 /** PortQry's words for TCP states in local mode (`TIME WAIT`, `CLOSE WAIT`). */
 const PORTQRY_STATE: Record<TcpState, string> = {
@@ -68,7 +69,7 @@ export function portStatistics(endpoints: readonly Endpoint[], computerName: str
   ];
   const byState = new Map<string, number>();
   for (const e of tcp) if (e.state) byState.set(e.state, (byState.get(e.state) ?? 0) + 1);
-  const states = [...byState].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const states = [...byState].sort((a, b) => b[1] - a[1] || compareText(a[0], b[0]));
   for (const [state, count] of states) rows.push({ ...base, Protocol: 'TCP', State: state, Count: count, Percent: percent(count, tcp.length) });
   return rows;
 }

@@ -3,6 +3,7 @@ import type { PortReporterRecord } from '../portreporter/record';
 import { IndexSet } from './index-set';
 import { hasRemote, isTcpListener, type Accumulator, type RecordFacts, type ScopeTotals, type StatisticDefinition, type StatsOptions } from './statistic';
 import { setTimeBuckets } from './time';
+import { compareText } from '../output/collate';
 
 export interface StatisticResult {
   statistic: StatisticDefinition;
@@ -216,7 +217,7 @@ export class StatsEngine {
     const Statistic = statistic.kind.schema.properties.Statistic!.const;
     const scopes = [...this.scopes.values()];
     if (scopes.length === 0) scopes.push(this.scopeOf(null));
-    scopes.sort((a, b) => (a.computer ?? '').localeCompare(b.computer ?? ''));
+    scopes.sort((a, b) => compareText(a.computer ?? '', b.computer ?? ''));
     for (const scope of scopes) {
       for (const row of scope.accumulators[i]!.rows(scope.totals)) yield { Statistic, ComputerName: scope.computer, ...row };
       if (release) scope.accumulators[i] = released(statistic.name);

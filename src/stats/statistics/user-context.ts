@@ -2,6 +2,7 @@ import schema from '../../../schemas/stat-user-context.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
 import { limit, LIST_LIMIT, processInstanceKey, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, own } from '../statistic';
 import { percent } from '../time';
+import { compareText } from '../../output/collate';
 
 class UserUsage extends Usage {
   readonly instances = new Set<string>();
@@ -44,7 +45,7 @@ export const userContext: StatisticDefinition = {
         let allInstances = 0;
         for (const usage of users.values()) allInstances += usage.instances.size;
         const ranked = [...users].sort(
-          ([ka, a], [kb, b]) => b.instances.size - a.instances.size || b.records - a.records || String(ka) .localeCompare(String(kb)),
+          ([ka, a], [kb, b]) => b.instances.size - a.instances.size || b.records - a.records || compareText(String(ka), String(kb)),
         );
         return limit(ranked, options.top).map(([userName, usage]) => ({
           UserName: userName,

@@ -1,6 +1,6 @@
 /**
  * record --once's fast paths give exactly what the general ones gave: sortEndpoints the order of
- * compareEndpoints, and the PortOwner JSON (shared tails copied per process) the bytes of
+ * ICU's collation (without ICU), and the PortOwner JSON (shared tails copied per process) the bytes of
  * toAsciiJson(normalizeRecord(...)) of the record as it was built before (ComputerName + the spread
  * endpoint-and-owner fields, written out in oldRecord below), on generated endpoints with real variety.
  */
@@ -8,7 +8,7 @@ import t from 'tap';
 import { toAsciiJson } from '../../../src/output/json';
 import { JsonBytes, normalizeRecord, writeRecordJson } from '../../../src/output/record-kind';
 import type { Endpoint, ProcessInfo, TcpState } from '../../../src/platform/types';
-import { compareEndpoints, sortEndpoints } from '../../../src/recorder/endpoints';
+import { sortEndpoints } from '../../../src/recorder/endpoints';
 import { PortOwnerKind, portOwnerRecord, toPortOwner } from '../../../src/recorder/port-owner';
 import { prng } from '../../helpers/prng';
 
@@ -60,15 +60,57 @@ function generate(seed: number, count: number, windowsLike = false): { endpoints
   return { endpoints, processes };
 }
 
-t.test("sortEndpoints gives compareEndpoints order, ties included", async (t) => {
+/**
+ * The order endpoints are listed in, written with ICU's collation of the root locale as the oracle
+ * (sortEndpoints compares texts without ICU, src/output/collate.ts).
+ */
+function compareWithIcu(a: Endpoint, b: Endpoint): number {
+  return (
+    a.protocol.localeCompare(b.protocol, 'en') ||
+    a.localPort - b.localPort ||
+    a.localAddress.localeCompare(b.localAddress, 'en') ||
+    (a.remoteAddress ?? '').localeCompare(b.remoteAddress ?? '', 'en') ||
+    (a.remotePort ?? 0) - (b.remotePort ?? 0) ||
+    (a.pid ?? -1) - (b.pid ?? -1)
+  );
+}
+
+t.test('sortEndpoints: protocol, local port, addresses in collation order, remote port, PID; ties keep their order', async (t) => {
   for (const seed of [1, 2, 3, 42]) {
     const { endpoints } = generate(seed, 5000);
-    const expected = [...endpoints].sort(compareEndpoints);
+    const expected = [...endpoints].sort(compareWithIcu);
     const got = sortEndpoints(endpoints);
     t.equal(got.length, expected.length);
     t.ok(got.every((e, i) => e === expected[i]), `seed ${seed}: the same objects in the same order`);
   }
   t.same(sortEndpoints([]), []);
+});
+
+t.test('sortEndpoints: collation order of odd address texts, ties of equal-collating texts', async (t) => {
+  // Texts whose collation order differs from code-unit order (":" "." digits, case), scoped and
+  // mapped IPv6, and two spellings ICU finds equal (precomposed and combining é), which must tie and
+  // fall through to the port and PID.
+  const texts = ['::1', '::', '0.0.0.0', '10.0.0.1', '9.0.0.1', 'fe80::1%eth0', 'FE80::1', 'fe80::1', '::ffff:127.0.0.1', '2001:db8::a', '2001:DB8::A', '\u00e9', 'e\u0301', '', '*'];
+  const rnd = prng(7);
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
+  const endpoints: Endpoint[] = Array.from({ length: 3000 }, () => {
+    const protocol = rnd() < 0.5 ? 'TCP' : 'UDP';
+    const remote = rnd() < 0.7;
+    return {
+      protocol,
+      family: 6,
+      localAddress: pick(texts),
+      localPort: pick([0, 1, 80, 65535]),
+      remoteAddress: remote ? pick(texts) : null,
+      remotePort: remote ? pick([0, 2, 65535]) : null,
+      state: protocol === 'TCP' ? 'Established' : null,
+      pid: rnd() < 0.2 ? null : pick([1, 2, 3]),
+      creationTime: null,
+    } satisfies Endpoint;
+  });
+  const expected = [...endpoints].sort(compareWithIcu);
+  t.ok(sortEndpoints(endpoints).every((e, i) => e === expected[i]), 'the same objects in the same order');
+  t.equal('\u00e9'.localeCompare('e\u0301', 'en'), 0, 'the two spellings do collate equal here');
 });
 
 /** The record as it was built before the fast path (ComputerName + the endpoint-and-owner fields), written out here as the oracle. */
