@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run build`: the bundle dist/main.cjs, then the standalone executables
+# `npm run build`: the bundle dist/main.cjs (and build/main.min.cjs, its minified copy that the executables run), then the standalone executables
 #   dist/portqry-ts      linux-x64 ELF   (Node 22 + the bundle + koffi's linux .node)
 #   dist/portqry-ts.exe  win-x64 PE32+   (Node 22 + the bundle + koffi's win32 .node)
 #   dist/PortQryTs/      the PowerShell module (powershell/PortQryTs)
@@ -63,12 +63,12 @@ make_exe() {
   local snapshot=false
   [ "$t" = linux ] && [ "${PORTQRY_SNAPSHOT:-1}" != 0 ] && snapshot=true
   cat >"build/sea-$t.json" <<JSON
-{ "main": "dist/main.cjs", "output": "$blob", "disableExperimentalSEAWarning": true,
+{ "main": "build/main.min.cjs", "output": "$blob", "disableExperimentalSEAWarning": true,
   "useSnapshot": $snapshot, "useCodeCache": false, "assets": { "$key": "$koffi_node" } }
 JSON
   # Skip the slow part (copy, strip, inject: ~15 s) when nothing that goes into the executable changed.
   local stamp
-  stamp=$({ cat "build/sea-$t.json" dist/main.cjs "$koffi_node" "$0" scripts/pe-identity.mjs package.json src/eventlog/types.ts; echo "$base"; } | sha256sum | cut -c1-64)
+  stamp=$({ cat "build/sea-$t.json" build/main.min.cjs "$koffi_node" "$0" scripts/pe-identity.mjs package.json src/eventlog/types.ts; echo "$base"; } | sha256sum | cut -c1-64)
   if [ -f "$out" ] && [ "$(cat "build/$t.stamp" 2>/dev/null)" = "$stamp" ]; then
     echo "build: $out is up to date" >&2
     return 0
@@ -77,7 +77,7 @@ JSON
   if ! log=$("$NODE22" --experimental-sea-config "build/sea-$t.json" 2>&1); then
     echo "$log" >&2
     if [ "$snapshot" = true ]; then
-      echo "build: the startup snapshot of dist/main.cjs failed. Usually a Node built-in that cannot be in a V8" >&2
+      echo "build: the startup snapshot of build/main.min.cjs (dist/main.cjs minified) failed. Usually a Node built-in that cannot be in a V8" >&2
       echo "build: snapshot is now loaded by the bundle: add it to SNAPSHOT_UNSAFE_BUILTINS in scripts/bundle.mjs." >&2
       echo "build: PORTQRY_SNAPSHOT=0 builds without the snapshot meanwhile." >&2
     fi
