@@ -1,8 +1,9 @@
 import * as v8 from 'node:v8';
+import { exitWhenWritten } from './runtime/exit';
 import { VERSION } from './version';
 
-// Entry point of dist/main.cjs and of the standalone executables. The exit code is set, never forced
-// with process.exit(), so that everything written to a pipe reaches the reader first.
+// Entry point of dist/main.cjs and of the standalone executables. The process ends with
+// process.exit() only once everything written has been handed to the operating system (exitWhenWritten).
 //
 // The command line interface (every command and what it imports) is required lazily: `--version`
 // then loads nothing else. Where the executable starts from a V8 startup snapshot (Linux) that
@@ -15,6 +16,7 @@ function main(): void {
   const argv = process.argv.slice(2);
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
     process.stdout.write(`${VERSION}\n`);
+    exitWhenWritten(0);
     return;
   }
   const { runCli } = loadCli();
@@ -22,12 +24,10 @@ function main(): void {
   const { ExitCode } = require('./exit-codes') as typeof import('./exit-codes');
   const io = systemIOStreams();
   runCli(argv, io).then(
-    (code) => {
-      process.exitCode = code;
-    },
+    (code) => exitWhenWritten(code),
     (err: unknown) => {
       io.stderr.write(`portqry-ts: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = ExitCode.Software;
+      exitWhenWritten(ExitCode.Software);
     },
   );
 }
