@@ -328,6 +328,23 @@ export function parsePasswd(text: string): Map<number, string> {
 
 /** `readlink /proc/PID/fd/N` of a socket: `socket:[12345]` → 12345, anything else → null. */
 export function socketInode(link: string): number | null {
-  if (!link.startsWith('socket:[')) return null;
-  return Number(link.slice(8, -1));
+  return /^socket:\[\d+\]$/.test(link) ? Number(link.slice(8, -1)) : null;
+}
+
+/**
+ * socketInode on the link's bytes, as readlink(2) fills a buffer (`length` bytes, no NUL):
+ * `socket:[12345]` → 12345; anything else (another kind of descriptor, a path, a link cut short by
+ * the buffer) → null.
+ */
+export function socketInodeBytes(buf: Uint8Array, length: number): number | null {
+  // "socket:[" is 73 6f 63 6b 65 74 3a 5b; the shortest socket link is "socket:[N]".
+  if (length < 10 || buf[length - 1] !== 0x5d) return null;
+  if (buf[0] !== 0x73 || buf[1] !== 0x6f || buf[2] !== 0x63 || buf[3] !== 0x6b || buf[4] !== 0x65 || buf[5] !== 0x74 || buf[6] !== 0x3a || buf[7] !== 0x5b) return null;
+  let inode = 0;
+  for (let i = 8; i < length - 1; i++) {
+    const d = buf[i]! - 0x30;
+    if (d < 0 || d > 9) return null;
+    inode = inode * 10 + d;
+  }
+  return inode;
 }

@@ -27,7 +27,7 @@
  * rebuild), so the owner does not flip when a worker inherits a listener.
  */
 import * as fs from 'node:fs';
-import { socketInode } from './linux-decode';
+import { type FdLinks, fsFdLinks } from './linux-fdlinks';
 
 /** What one /proc/PID/fd looked like when it was read. */
 interface FdTable {
@@ -51,6 +51,8 @@ export interface SocketOwnerIndexOptions {
   fullWalkMs?: number;
   /** Monotonic clock (ms); tests inject one. */
   now?: () => number;
+  /** How descriptor links are read (linux-fdlinks.ts); fs.readlinkSync by default. */
+  links?: FdLinks;
 }
 
 export class SocketOwnerIndex {
@@ -60,6 +62,7 @@ export class SocketOwnerIndex {
   private lastFullWalk = -Infinity;
   private readonly fullWalkMs: number;
   private readonly now: () => number;
+  private readonly links: FdLinks;
   /** Counters for tests and benchmarks: descriptor tables read, /proc walks. */
   readonly stats = { tablesRead: 0, walks: 0, fullWalks: 0 };
 
@@ -69,6 +72,7 @@ export class SocketOwnerIndex {
   ) {
     this.fullWalkMs = options.fullWalkMs ?? 60_000;
     this.now = options.now ?? (() => performance.now());
+    this.links = options.links ?? fsFdLinks;
   }
 
   lookup(wanted: ReadonlySet<number>): OwnerLookup {
@@ -166,7 +170,7 @@ export class SocketOwnerIndex {
     } catch {
       fds = []; // EACCES (another user's process) or ENOENT (exited meanwhile): no sockets we can see
     }
-    eachSocketInode(`${dir}/`, fds, (inode) => sockets.add(inode));
+    this.links.socketInodes(`${dir}/`, fds, (inode) => sockets.add(inode));
     // The size read before the links: if the table changed during the read, the next check differs.
     this.tables.set(pid, { dirInode: st.ino, fdCount, sockets });
     return true;
@@ -203,7 +207,7 @@ function listPids(proc: string): number[] {
  * process's sockets for a next lookup, and without the stat() of each /proc/PID/fd that a next lookup
  * would compare with (a directory that cannot be read holds nothing we can see, as there).
  */
-export function socketOwnersOnce(proc: string, wanted: ReadonlySet<number>): Map<number, number> {
+export function socketOwnersOnce(proc: string, wanted: ReadonlySet<number>, links: FdLinks = fsFdLinks): Map<number, number> {
   const owners = new Map<number, number>();
   let missing = wanted.size;
   for (const pid of listPids(proc)) {
@@ -215,7 +219,7 @@ export function socketOwnersOnce(proc: string, wanted: ReadonlySet<number>): Map
     } catch {
       continue; // exited, or another user's process (EACCES): no sockets we can see
     }
-    eachSocketInode(dir, fds, (inode) => {
+    links.socketInodes(dir, fds, (inode) => {
       if (wanted.has(inode) && !owners.has(inode)) {
         owners.set(inode, pid);
         missing--;
@@ -223,18 +227,4 @@ export function socketOwnersOnce(proc: string, wanted: ReadonlySet<number>): Map
     });
   }
   return owners;
-}
-
-/** The socket inodes among a process's descriptors (`fdDir` is /proc/PID/fd/), one readlink each; one closed meanwhile is passed over. */
-function eachSocketInode(fdDir: string, fds: readonly string[], visit: (inode: number) => void): void {
-  for (const fd of fds) {
-    let link: string;
-    try {
-      link = fs.readlinkSync(fdDir + fd);
-    } catch {
-      continue; // closed meanwhile
-    }
-    const inode = socketInode(link);
-    if (inode !== null) visit(inode);
-  }
 }

@@ -21,6 +21,7 @@ import {
   processStartTime,
   type ProcNetRow,
 } from './linux-decode';
+import { type FdLinks, fsFdLinks, libcFdLinks } from './linux-fdlinks';
 import { SockDiagReader } from './linux-netlink';
 import { SocketOwnerIndex, socketOwnersOnce, type SocketOwnerIndexOptions } from './linux-owners';
 import { InetDiagDecoder, InetDiagOnceDecoder, type OnceRow } from './linux-sockdiag';
@@ -58,6 +59,8 @@ export interface LinuxBackendOptions {
    * procRoot is the real /proc, since netlink answers for the live kernel only); tests pass a reader.
    */
   sockDiag?: boolean | Pick<SockDiagReader, 'dump'>;
+  /** How /proc/PID/fd links are read (linux-fdlinks.ts); default: through libc when sockDiag is on, else fs. */
+  links?: FdLinks;
 }
 
 export class LinuxBackend implements PlatformBackend {
@@ -67,15 +70,19 @@ export class LinuxBackend implements PlatformBackend {
   private readonly owners: SocketOwnerIndex;
   private readonly tables = PROC_NET_FILES.map(([file, protocol, family]) => new SocketTable(file, protocol, family));
   private readonly sockDiag: Pick<SockDiagReader, 'dump'> | null;
+  private readonly links: FdLinks;
   private readonly endpointOf = new WeakMap<ProcNetRow, Endpoint>();
   private bootTime: number | undefined;
 
   constructor(options: LinuxBackendOptions = {}) {
     this.proc = options.procRoot ?? '/proc';
     this.users = options.users ?? new SystemUserDirectory();
-    this.owners = new SocketOwnerIndex(this.proc, options.owners);
     const sockDiag = options.sockDiag ?? this.proc === '/proc';
     this.sockDiag = typeof sockDiag === 'object' ? sockDiag : sockDiag ? new SockDiagReader() : null;
+    // Descriptor links through libc where the dumps load koffi anyway (the real /proc); a backend that
+    // reads /proc/net text alone loads no native code for its links either.
+    this.links = options.links ?? (sockDiag === true ? libcFdLinks() : fsFdLinks);
+    this.owners = new SocketOwnerIndex(this.proc, { links: this.links, ...options.owners });
   }
 
   async snapshot(options: SnapshotOptions = {}): Promise<Snapshot> {
@@ -118,7 +125,7 @@ export class LinuxBackend implements PlatformBackend {
     const rows = this.readSocketTables(true) as OnceRow[];
     const wanted = new Set<number>();
     for (const row of rows) if (row.inode !== 0) wanted.add(row.inode);
-    const owners = socketOwnersOnce(this.proc, wanted);
+    const owners = socketOwnersOnce(this.proc, wanted, this.links);
     const pids = new Set<number>();
     for (const row of rows) {
       const pid = owners.get(row.inode);
