@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as v8 from 'node:v8';
 import { exitWhenWritten } from './runtime/exit';
 import { VERSION } from './version';
@@ -15,6 +16,16 @@ const loadCli = (): typeof import('./cli') => require('./cli') as typeof import(
 function main(): void {
   const argv = process.argv.slice(2);
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+    // Straight to descriptor 1: making process.stdout (a stream object over a pipe, a file or a
+    // console) costs more than the write itself. Anything but a complete write (a full non-blocking
+    // pipe: EAGAIN) goes through process.stdout as before; a reader that is gone (EPIPE) ends quietly.
+    let written = false;
+    try {
+      written = fs.writeSync(1, `${VERSION}\n`) === VERSION.length + 1;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(0);
+    }
+    if (written) process.exit(0);
     process.stdout.write(`${VERSION}\n`);
     exitWhenWritten(0);
     return;
