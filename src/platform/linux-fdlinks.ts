@@ -78,6 +78,9 @@ export function libcFdLinks(load: () => LinkCalls = loadLinkCalls): FdLinks {
 
 function loadLinkCalls(): LinkCalls {
   const { lib } = libcLibrary();
+  // open(2) is variadic in C (`int open(const char *, int, ...)`); its third argument, the mode, is
+  // read only with O_CREAT or O_TMPFILE (open(2)), so calling it with two fixed arguments is sound on
+  // the ABIs this engine runs on (x86-64 and arm64 Linux pass the named arguments alike either way).
   return {
     open: lib.func('int open(const char *path, int flags)') as LinkCalls['open'],
     readlinkat: lib.func('intptr_t readlinkat(int dirfd, const char *path, _Out_ uint8_t *buf, size_t size)') as LinkCalls['readlinkat'],
