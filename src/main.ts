@@ -17,16 +17,18 @@ function main(): void {
   const argv = process.argv.slice(2);
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
     // Straight to descriptor 1: making process.stdout (a stream object over a pipe, a file or a
-    // console) costs more than the write itself. Anything but a complete write (a full non-blocking
-    // pipe: EAGAIN) goes through process.stdout as before; a reader that is gone (EPIPE) ends quietly.
-    let written = false;
+    // console) costs more than the write itself. What a failed or short write left (a full
+    // non-blocking pipe: EAGAIN) goes through process.stdout as before; a reader that is gone (EPIPE)
+    // ends quietly. The line is ASCII, so bytes written are characters written.
+    const line = `${VERSION}\n`;
+    let written = 0;
     try {
-      written = fs.writeSync(1, `${VERSION}\n`) === VERSION.length + 1;
+      written = fs.writeSync(1, line);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(0);
     }
-    if (written) process.exit(0);
-    process.stdout.write(`${VERSION}\n`);
+    if (written >= line.length) process.exit(0);
+    process.stdout.write(line.slice(written));
     exitWhenWritten(0);
     return;
   }

@@ -13,7 +13,7 @@ export interface ExitingProcess {
  * which Node writes asynchronously; a pipe whose reader is slow) keeps its bytes in writableLength
  * until it completes. Then process.exit() loses nothing, and it saves what the natural end of the
  * event loop costs: Node first waits for V8's background tasks (optimizing compiles, concurrent
- * sweeping), 15–20 ms after `record --once` at 10,000 sockets (docs/benchmarks.md, snapshot).
+ * sweeping), 13–28 ms after `record --once` at 10,000 sockets (docs/benchmarks.md, snapshot).
  * Otherwise only the exit code is set, and the process ends once the pending writes are done.
  */
 export function exitWhenWritten(code: number, proc: ExitingProcess = process as ExitingProcess): void {
