@@ -1,0 +1,70 @@
+// scripts/bench/floor's work: how near the goals of parse and stats the machine lets any program in
+// the same Node come, measured beside the built executable and the anchor in the same run. The floor
+// programs (scripts/bench/floors/*.mjs, run by Node 22.23.3, the Node the executables embed) do the
+// least work of each command on the same generated busy-server log, in one thread:
+//   - parse: floors/parse.mjs writes parse's JSON Lines (the same bytes, checked by SHA-256 below)
+//     with no checking, no conversion beyond the time text, the process part of each record as bytes
+//     per PID taken from parse's own output beforehand (untimed);
+//   - stats: floors/count.mjs finds every row's fields (fields), counts one table (one: rows per
+//     remote address), or counts the table keys of all ten statistics and nothing else (keys); mawk
+//     counting rows per remote address is shown beside it.
+// Whole processes, interleaved, medians (RUNS, default 3). Writes docs/bench/floor.json.
+//   scripts/bench/floor [megabytes]     (default 200)
+import { execSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BIN, NODE22, ROOT, WORK, benchLog, compare, hyperfine, q, requireBuilt, requireTool, save } from './common.mjs';
+
+requireBuilt();
+requireTool('mlr', 'miller');
+requireTool('mawk', 'mawk');
+const MB = Number(process.argv[2] ?? 200);
+const RUNS = Number(process.env.RUNS ?? 3);
+const log = benchLog(MB);
+const bytes = fs.statSync(log).size;
+const gb = bytes / 1073741824;
+const floorDir = path.join(ROOT, 'scripts', 'bench', 'floors');
+const sh = (cmd) => execSync(cmd, { encoding: 'utf8', shell: '/bin/bash', maxBuffer: 1 << 26 }).trim();
+
+// parse: the floor's output must be parse's, byte for byte.
+fs.mkdirSync(WORK, { recursive: true });
+const tails = path.join(WORK, `floor-tails-${process.pid}.json`);
+const ours = `${q(BIN)} parse ${q(log)} --format jsonl`;
+const floorParse = `${q(NODE22)} ${q(path.join(floorDir, 'parse.mjs'))} ${q(log)} ${q(tails)}`;
+const mlr = `{ sed -n 6p ${q(log)}; tail -n +8 ${q(log)}; } | mlr --icsv --ojsonl cat`;
+sh(`${ours} | ${q(NODE22)} ${q(path.join(floorDir, 'tails.mjs'))} > ${q(tails)}`);
+const [oursSum, oursBytes] = sh(`${ours} | tee >(sha256sum > ${q(tails)}.sum) | wc -c; cat ${q(tails)}.sum`).split('\n').reverse();
+const [floorSum, floorBytes] = sh(`${floorParse} | tee >(sha256sum > ${q(tails)}.sum) | wc -c; cat ${q(tails)}.sum`).split('\n').reverse();
+const sameBytes = oursSum.split(' ')[0] === floorSum.split(' ')[0];
+console.log(`parse output: ${Number(oursBytes)} bytes; the floor's: ${Number(floorBytes)} bytes, ${sameBytes ? 'the same bytes (SHA-256)' : 'NOT the same bytes'}`);
+
+const P_OURS = `portqry-ts parse (${MB} MB) --format jsonl`;
+const P_FLOOR = `floor: parse's JSON Lines, least work (${MB} MB)`;
+const P_MLR = 'mlr --icsv --ojsonl cat';
+const tp = hyperfine([{ name: P_OURS, cmd: ours }, { name: P_FLOOR, cmd: floorParse }, { name: P_MLR, cmd: mlr }], { runs: RUNS, warmup: 0 });
+fs.rmSync(tails, { force: true });
+fs.rmSync(`${tails}.sum`, { force: true });
+const parseOurs = compare(`parse ${MB} MB -> JSON Lines: the executable against Miller`, tp, P_OURS, P_MLR, { op: '>=', value: 4, of: 'speedup' });
+const parseFloor = compare(`parse ${MB} MB -> JSON Lines: the floor program against Miller`, tp, P_FLOOR, P_MLR, { op: '>=', value: 4, of: 'speedup' });
+
+// stats: the executable against the floors of counting.
+const count = (mode) => `${q(NODE22)} ${q(path.join(floorDir, 'count.mjs'))} ${mode} ${q(log)}`;
+const S_OURS = `portqry-ts stats (${MB} MB), all statistics`;
+const S_KEYS = 'floor: the ten statistics\' table keys, a count each';
+const S_ONE = 'floor: rows per remote address';
+const S_FIELDS = 'floor: the rows and their fields, no counting';
+const S_AWK = 'mawk: rows per remote address';
+const ts = hyperfine(
+  [
+    { name: S_OURS, cmd: `${q(BIN)} stats ${q(log)} --utc-offset +00:00 --format jsonl` },
+    { name: S_KEYS, cmd: count('keys') },
+    { name: S_ONE, cmd: count('one') },
+    { name: S_FIELDS, cmd: count('fields') },
+    { name: S_AWK, cmd: `mawk -F, 'NR > 7 { n[$7]++ } END { for (a in n) print a, n[a] }' ${q(log)}` },
+  ],
+  { runs: RUNS, warmup: 0 },
+);
+const perGb = (name) => ({ name: `${name}, seconds per GB`, value: ts[name].median / gb, unit: 's/GB', goal: { op: '<=', value: 15 }, met: ts[name].median / gb <= 15, cpu: ts[name].cpu / gb });
+const statsBounds = [S_OURS, S_KEYS, S_ONE, S_FIELDS, S_AWK].map(perGb);
+for (const b of statsBounds) console.log(`  ${b.name}: ${b.value.toFixed(1)} s/GB wall, ${b.cpu.toFixed(1)} s/GB CPU`);
+save('floor', { megabytes: MB, bytes, parseOutput: { ours: Number(oursBytes), floor: Number(floorBytes), sameBytes }, comparisons: [parseOurs, parseFloor], bounds: statsBounds });
