@@ -3,16 +3,19 @@
 // programs (scripts/bench/floors/*.mjs, run by Node 22.23.3, the Node the executables embed) do the
 // least work of each command on the same generated busy-server log, in one thread:
 //   - parse: floors/parse.mjs writes parse's JSON Lines (the same bytes, checked by SHA-256 below)
-//     with no checking, no conversion beyond the time text, the process part of each record as bytes
-//     per PID taken from parse's own output beforehand (untimed);
+//     by copying the fields' bytes, with no checking, no conversion beyond the time text, the process
+//     part of each record as bytes per PID taken from parse's own output beforehand (untimed);
 //   - stats: floors/count.mjs finds every row's fields (fields), counts one table (one: rows per
 //     remote address), or counts the table keys of all ten statistics and nothing else (keys); mawk
 //     counting rows per remote address is shown beside it.
 // Whole processes, interleaved, medians (RUNS, default 3). Writes docs/bench/floor.json.
 //   scripts/bench/floor [megabytes]     (default 200)
-import { execSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as readline from 'node:readline';
 import { BIN, NODE22, ROOT, WORK, benchLog, compare, hyperfine, q, requireBuilt, requireTool, save } from './common.mjs';
 
 requireBuilt();
@@ -24,26 +27,45 @@ const log = benchLog(MB);
 const bytes = fs.statSync(log).size;
 const gb = bytes / 1073741824;
 const floorDir = path.join(ROOT, 'scripts', 'bench', 'floors');
-const sh = (cmd) => execSync(cmd, { encoding: 'utf8', shell: '/bin/bash', maxBuffer: 1 << 26 }).trim();
 
-// parse: the floor's output must be parse's, byte for byte.
+// parse: one untimed run of the executable gives each PID's process part (the floor's TAILS.json),
+// the SHA-256 and the size of its output; the floor's output must be the same bytes.
 fs.mkdirSync(WORK, { recursive: true });
 const tails = path.join(WORK, `floor-tails-${process.pid}.json`);
 const ours = `${q(BIN)} parse ${q(log)} --format jsonl`;
 const floorParse = `${q(NODE22)} ${q(path.join(floorDir, 'parse.mjs'))} ${q(log)} ${q(tails)}`;
 const mlr = `{ sed -n 6p ${q(log)}; tail -n +8 ${q(log)}; } | mlr --icsv --ojsonl cat`;
-sh(`${ours} | ${q(NODE22)} ${q(path.join(floorDir, 'tails.mjs'))} > ${q(tails)}`);
-const [oursSum, oursBytes] = sh(`${ours} | tee >(sha256sum > ${q(tails)}.sum) | wc -c; cat ${q(tails)}.sum`).split('\n').reverse();
-const [floorSum, floorBytes] = sh(`${floorParse} | tee >(sha256sum > ${q(tails)}.sum) | wc -c; cat ${q(tails)}.sum`).split('\n').reverse();
-const sameBytes = oursSum.split(' ')[0] === floorSum.split(' ')[0];
-console.log(`parse output: ${Number(oursBytes)} bytes; the floor's: ${Number(floorBytes)} bytes, ${sameBytes ? 'the same bytes (SHA-256)' : 'NOT the same bytes'}`);
+/** Runs a shell command; its stdout's SHA-256 and size, each line given to onLine if there is one. */
+async function digestOf(cmd, onLine) {
+  const child = spawn('sh', ['-c', cmd], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const hash = createHash('sha256');
+  let size = 0;
+  child.stdout.on('data', (chunk) => {
+    hash.update(chunk);
+    size += chunk.length;
+  });
+  if (onLine) for await (const line of readline.createInterface({ input: child.stdout, crlfDelay: Infinity })) onLine(line);
+  const [code] = await once(child, 'close');
+  if (code !== 0) throw new Error(`exit ${code}: ${cmd}`);
+  return { sha256: hash.digest('hex'), size };
+}
+const processParts = {};
+const oursOut = await digestOf(ours, (line) => {
+  const a = line.indexOf(',"OwningProcess":');
+  const pid = line.slice(a + 17, line.indexOf(',', a + 17));
+  if (!(pid in processParts)) processParts[pid] = line.slice(a, line.lastIndexOf('"SourceLine":') + 13);
+});
+fs.writeFileSync(tails, JSON.stringify(processParts));
+const floorOut = await digestOf(floorParse);
+const sameBytes = oursOut.sha256 === floorOut.sha256;
+const [oursBytes, floorBytes] = [oursOut.size, floorOut.size];
+console.log(`parse output: ${oursBytes} bytes; the floor's: ${floorBytes} bytes, ${sameBytes ? 'the same bytes (SHA-256)' : 'NOT the same bytes'}`);
 
 const P_OURS = `portqry-ts parse (${MB} MB) --format jsonl`;
 const P_FLOOR = `floor: parse's JSON Lines, least work (${MB} MB)`;
 const P_MLR = 'mlr --icsv --ojsonl cat';
 const tp = hyperfine([{ name: P_OURS, cmd: ours }, { name: P_FLOOR, cmd: floorParse }, { name: P_MLR, cmd: mlr }], { runs: RUNS, warmup: 0 });
 fs.rmSync(tails, { force: true });
-fs.rmSync(`${tails}.sum`, { force: true });
 const parseOurs = compare(`parse ${MB} MB -> JSON Lines: the executable against Miller`, tp, P_OURS, P_MLR, { op: '>=', value: 4, of: 'speedup' });
 const parseFloor = compare(`parse ${MB} MB -> JSON Lines: the floor program against Miller`, tp, P_FLOOR, P_MLR, { op: '>=', value: 4, of: 'speedup' });
 
@@ -67,4 +89,4 @@ const ts = hyperfine(
 const perGb = (name) => ({ name: `${name}, seconds per GB`, value: ts[name].median / gb, unit: 's/GB', goal: { op: '<=', value: 15 }, met: ts[name].median / gb <= 15, cpu: ts[name].cpu / gb });
 const statsBounds = [S_OURS, S_KEYS, S_ONE, S_FIELDS, S_AWK].map(perGb);
 for (const b of statsBounds) console.log(`  ${b.name}: ${b.value.toFixed(1)} s/GB wall, ${b.cpu.toFixed(1)} s/GB CPU`);
-save('floor', { megabytes: MB, bytes, parseOutput: { ours: Number(oursBytes), floor: Number(floorBytes), sameBytes }, comparisons: [parseOurs, parseFloor], bounds: statsBounds });
+save('floor', { megabytes: MB, bytes, parseOutput: { ours: oursBytes, floor: floorBytes, sameBytes }, comparisons: [parseOurs, parseFloor], bounds: statsBounds });

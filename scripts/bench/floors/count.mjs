@@ -93,6 +93,8 @@ let rows = 0;
 const names = ['remote', 'computer', 'process', 'endpoint', 'processPid', 'user', 'userPid', 'svchost', 'listener', 'image'];
 const t = Object.fromEntries(names.map((n) => [n, new ByteTable()]));
 const hours = new Float64Array(24);
+const SVCHOST = Buffer.from('svchost.exe');
+const IEXPLORE = Buffer.from('iexplore.exe');
 const ports = new Float64Array(65536);
 const onRow = {
   fields: () => {
@@ -108,8 +110,8 @@ const onRow = {
     hours[decimal(buf, cut[0] + 1, colon) % 24]++;
     const image = part(buf, cut[7] + 1, cut[8], 0);
     const tcp = buf[cut[1] + 1] === 84;
-    const rp = buf.latin1Slice(cut[4] + 1, cut[5]);
-    const connection = tcp && rp !== '*' && rp !== '0' && rp !== '';
+    const portLength = cut[5] - cut[4] - 1;
+    const connection = tcp && portLength > 0 && !(portLength === 1 && (buf[cut[4] + 1] === 42 || buf[cut[4] + 1] === 48));
     if (connection) {
       const remote = part(buf, cut[5] + 1, cut[6], 0);
       t.remote.add(scratch, remote);
@@ -124,9 +126,8 @@ const onRow = {
     const user = part(buf, cut[8] + 1, end, 0);
     t.user.add(scratch, user);
     t.userPid.add(scratch, part(buf, cut[6] + 1, cut[7], user));
-    const name = image === 12 || image === 13 ? buf.latin1Slice(cut[7] + 1, cut[8]) : '';
-    if (name === 'svchost.exe') t.svchost.add(scratch, part(buf, cut[6] + 1, cut[7], 0));
-    else if (name === 'iexplore.exe') t.image.add(scratch, part(buf, cut[8] + 1, end, 0));
+    if (SVCHOST.compare(buf, cut[7] + 1, cut[8]) === 0) t.svchost.add(scratch, part(buf, cut[6] + 1, cut[7], 0));
+    else if (IEXPLORE.compare(buf, cut[7] + 1, cut[8]) === 0) t.image.add(scratch, part(buf, cut[8] + 1, end, 0));
   },
 }[mode];
 if (!onRow) throw new Error(`mode: fields, one or keys, not ${mode}`);
