@@ -72,6 +72,10 @@ export function createChunkParser(setup: ChunkSetup): (task: ChunkTask) => Promi
     const records: PortReporterRecord[] = [];
     let count = 0;
     const json = setup.format === 'json';
+    // Data rows are written as JSON by the parser itself (ports-row-json.ts); records of rows it
+    // declines come out in `records`, in their place.
+    const target = { out, json, records: 0 };
+    parser.encodeTarget = target;
     const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
     for await (const batch of readLineBatches(once(bytes), { maxLineBytes: setup.maxLineBytes, firstLine: task.firstLine, encoding: 'bytes', raw: true })) {
       const n = batch.lines.length;
@@ -88,7 +92,7 @@ export function createChunkParser(setup: ChunkSetup): (task: ChunkTask) => Promi
     }
     // The main thread sends only chunks without a header line; anything else is a programming error.
     if (parser.mode !== 'ports-rows' || parser.kind !== 'ports' || parser.wantsIndex !== undefined) throw new Error('parse chunk left the PR-PORTS rows');
-    return { bytes: out.buf.subarray(0, out.pos), records: count, skips };
+    return { bytes: out.buf.subarray(0, out.pos), records: count + target.records, skips };
   };
 }
 

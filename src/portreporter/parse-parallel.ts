@@ -9,6 +9,7 @@ import { createLogReadOptions, logSources, readPortReporterBatches, type ReadOpt
 import { LogParser, type LogReadOptions, type LogSource, parseBatches, readLogFile, type SkippedLine } from './read-log';
 import { DEFAULT_MAX_LINE_BYTES, readLineBatches, sniffEncoding } from './read-lines';
 import type { PortReporterRecord } from './record';
+import { encodeLogFiles } from './encode-log';
 import { createLocalClock } from './time';
 
 /**
@@ -25,6 +26,8 @@ export interface EncodedChunk {
   /** JSON of `records` records: jsonl `{…}\n` each, json `,\n{…}` each. */
   bytes: Buffer;
   records: number;
+  /** Of those, records with Flagged true (only the main thread's encoded path has any: parse-chunk.ts never reads an event log). */
+  flagged?: number;
   /** Call once the bytes are written: their memory is used again for a later chunk. */
   release(): void;
 }
@@ -70,18 +73,31 @@ function minFileBytes(): number {
   return v === undefined || v === '' ? DEFAULT_MIN_FILE_BYTES : 2 * chunkBytes();
 }
 
-/** True when the parallel path gives exactly what readPortReporterBatches gives. */
-export function parallelApplies(options: ReadOptions): boolean {
-  if (workerSource() === undefined || workerCount() === 0) return false;
-  if (options.strict || options.criteria || options.flaggedOnly || options.resolve) return false;
+/**
+ * True when nothing is done to the records between reading and writing (no filter, criteria, DNS):
+ * then the records can be written as JSON where they are read (encode-log.ts), and the output is the
+ * same bytes as readPortReporterBatches' records written one by one.
+ */
+export function encodedApplies(options: ReadOptions): boolean {
+  if (options.criteria || options.flaggedOnly || options.resolve) return false;
   const filter = compileFilter(options.filter ?? {}, createLocalClock(options.utcOffsetMinutes));
   return !filter.active && !filter.needsNames;
 }
 
-/** readPortReporterBatches, with the data rows of large PR-PORTS files as JSON encoded by workers. */
+/** True when the parallel path gives exactly what readPortReporterBatches gives. */
+export function parallelApplies(options: ReadOptions): boolean {
+  if (workerSource() === undefined || workerCount() === 0) return false;
+  return !options.strict && encodedApplies(options);
+}
+
+/**
+ * readPortReporterBatches, as JSON encoded where the records are read (encode-log.ts) when nothing is
+ * done to them in between, with the data rows of large PR-PORTS files encoded by workers when they are on.
+ */
 export async function* readParseItems(inputs: readonly string[], options: ReadOptions, format: 'jsonl' | 'json'): AsyncGenerator<ParseItem> {
   if (!parallelApplies(options)) {
-    yield* readPortReporterBatches(inputs, options);
+    if (!encodedApplies(options)) yield* readPortReporterBatches(inputs, options);
+    else yield* encodeLogFiles(await logSources(inputs, options), createLogReadOptions(options, createLocalClock(options.utcOffsetMinutes)), format === 'json');
     return;
   }
   const logOptions = createLogReadOptions(options, createLocalClock(options.utcOffsetMinutes));

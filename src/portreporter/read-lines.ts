@@ -9,8 +9,12 @@ import { TextDecoder } from 'node:util';
  * `copy /b`). Memory is bounded by the chunk size plus maxLineBytes, whatever the input.
  */
 export interface LineBatch {
-  /** Decoded lines without their line end; null stands for a line longer than maxLineBytes (content dropped). */
-  lines: (string | null)[];
+  /**
+   * Decoded lines without their line end; null stands for a line longer than maxLineBytes (content
+   * dropped). With the `raw` option, the lines of raw are undefined until lineOf decodes them: a
+   * PR-PORTS row read from its bytes never needs its string.
+   */
+  lines: (string | null | undefined)[];
   /** 1-based number of lines[0]. */
   firstLine: number;
   /** True when the batch's last line had no line end (the file ended in the middle of a line). */
@@ -23,6 +27,23 @@ export interface LineBatch {
   raw?: Buffer;
   rawFirst?: number;
   rawStarts?: Int32Array;
+  /** maxLineBytes, for lineOf. */
+  rawMaxLine?: number;
+}
+
+/**
+ * Line i of a batch as its string: one the `raw` option left undefined is decoded here from its
+ * bytes, exactly as the reader decodes a UTF-8 body (the whole body's text split at LF, each line
+ * over maxLineBytes null, a trailing CR and a leading BOM removed).
+ */
+export function lineOf(batch: LineBatch, i: number): string | null {
+  const line = batch.lines[i];
+  if (line !== undefined) return line;
+  const k = i - batch.rawFirst!;
+  const part = batch.raw!.toString('utf8', batch.rawStarts![k]!, batch.rawStarts![k + 1]! - 1);
+  const decoded = part.length > batch.rawMaxLine! ? null : stripLine(part);
+  batch.lines[i] = decoded;
+  return decoded;
 }
 
 export interface LineReaderOptions {
@@ -86,7 +107,7 @@ export async function* readLineBatches(source: AsyncIterable<Buffer | string>, o
   function fromBytes(chunk: Buffer, end: boolean): LineBatch | undefined {
     let buf = carry && carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
     carry = undefined;
-    const lines: (string | null)[] = [];
+    const lines: (string | null | undefined)[] = [];
     const firstLine = lineNo;
     if (overlong) {
       const nl = buf.indexOf(LF);
@@ -110,10 +131,13 @@ export async function* readLineBatches(source: AsyncIterable<Buffer | string>, o
     if (body.length > 0) {
       if (isUtf8(body)) {
         rawFirst = lines.length;
-        splitText(body.toString('utf8'), lines, true);
         if (wantRaw) {
+          // The lines stay undefined until lineOf decodes them.
           raw = body;
-          rawStarts = lineStarts(body, lines.length - rawFirst);
+          rawStarts = lineStarts(body);
+          lines.length = rawFirst + rawStarts.length - 1;
+        } else {
+          splitText(body.toString('utf8'), lines, true);
         }
       } else {
         splitMixedBytes(body, lines);
@@ -137,6 +161,7 @@ export async function* readLineBatches(source: AsyncIterable<Buffer | string>, o
       batch.raw = raw;
       batch.rawFirst = rawFirst;
       batch.rawStarts = rawStarts;
+      batch.rawMaxLine = maxLine;
     }
     return batch;
   }
@@ -176,13 +201,13 @@ export async function* readLineBatches(source: AsyncIterable<Buffer | string>, o
     return lines.length > 0 ? push(lines, unterminated, firstLine) : undefined;
   }
 
-  function push(lines: (string | null)[], unterminated: boolean, firstLine = lineNo): LineBatch {
+  function push(lines: (string | null | undefined)[], unterminated: boolean, firstLine = lineNo): LineBatch {
     lineNo = firstLine + lines.length;
     return { lines, firstLine, unterminated };
   }
 
   /** Splits text that ends with LF (when terminated) into lines, CR and BOMs removed, overlong lines nulled. */
-  function splitText(text: string, out: (string | null)[], terminated: boolean): void {
+  function splitText(text: string, out: (string | null | undefined)[], terminated: boolean): void {
     const parts = text.split('\n');
     if (terminated) parts.pop();
     for (const part of parts) {
@@ -191,7 +216,7 @@ export async function* readLineBatches(source: AsyncIterable<Buffer | string>, o
   }
 
   /** A chunk that is not valid UTF-8 as a whole: each line is UTF-8 if it can be, else Windows-1252. */
-  function splitMixedBytes(body: Buffer, out: (string | null)[]): void {
+  function splitMixedBytes(body: Buffer, out: (string | null | undefined)[]): void {
     let start = 0;
     while (start < body.length) {
       const nl = body.indexOf(LF, start);
@@ -202,8 +227,10 @@ export async function* readLineBatches(source: AsyncIterable<Buffer | string>, o
   }
 }
 
-/** Where each of the count lines of body (which ends with LF) starts, and body.length after the last. */
-function lineStarts(body: Buffer, count: number): Int32Array {
+/** Where each line of body (which ends with LF) starts, and body.length after the last. */
+function lineStarts(body: Buffer): Int32Array {
+  let count = 0;
+  for (let at = body.indexOf(LF); at >= 0; at = body.indexOf(LF, at + 1)) count++;
   const starts = new Int32Array(count + 1);
   let at = 0;
   for (let k = 0; k < count; k++) {

@@ -1,11 +1,12 @@
 import * as path from 'node:path';
 import { DataError } from '../errors';
-import { type LineBatch, readLineBatches } from './read-lines';
+import { type LineBatch, lineOf, readLineBatches } from './read-lines';
 import { eventToRecord } from './read-events';
 import { parsePortsRow, type RowContext } from './read-ports';
 import { createByteRowState, parsePortsBytes } from './read-ports-bytes';
 import { isBlockSeparator, parseSystemDate, ProcessBlockParser, type ProcessDetail, utcOfLocal } from './read-process';
 import type { PortReporterRecord } from './record';
+import { type EncodeTarget, PortsRowJson } from './ports-row-json';
 import type { LocalClock } from './time';
 
 /**
@@ -16,6 +17,8 @@ export interface ProcessIndex {
   /** The computer name of the PR-PIDS header. */
   readonly computerName: string | null;
   enrich(record: PortReporterRecord): void;
+  /** The block a row of this PID at this local time matches (what enrich fills in from). */
+  lookup(pid: number, timeLocal: string | null): ProcessDetail | undefined;
 }
 
 /**
@@ -81,6 +84,12 @@ export class LogParser {
   private readonly rowCtx: RowContext;
   private readonly byteRows = createByteRowState();
   private readonly fallbackComputer: string | null;
+  /**
+   * Set by parse's encoded path (encode-log.ts): PR-PORTS rows are written there as JSON without a
+   * record (ports-row-json.ts); the records of other lines still come out in `out`.
+   */
+  encodeTarget: EncodeTarget | undefined;
+  private rowJson: PortsRowJson | undefined;
 
   constructor(
     private readonly source: LogSource,
@@ -117,12 +126,8 @@ export class LogParser {
           this.skip(lineNo, 'cut short', true);
           return;
         }
-        let r: PortReporterRecord | string | undefined;
-        if (raw !== undefined) {
-          const end = rawEnd > rawStart && raw[rawEnd - 1] === 13 /* CR */ ? rawEnd - 1 : rawEnd;
-          r = parsePortsBytes(raw, rawStart, end, lineNo, this.rowCtx, this.byteRows);
-        }
-        if (r === undefined) r = parsePortsRow(line, lineNo, this.rowCtx);
+        if (raw !== undefined && this.rowBytes(raw, rawStart, rawEnd > rawStart && raw[rawEnd - 1] === 13 /* CR */ ? rawEnd - 1 : rawEnd, lineNo, out)) return;
+        const r = parsePortsRow(line, lineNo, this.rowCtx);
         if (typeof r === 'string') this.skip(lineNo, r, last);
         else {
           if (this.index && r.OwningProcess !== null) this.index.enrich(r);
@@ -219,6 +224,35 @@ export class LogParser {
         return;
       }
     }
+  }
+
+  /**
+   * feed for a line known only by its bytes raw[start, rawEnd) (no LF): true when it was a PR-PORTS
+   * data row read from them; false when feed must have its text (anything else: a header, a row the
+   * byte reader declines, a last line to check). The conditions are feed's, on bytes: not empty (a CR
+   * alone is), not starting with P or a non-ASCII byte (a BOM, which the text loses), not over
+   * maxLine bytes (its text could be null), a last line ending in `>` or `,`.
+   */
+  feedRow(raw: Buffer, start: number, rawEnd: number, lineNo: number, last: boolean, maxLine: number, out: PortReporterRecord[]): boolean {
+    if (this.mode !== 'ports-rows' || rawEnd - start > maxLine) return false;
+    const end = rawEnd > start && raw[rawEnd - 1] === 13 /* CR */ ? rawEnd - 1 : rawEnd;
+    if (end === start) return false;
+    const first = raw[start]!;
+    if (first === 80 /* P */ || first > 127) return false;
+    if (last && raw[end - 1] !== 62 /* > */ && raw[end - 1] !== 44 /* , */) return false;
+    return this.rowBytes(raw, start, end, lineNo, out);
+  }
+
+  /** A data row at raw[start, end) (CR removed) read from its bytes, into out or the encoded output; false when its text must be read. */
+  private rowBytes(raw: Buffer, start: number, end: number, lineNo: number, out: PortReporterRecord[]): boolean {
+    const target = this.encodeTarget;
+    // A row the JSON writer declines is one parsePortsBytes declines too (the same scan).
+    if (target !== undefined) return (this.rowJson ??= new PortsRowJson(this.source.name)).write(raw, start, end, lineNo, this.rowCtx, this.byteRows, this.index, target);
+    const r = parsePortsBytes(raw, start, end, lineNo, this.rowCtx, this.byteRows);
+    if (r === undefined) return false;
+    if (this.index && r.OwningProcess !== null) this.index.enrich(r);
+    out.push(r);
+    return true;
   }
 
   /** End of input: a block without its closing blank line still counts. */
@@ -354,7 +388,7 @@ class StringPool {
 export const HEADER_WINDOW_BYTES = 1 << 20;
 
 /** The file's bytes, until HEADER_WINDOW_BYTES have gone by without the parser knowing what the file is. */
-async function* withinHeaderWindow(chunks: AsyncIterable<Buffer | string>, parser: LogParser): AsyncGenerator<Buffer | string> {
+export async function* withinHeaderWindow(chunks: AsyncIterable<Buffer | string>, parser: LogParser): AsyncGenerator<Buffer | string> {
   let bytes = 0;
   for await (const chunk of chunks) {
     // The lines of the chunks already passed on have been parsed when the next one is asked for.
@@ -369,8 +403,15 @@ export function feedLine(parser: LogParser, batch: LineBatch, i: number, out: Po
   const last = batch.unterminated && i === batch.lines.length - 1;
   const starts = batch.rawStarts;
   const k = i - (batch.rawFirst ?? 0);
-  if (starts !== undefined && k >= 0 && k < starts.length - 1) parser.feed(batch.lines[i]!, batch.firstLine + i, last, out, batch.raw, starts[k]!, starts[k + 1]! - 1);
-  else parser.feed(batch.lines[i]!, batch.firstLine + i, last, out);
+  const lineNo = batch.firstLine + i;
+  if (starts !== undefined && k >= 0 && k < starts.length - 1) {
+    const raw = batch.raw!;
+    const start = starts[k]!;
+    const end = starts[k + 1]! - 1;
+    // A data row is read from its bytes; its text is made only when something else needs it.
+    if (batch.lines[i] === undefined && parser.feedRow(raw, start, end, lineNo, last, batch.rawMaxLine!, out)) return;
+    parser.feed(lineOf(batch, i), lineNo, last, out, raw, start, end);
+  } else parser.feed(batch.lines[i]!, lineNo, last, out);
 }
 
 /**

@@ -49,6 +49,46 @@ export function createByteRowState(): ByteRowState {
  * the row must be read from its text by parsePortsRow.
  */
 export function parsePortsBytes(buf: Buffer, start: number, end: number, lineNo: number, ctx: RowContext, memory: ByteRowState): PortReporterRecord | undefined {
+  if (!scanPortsBytes(buf, start, end, ctx, memory)) return undefined;
+  const r = scanned;
+  return portsRecord(ctx, r.protocol, r.localAddress, r.localPort, r.remoteAddress, r.remotePort, r.state, r.pid, r.image, r.user, lineNo);
+}
+
+/** The fields of the row scanPortsBytes read last: one object for every row (no allocation per row). */
+export interface ScannedRow {
+  protocol: 'TCP' | 'UDP';
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string | null;
+  remotePort: number | null;
+  state: string | null;
+  pid: number;
+  image: string | null;
+  user: string | null;
+  /** Where the addresses' bytes are in the row (the remote one when remoteAddress is not null). */
+  localStart: number;
+  localEnd: number;
+  remoteStart: number;
+  remoteEnd: number;
+  /** Where the ports' digits are in the row (the remote one when remotePort is not null). */
+  localPortStart: number;
+  localPortEnd: number;
+  remotePortStart: number;
+  remotePortEnd: number;
+}
+
+export const scanned: ScannedRow = {
+  protocol: 'TCP', localAddress: '', localPort: 0, remoteAddress: null, remotePort: null, state: null, pid: 0, image: null, user: null,
+  localStart: 0, localEnd: 0, remoteStart: 0, remoteEnd: 0, localPortStart: 0, localPortEnd: 0, remotePortStart: 0, remotePortEnd: 0,
+};
+
+/**
+ * Reads the row at buf[start, end) into `scanned` (and the time into ctx) when parsePortsRow would give
+ * the same record for its text; false otherwise. parsePortsBytes makes the record of it;
+ * ports-row-json.ts writes its JSON without one. With texts false the addresses are checked but their
+ * strings are not made (localAddress is '', remoteAddress '' or null): the caller copies their bytes.
+ */
+export function scanPortsBytes(buf: Buffer, start: number, end: number, ctx: RowContext, memory: ByteRowState, texts = true): boolean {
   const cut = CUT;
   let cuts = 0;
   let i = start;
@@ -58,18 +98,18 @@ export function parsePortsBytes(buf: Buffer, start: number, end: number, lineNo:
       cut[cuts++] = i;
       if (cuts === FIELDS - 1) break;
     } else if (c > 127) {
-      return undefined;
+      return false;
     }
   }
-  if (cuts !== FIELDS - 1) return undefined;
+  if (cuts !== FIELDS - 1) return false;
 
   // The time: the bytes of the last converted one, or a conversion (the text's, as parsePortsRow does).
   const timeEnd = cut[1]!;
   if (memory.timeFor === undefined || memory.timeFor !== ctx.lastTime || !sameBytes(buf, start, timeEnd, memory.timeBytes, memory.timeLength)) {
-    if (timeEnd - start > MAX_TIME_BYTES) return undefined;
+    if (timeEnd - start > MAX_TIME_BYTES) return false;
     const key = latin1(buf, start, timeEnd);
     const t = convertTime(key, cut[0]! - start, key.length, ctx.clock);
-    if (t === undefined) return undefined;
+    if (t === undefined) return false;
     ctx.lastTime = key;
     ctx.lastUtc = t.utc;
     ctx.lastLocal = t.local;
@@ -79,16 +119,16 @@ export function parsePortsBytes(buf: Buffer, start: number, end: number, lineNo:
   }
 
   const p = cut[1]! + 1;
-  if (cut[2]! - p !== 3) return undefined;
+  if (cut[2]! - p !== 3) return false;
   let proto: 'TCP' | 'UDP';
   if (buf[p] === 84 /* T */ && buf[p + 1] === 67 /* C */ && buf[p + 2] === 80 /* P */) proto = 'TCP';
   else if (buf[p] === 85 /* U */ && buf[p + 1] === 68 /* D */ && buf[p + 2] === 80 /* P */) proto = 'UDP';
-  else return undefined;
+  else return false;
 
   const localPort = decimalAt(buf, cut[2]! + 1, cut[3]!, 5);
-  if (localPort < 0 || localPort > 65535) return undefined;
-  const localAddress = addressAt(buf, cut[3]! + 1, cut[4]!);
-  if (localAddress === undefined) return undefined;
+  if (localPort < 0 || localPort > 65535) return false;
+  const localAddress = texts ? addressAt(buf, cut[3]! + 1, cut[4]!) : isAddressAt(buf, cut[3]! + 1, cut[4]!);
+  if (localAddress === undefined) return false;
 
   const rportStart = cut[4]! + 1;
   const rportEnd = cut[5]!;
@@ -97,12 +137,12 @@ export function parsePortsBytes(buf: Buffer, start: number, end: number, lineNo:
   if (rportEnd === rportStart || (rportEnd - rportStart === 1 && buf[rportStart] === 42 /* * */)) remotePort = null;
   else {
     remotePort = decimalAt(buf, rportStart, rportEnd, 5);
-    if (remotePort < 0 || remotePort > 65535) return undefined;
+    if (remotePort < 0 || remotePort > 65535) return false;
   }
   let remoteAddress: string | null = null;
   if (!(raddrEnd === rportEnd + 1 || (raddrEnd - rportEnd === 2 && buf[rportEnd + 1] === 42))) {
-    const a = addressAt(buf, rportEnd + 1, raddrEnd);
-    if (a === undefined) return undefined;
+    const a = texts ? addressAt(buf, rportEnd + 1, raddrEnd) : isAddressAt(buf, rportEnd + 1, raddrEnd);
+    if (a === undefined) return false;
     remoteAddress = a;
   }
   let state: string | null = null;
@@ -117,20 +157,38 @@ export function parsePortsBytes(buf: Buffer, start: number, end: number, lineNo:
   }
 
   const pid = decimalAt(buf, raddrEnd + 1, cut[7]!, 10);
-  if (pid < 0) return undefined;
+  if (pid < 0) return false;
   // A process's rows repeat its image and user: the strings of its last row when the bytes are the same.
   const tailStart = cut[7]! + 1;
   let names = memory.tails.get(pid);
   if (names === undefined || !sameBytes(buf, tailStart, end, names.bytes, names.bytes.length)) {
     // The user field may hold commas and was not scanned: it is the rest of the row.
-    for (let j = cut[8]! + 1; j < end; j++) if (buf[j]! > 127) return undefined;
+    for (let j = cut[8]! + 1; j < end; j++) if (buf[j]! > 127) return false;
     const image = latin1(buf, tailStart, cut[8]!);
     if (memory.tails.size >= 65_536) memory.tails.clear();
     names = { bytes: new Uint8Array(buf.subarray(tailStart, end)), image: intern(ctx, image || null), user: intern(ctx, unbracket(latin1(buf, cut[8]! + 1, end))) };
     memory.tails.set(pid, names);
   }
 
-  return portsRecord(ctx, proto, localAddress, localPort, remoteAddress, remotePort, state, pid, names.image, names.user, lineNo);
+  const r = scanned;
+  r.protocol = proto;
+  r.localAddress = localAddress;
+  r.localPort = localPort;
+  r.remoteAddress = remoteAddress;
+  r.remotePort = remotePort;
+  r.state = state;
+  r.pid = pid;
+  r.image = names.image;
+  r.user = names.user;
+  r.localStart = cut[3]! + 1;
+  r.localEnd = cut[4]!;
+  r.remoteStart = rportEnd + 1;
+  r.remoteEnd = raddrEnd;
+  r.localPortStart = cut[2]! + 1;
+  r.localPortEnd = cut[3]!;
+  r.remotePortStart = rportStart;
+  r.remotePortEnd = rportEnd;
+  return true;
 }
 
 function latin1(buf: Buffer, start: number, end: number): string {
@@ -174,6 +232,12 @@ function addressAt(buf: Buffer, start: number, end: number): string | undefined 
     slotTexts[slot] = text;
   }
   return text;
+}
+
+/** '' when addressAt would give an address for buf[start, end), else undefined; no string for a dotted quad. */
+function isAddressAt(buf: Buffer, start: number, end: number): '' | undefined {
+  if (dottedQuadAt(buf, start, end) !== 0) return '';
+  return isAddress(latin1(buf, start, end)) ? '' : undefined;
 }
 
 function makeSlots(): Int32Array {

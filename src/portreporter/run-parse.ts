@@ -16,6 +16,7 @@ export async function runParse(inputs: string[], options: ReadOptions, output: O
   const items = encoded ? readParseItems(inputs, options, output.format as 'jsonl' | 'json') : readPortReporterBatches(inputs, options);
   for await (const batch of items) {
     if (!Array.isArray(batch)) {
+      flagged += batch.flagged ?? 0;
       output.writeEncoded!(batch.bytes, batch.records, batch.release);
       if (output.closed) break;
       await output.ready();

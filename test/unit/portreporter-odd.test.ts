@@ -54,7 +54,7 @@ t.test('UTF-16LE split across read chunks at odd offsets', async (t) => {
   const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(ORIGINAL_PORTS.toString('utf8'), 'utf16le')]);
   const chunks: Buffer[] = [];
   for (let i = 0; i < bytes.length; i += 7) chunks.push(bytes.subarray(i, i + 7));
-  const lines: (string | null)[] = [];
+  const lines: (string | null | undefined)[] = [];
   for await (const b of readLineBatches(Readable.from(chunks))) lines.push(...b.lines);
   t.equal(lines[0], 'Port Reporter Version 1.01 Log File - Port usage log');
   t.equal(lines[7], '05/7/6,13:44:5,TCP,445,0.0.0.0,,0.0.0.0,4,System,<NT AUTHORITY\\SYSTEM>');

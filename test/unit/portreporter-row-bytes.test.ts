@@ -7,6 +7,11 @@ import { createByteRowState, parsePortsBytes } from '../../src/portreporter/read
 import type { PortReporterRecord } from '../../src/portreporter/record';
 import { createLocalClock } from '../../src/portreporter/time';
 import { prng } from '../helpers/prng';
+import { JsonBytes, writeRecordJson } from '../../src/output/record-kind';
+import { ProcessIndex } from '../../src/portreporter/correlate';
+import type { EncodeTarget } from '../../src/portreporter/ports-row-json';
+import type { ProcessDetail } from '../../src/portreporter/read-process';
+import { PortReporterRecordKind } from '../../src/portreporter/record-kind';
 
 // The byte reader (read-ports-bytes.ts) may read a row only when it gives parsePortsRow's record for the
 // decoded line; for anything else it must step aside (undefined). Both readers keep state between rows
@@ -173,6 +178,97 @@ t.test('a whole file reads the same with and without the rows\' bytes, whatever 
       t.ok(text.records.length > 2000, `${name}, ${size}-byte chunks: ${text.records.length} records`);
       t.equal(JSON.stringify(bytes.records), JSON.stringify(text.records), `${name}, ${size}-byte chunks: records`);
       t.same(bytes.skips, text.skips, `${name}, ${size}-byte chunks: skipped lines`);
+    }
+  }
+});
+
+// parse's encoded path (ports-row-json.ts): a LogParser with an encodeTarget writes the JSON of a data
+// row straight from its bytes, without a record. Its output must be the bytes of the record path (the
+// records written one by one by the output's encoder), joined with PR-PIDS detail or not, as JSON
+// Lines and as a JSON array's `,\n{…}` items.
+
+const detail = (pid: number, recordedLocal: string | null, over: Partial<ProcessDetail> = {}): ProcessDetail => ({
+  pid,
+  recordedLocal,
+  recordedUtc: null,
+  startUtc: recordedLocal === null ? null : `${recordedLocal}.000Z`,
+  imageName: `image-${pid}.exe`,
+  imagePath: `C:\\Program Files\\App ${pid}\\image-${pid}.exe`,
+  commandLine: `"image-${pid}.exe" -k "quoted" \u00e9\t`,
+  user: 'CONTOSO\\svc',
+  services: Object.freeze(['Svc', `Svc${pid}`]) as string[],
+  ports: [],
+  modules: Object.freeze(['C:\\Windows\\System32\\ntdll.dll']) as string[],
+  line: 1,
+  ...over,
+});
+
+/** PR-PIDS detail for some of the generated PIDs: a PID recorded twice (reused), names the row lacks, none for others. */
+const INDEX_DETAILS = [
+  detail(4, null, { imageName: null, user: null, modules: [] }),
+  detail(1234, '2025-06-01T00:00:00'),
+  detail(1234, '2026-03-01T12:00:00', { imageName: 'other.exe', services: [] }),
+  detail(61740, '2027-01-01T00:00:00', { commandLine: null, imagePath: null }),
+];
+
+const HEADER = ['Port Reporter Version 1.01 Log File - Port usage log', '', 'Check PR-PIDS-x.log for corresponding process data', '', 'Log format:', 'date,time,protocol,local port,local IP address,remote port,remote IP address,PID,module,user context'];
+
+/** The file's output: with encode, written by the parser from the rows' bytes; without, each record through writeRecordJson. */
+async function outputOf(chunks: Buffer[], encode: boolean, json: boolean, index: ProcessIndex | undefined): Promise<{ text: string; records: number; skips: SkippedLine[] }> {
+  const skips: SkippedLine[] = [];
+  const parser = new LogParser({ name: 'C:\\logs\\PR-PORTS-x.log', explicit: true, open: async function* () {} }, { clock: createLocalClock(-300), onSkip: (s) => skips.push(s) });
+  const target: EncodeTarget = { out: new JsonBytes(1 << 16), json, records: 0 };
+  if (encode) parser.encodeTarget = target;
+  const records: PortReporterRecord[] = [];
+  const flush = () => {
+    for (const r of records) {
+      if (json) target.out.ascii(',\n');
+      writeRecordJson(PortReporterRecordKind, r as unknown as Record<string, unknown>, target.out);
+      if (!json) target.out.ascii('\n');
+    }
+    target.records += records.length;
+    records.length = 0;
+  };
+  for await (const batch of readLineBatches(Readable.from(chunks), { raw: encode })) {
+    for (let i = 0; i < batch.lines.length; i++) {
+      feedLine(parser, batch, i, records);
+      flush();
+      if (parser.wantsIndex !== undefined) parser.setIndex(index);
+    }
+  }
+  parser.end(records);
+  flush();
+  return { text: target.out.buf.toString('latin1', 0, target.out.pos), records: target.records, skips };
+}
+
+t.test('parse\'s JSON written from the rows\' bytes is the bytes of the records, with and without PR-PIDS detail', async (t) => {
+  const rnd = prng(20261205);
+  const lines = [...HEADER];
+  let previous = baseRow(rnd);
+  for (let i = 0; i < 6000; i++) {
+    const c = rnd();
+    previous = c < 0.5 ? previous : c < 0.8 ? mutate(previous, rnd) : baseRow(rnd);
+    lines.push(previous);
+  }
+  // A last row cut short (skipped), after one that ends the file properly in the other variant.
+  const crlf = Buffer.from(lines.join('\r\n') + '\r\n' + lines[lines.length - 1]!.slice(0, 30), 'utf8');
+  const lf = Buffer.from(lines.join('\n') + '\n', 'utf8');
+  const index = new ProcessIndex('PIDS-SRV', INDEX_DETAILS);
+  for (const [name, file] of [['LF', lf], ['CRLF, cut short', crlf]] as const) {
+    for (const withIndex of [false, true]) {
+      for (const json of [false, true]) {
+        const size = json ? 4096 : 65536;
+        const chunks: Buffer[] = [];
+        for (let i = 0; i < file.length; i += size) chunks.push(file.subarray(i, i + size));
+        const label = `${name}, ${withIndex ? 'with' : 'without'} PR-PIDS, ${json ? 'json' : 'jsonl'}`;
+        const expected = await outputOf(chunks, false, json, withIndex ? index : undefined);
+        const actual = await outputOf(chunks, true, json, withIndex ? index : undefined);
+        t.ok(expected.records > 3000, `${label}: ${expected.records} records`);
+        t.equal(actual.records, expected.records, `${label}: count`);
+        t.equal(actual.text, expected.text, `${label}: the same bytes`);
+        t.same(actual.skips, expected.skips, `${label}: the same skipped lines`);
+        if (withIndex) t.match(actual.text, /"ProcessPath":"C:\\\\Program Files\\\\App 1234\\\\image-1234.exe"/, `${label}: detail joined`);
+      }
     }
   }
 });

@@ -1,0 +1,106 @@
+import type { JsonBytes } from '../output/record-kind';
+import { type ByteRowState, scanned, scanPortsBytes } from './read-ports-bytes';
+import type { RowContext } from './read-ports';
+import type { ProcessDetail } from './read-process';
+import { fieldsJson, writeRowBytes, writeSourceLine } from './record-json';
+
+/**
+ * `parse --format jsonl|json` of a PR-PORTS row without a record: the row's bytes are read
+ * (scanPortsBytes, the very checks of parsePortsBytes) and its JSON is written straight into the
+ * output. The bytes are those of the record parsePortsBytes makes, joined with its process detail
+ * (correlate.ts, enrich) and written by writePortReporterJson, so the output cannot tell the paths
+ * apart (test/unit/ports-row-json.test.ts runs both on the same rows, generated mutations included).
+ * Each record is about 700 bytes, of which a row adds fewer than 100: the fields that repeat are
+ * encoded once and copied after:
+ *   - ComputerName … Event: once per second of the log (the time cached by the row reader);
+ *   - OwningProcess … ProcessStartTime: once per process (its image and user strings, which the row
+ *     reader keeps per PID, and the PR-PIDS block the row matches, compared by identity);
+ *   - LifetimeSeconds … SourceFile: once per file (no DNS, no flags: the path is taken only without
+ *     --resolve, criteria and filters, parse-parallel.ts's encodedApplies).
+ * A row this reader declines (a malformed or unusual one) takes the record path, into the same output
+ * and in its place.
+ */
+
+/** Where the encoded records go, and how many went (a LogParser writes into it while it is set). */
+export interface EncodeTarget {
+  out: JsonBytes;
+  /** json: each record as `,\n{…}` (the emitter opens the array); jsonl: `{…}\n`. */
+  json: boolean;
+  records: number;
+}
+
+/** What the row path needs of a PR-PIDS index (correlate.ts's ProcessIndex). */
+export interface ProcessLookup {
+  lookup(pid: number, timeLocal: string | null): ProcessDetail | undefined;
+}
+
+interface ProcessRun {
+  image: string | null;
+  user: string | null;
+  detail: ProcessDetail | undefined;
+  bytes: Buffer;
+}
+
+const PROCESS_FROM = 10; // OwningProcess
+const TAIL_FROM = 18; // LifetimeSeconds
+const PROCESS_RUNS_MAX = 4096;
+const JSON_SEPARATOR = Buffer.from(',\n', 'latin1');
+
+export class PortsRowJson {
+  private headComputer: string | null | undefined;
+  private headUtc: string | null | undefined;
+  private headLocal: string | null | undefined;
+  private head: Buffer | undefined;
+  private readonly tail: Buffer;
+  private readonly processes = new Map<number, ProcessRun>();
+
+  constructor(sourceFile: string) {
+    // A PR-PORTS row's record has no lifetime, no host name and no flag.
+    this.tail = fieldsJson([null, null, false, [], sourceFile], TAIL_FROM);
+  }
+
+  /** Writes the row's record into target and returns true; false (nothing written) when the record path must read it. */
+  write(buf: Buffer, start: number, end: number, lineNo: number, ctx: RowContext, memory: ByteRowState, index: ProcessLookup | undefined, target: EncodeTarget): boolean {
+    if (!scanPortsBytes(buf, start, end, ctx, memory, false)) return false;
+    const r = scanned;
+    const out = target.out;
+    if (target.json) out.bytes(JSON_SEPARATOR);
+
+    const computer = ctx.computerName;
+    const utc = ctx.lastUtc ?? null;
+    const local = ctx.lastLocal ?? null;
+    let head = this.head;
+    if (head === undefined || computer !== this.headComputer || utc !== this.headUtc || local !== this.headLocal) {
+      head = this.head = fieldsJson([computer, utc, local, 'Opened'], 0);
+      this.headComputer = computer;
+      this.headUtc = utc;
+      this.headLocal = local;
+    }
+    out.bytes(head);
+
+    writeRowBytes(out, buf, r);
+
+    // The process: what enrich (correlate.ts) fills in from the block the row matches.
+    const pid = r.pid;
+    const detail = index?.lookup(pid, local);
+    let run = this.processes.get(pid);
+    if (run === undefined || run.image !== r.image || run.user !== r.user || run.detail !== detail) {
+      const values =
+        detail === undefined
+          ? [pid, r.image, null, null, r.user, null, null, null]
+          : [pid, r.image ?? detail.imageName, detail.imagePath, detail.commandLine, r.user ?? detail.user, detail.services, detail.modules, detail.startUtc];
+      if (this.processes.size >= PROCESS_RUNS_MAX && run === undefined) this.processes.clear();
+      run = { image: r.image, user: r.user, detail, bytes: fieldsJson(values, PROCESS_FROM) };
+      this.processes.set(pid, run);
+    }
+    out.bytes(run.bytes);
+    out.bytes(this.tail);
+    writeSourceLine(out, lineNo);
+    if (!target.json) {
+      out.reserve(1);
+      out.buf[out.pos++] = 10; // \n
+    }
+    target.records++;
+    return true;
+  }
+}
