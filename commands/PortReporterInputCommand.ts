@@ -77,6 +77,7 @@ export abstract class PortReporterInputCommand extends BaseCommand {
       resolve: this.resolve || this.filters().host !== undefined || this.criteriaMatcher?.needsNames ? { timeoutMs: resolveTimeoutMs, ...reverseResolverEnv(this.context.io.env) } : false,
       strict: this.strict,
       exclude: this.outputPaths(),
+      excludeFiles: this.context.io.stdoutFile ? [this.context.io.stdoutFile] : [],
       onSkip: (skip) => this.onSkip(skip),
     };
   }

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 
 /**
@@ -26,6 +27,12 @@ export interface IOStreams {
    * for an output that was lost).
    */
   readonly stdoutError: NodeJS.ErrnoException | undefined;
+  /**
+   * The file stdout writes to when it is a regular file (`> out.jsonl` in cmd.exe or sh), else
+   * undefined (a terminal, a pipe: PowerShell's `>` pipes a native command's output and writes the
+   * file itself). Readers of files pass it over: a command must not read its own output back.
+   */
+  readonly stdoutFile: FileIdentity | undefined;
   /** One transient progress line on stderr; a no-op unless stderr is a terminal. */
   progress(line: string): void;
   /** Clears the progress line, if one is shown. */
@@ -45,6 +52,12 @@ export function wantsColor(isTTY: boolean, env: NodeJS.ProcessEnv, override?: bo
   return isTTY && env.TERM !== 'dumb';
 }
 
+/** A file's identity: its device (volume serial number on Windows) and inode (file index on Windows). */
+export interface FileIdentity {
+  readonly dev: bigint;
+  readonly ino: bigint;
+}
+
 interface StreamOptions {
   stdin: Readable;
   stdout: Writable;
@@ -55,6 +68,8 @@ interface StreamOptions {
   columns?: number;
   /** Called once when stdout's reader is gone; the process default ends quietly. */
   onBrokenPipe?: () => void;
+  /** IOStreams.stdoutFile, asked for when first needed. */
+  stdoutFile?: () => FileIdentity | undefined;
 }
 
 // A reader that went away: EPIPE on POSIX; libuv maps Windows' ERROR_NO_DATA (232) to EPIPE too, and
@@ -68,6 +83,7 @@ export function createIOStreams(options: StreamOptions): IOStreams {
   let closed = false;
   let failed: NodeJS.ErrnoException | undefined;
   let progressShown = false;
+  let stdoutFile: FileIdentity | undefined | null = null;
   const onError = (err: NodeJS.ErrnoException) => {
     // After a failed write the stream is destroyed and later writes report ERR_STREAM_DESTROYED: the
     // first error is the one that counts.
@@ -98,6 +114,10 @@ export function createIOStreams(options: StreamOptions): IOStreams {
     get stdoutError() {
       return failed;
     },
+    get stdoutFile() {
+      if (stdoutFile === null) stdoutFile = options.stdoutFile?.();
+      return stdoutFile;
+    },
     progress(line: string) {
       if (!stderrIsTTY) return;
       progressShown = true;
@@ -127,5 +147,17 @@ export function systemIOStreams(): IOStreams {
     // Nothing more can reach the reader, so there is nothing left to flush: leaving now is what
     // `| Select-Object -First 1` and `| head -1` expect, and it stops a scan that nobody reads.
     onBrokenPipe: () => process.exit(process.exitCode ?? 0),
+    stdoutFile: () => (stdout.isTTY ? undefined : regularFileOf(1)),
   });
+}
+
+/** The identity of the regular file open as descriptor fd, else undefined (a pipe, a device, a closed descriptor). */
+function regularFileOf(fd: number): FileIdentity | undefined {
+  try {
+    // BigInt: Windows' 64-bit file index does not fit a double (libuv fills st_ino from it).
+    const st = fs.fstatSync(fd, { bigint: true });
+    return st.isFile() ? { dev: st.dev, ino: st.ino } : undefined;
+  } catch {
+    return undefined;
+  }
 }

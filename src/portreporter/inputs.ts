@@ -4,12 +4,15 @@ import type { Readable } from 'node:stream';
 import { fileError, PortqryError, UsageError } from '../errors';
 import { ExitCode } from '../exit-codes';
 import { OUT_FILE_TEMP_SUFFIX } from '../output/emitter';
+import type { FileIdentity } from '../output/iostreams';
 import type { LogSource } from './read-log';
 import { compileWildcard, type Wildcard } from './wildcard';
 
 /** Files the command itself writes (--out-file, --html): never read back as input. */
 export interface InputExclusions {
   readonly paths: readonly string[];
+  /** By identity: standard output's file, whatever path names it (`> logs\all.jsonl` into a folder being read). */
+  readonly files?: readonly FileIdentity[];
 }
 
 /**
@@ -24,8 +27,12 @@ export async function* expandInputs(inputs: readonly string[], stdin: Readable, 
   let stdinUsed = false;
   const key = (p: string) => (platform === 'win32' ? path.resolve(p).toLowerCase() : path.resolve(p));
   const excluded = new Set(exclude.paths.map(key));
-  // Our own output (or its temporary file, when the output folder is also an input) is passed over.
-  const ours = (file: string) => excluded.has(key(file)) || file.endsWith(OUT_FILE_TEMP_SUFFIX);
+  const files = exclude.files ?? [];
+  const isStdout = (st: fs.BigIntStats) => files.some((f) => f.dev === st.dev && f.ino === st.ino);
+  // Our own output (or its temporary file, when the output folder is also an input) is passed over;
+  // standard output's file too (it would be read while it is written, and grow without end).
+  const ours = async (file: string) =>
+    excluded.has(key(file)) || file.endsWith(OUT_FILE_TEMP_SUFFIX) || (files.length > 0 && (await fs.promises.stat(file, { bigint: true }).then(isStdout, () => false)));
   for (const input of inputs) {
     if (input === '-') {
       if (stdinUsed) throw new UsageError("'-' (stdin) can be given only once");
@@ -33,12 +40,13 @@ export async function* expandInputs(inputs: readonly string[], stdin: Readable, 
       yield { name: '-', explicit: true, open: () => stdin };
       continue;
     }
-    const stat = await fs.promises.stat(input).catch((err: NodeJS.ErrnoException) => err);
+    const stat = await fs.promises.stat(input, { bigint: true }).catch((err: NodeJS.ErrnoException) => err);
     if (!(stat instanceof Error)) {
       if (stat.isDirectory()) {
-        for await (const file of walk(input)) if (!ours(file)) yield fileSource(file, false);
+        for await (const file of walk(input)) if (!(await ours(file))) yield fileSource(file, false);
       } else {
         if (excluded.has(key(input))) throw new UsageError(`${input} is both an input and the output file`);
+        if (isStdout(stat)) throw new UsageError(`${input} is both an input and the standard output`);
         yield fileSource(input, true);
       }
       continue;
@@ -46,7 +54,7 @@ export async function* expandInputs(inputs: readonly string[], stdin: Readable, 
     if (hasGlob(input)) {
       let matched = 0;
       for await (const file of expandGlob(input, platform)) {
-        if (ours(file)) continue;
+        if (await ours(file)) continue;
         matched++;
         yield fileSource(file, false);
       }

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { FileIdentity } from '../output/iostreams';
 import { DataError } from '../errors';
 import { createProcessIndexLoader } from './correlate';
 import type { CriteriaMatcher } from './criteria';
@@ -34,6 +35,8 @@ export interface ReadOptions {
   maxLineBytes?: number;
   /** Files this command writes (--out-file, --html): passed over in folders and wildcards, refused when named. */
   exclude?: readonly string[];
+  /** Files passed over (and refused when named) by identity: standard output's file (IOStreams.stdoutFile). */
+  excludeFiles?: readonly FileIdentity[];
   /** Each skipped line (for warnings and counts). */
   onSkip?(skip: SkippedLine): void;
 }
@@ -98,7 +101,7 @@ export function createLogReadOptions(options: ReadOptions, clock: LocalClock): L
 /** The log files the inputs name, in reading order, one source per log set. */
 export async function logSources(inputs: readonly string[], options: ReadOptions): Promise<LogSource[]> {
   const sources: LogSource[] = [];
-  for await (const source of expandInputs(inputs, options.stdin ?? process.stdin, process.platform, { paths: options.exclude ?? [] })) sources.push(source);
+  for await (const source of expandInputs(inputs, options.stdin ?? process.stdin, process.platform, { paths: options.exclude ?? [], files: options.excludeFiles ?? [] })) sources.push(source);
   return withoutDuplicateSets(sources);
 }
 

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { parseJsonl, ROOT } from '../helpers/cli';
+import { BUNDLE, parseJsonl, ROOT } from '../helpers/cli';
 // In-process (runCli with test IOStreams): the executables are proven by standalone.test.ts and Wine.
 import { runInProcess as runCli } from '../helpers/in-process';
 import { schemaErrors, schemaKeys } from '../helpers/schema';
@@ -181,4 +181,32 @@ t.test('CSV for Excel, read back by PowerShell Import-Csv; JSONL by ConvertFrom-
   await runCli(['parse', OURS, '--out-file', jsonl, '--json'], { env: ENV });
   const ps2 = spawnSync(PWSH!, ['-NoProfile', '-NonInteractive', '-Command', `$r = Get-Content -LiteralPath '${jsonl}' | ConvertFrom-Json; $r.Count; $r[0].Modules.Count; ($r | Where-Object LocalPort -eq 1433).Count`], { encoding: 'utf8' });
   t.same(ps2.stdout.trim().split(/\r?\n/), ['7', '3', '2']);
+});
+
+t.test('standard output redirected into an input folder is not read back (it grew for ever)', async (t) => {
+  // `portqry-ts parse D:\logs > D:\logs\all.jsonl` (cmd.exe, sh): the output file is in the folder
+  // being read. It used to be read as our own event log while being written, without end.
+  const dir = tmpdir(t);
+  fs.cpSync(path.join(FIX, 'ours', 'SRV01'), dir, { recursive: true });
+  const expected = execFileSync(process.execPath, [BUNDLE, 'parse', dir, '--format', 'jsonl'], { env: { ...process.env, ...ENV } }).toString('utf8');
+  t.ok(expected.length > 0);
+  // Appended to (`>>`) after an earlier run: the earlier run's records are in the file being written.
+  const out = path.join(dir, 'zz-all.jsonl');
+  fs.writeFileSync(out, expected);
+  const fd0 = fs.openSync(out, 'a');
+  const r0 = spawnSync(process.execPath, [BUNDLE, 'parse', dir, '--format', 'jsonl'], { stdio: ['ignore', fd0, 'pipe'], env: { ...process.env, ...ENV }, timeout: 60_000 });
+  fs.closeSync(fd0);
+  t.equal(r0.status, 0, `exit 0 ${r0.signal ?? ''}`);
+  t.equal(r0.stderr.toString(), '', 'nothing on stderr');
+  t.ok(fs.readFileSync(out, 'utf8') === expected + expected, 'the records of the logs, once more (not those of the output)');
+  fs.rmSync(out);
+  // Named as an input, it is refused (exit 64), the file left as it was.
+  const named = path.join(dir, 'PR-EVENTS-named.jsonl');
+  fs.writeFileSync(named, '');
+  const fd = fs.openSync(named, 'a');
+  const r = spawnSync(process.execPath, [BUNDLE, 'parse', dir, named], { stdio: ['ignore', fd, 'pipe'], env: { ...process.env, ...ENV }, timeout: 60_000 });
+  fs.closeSync(fd);
+  t.equal(r.status, 64);
+  t.match(r.stderr.toString(), /PR-EVENTS-named\.jsonl is both an input and the standard output/);
+  t.equal(fs.readFileSync(named, 'utf8'), '');
 });
