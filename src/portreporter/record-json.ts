@@ -287,6 +287,22 @@ export function writeSourceLine(out: JsonBytes, line: number): void {
   out.pos = pos;
 }
 
+/** `,"SourceLine":`, for a caller that writes it with the bytes before it (then writeRecordEnd). */
+export const SOURCE_LINE_PREFIX: Buffer = PREFIX[SOURCE_LINE]!;
+
+/**
+ * Writes `bytes`, which end with SOURCE_LINE_PREFIX, then N and `}` (N an unsigned integer), then a
+ * line feed when newline is true: one copy for the runs a record ends with.
+ */
+export function writeRecordEnd(out: JsonBytes, bytes: Buffer, line: number, newline: boolean): void {
+  out.reserve(bytes.length + 12);
+  let pos = put(out.buf, out.pos, bytes);
+  pos = putUint(out.buf, pos, line);
+  out.buf[pos++] = 125; // }
+  if (newline) out.buf[pos++] = 10;
+  out.pos = pos;
+}
+
 let head: Run | undefined;
 let tail: Run | undefined;
 /** OwningProcess … ProcessStartTime by PID (the run is reused only when all its values are the same). */
