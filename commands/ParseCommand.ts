@@ -20,7 +20,9 @@ export class ParseCommand extends PortReporterInputCommand {
 
       A line that cannot be read is skipped: the first ten are named on stderr (file:line: reason) and one summary line follows; the exit code stays 0. --quiet hides these warnings; --strict stops at the first one with exit 65 (a cut-off last line, as a running recorder leaves, is only skipped).
 
-      Exit codes: 0 success, 3 a record matched the criteria with --fail-on-flag, 64 bad option, 65 not a Port Reporter log or (--strict) a bad line, 66 an input does not exist.
+      The command's own output is never read back: the --out-file and the file stdout is redirected to (cmd.exe or sh \`>\`) are passed over in folders and wildcards, and refused when named (exit 64). Prefer --out-file to PowerShell's \`>\` into a folder being read (PowerShell writes that file itself, by a pipe).
+
+      Exit codes: 0 success, 3 a record matched the criteria with --fail-on-flag, 64 bad option or an input that is also the output, 65 not a Port Reporter log or (--strict) a bad line, 66 an input does not exist.
 
       JSON Lines and CSV stream in constant memory whatever the input size; table output keeps all rows to size its columns.
 

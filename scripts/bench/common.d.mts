@@ -6,3 +6,6 @@ export function benchLog(megabytes: number): string;
 
 /** The median of the values (NaN for none). */
 export function median(xs: readonly number[]): number;
+
+/** The log benchmarks' input: argv[2] megabytes (else defaultMb), RUNS (env, default 3), the generated log, its bytes and GiB. */
+export function benchInput(defaultMb: number): { MB: number; RUNS: number; log: string; bytes: number; gb: number };

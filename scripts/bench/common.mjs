@@ -154,6 +154,17 @@ export const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
  * $BENCH_DIR (default /tmp/portqry-bench-logs) between runs and regenerated when the generator changes.
  * Returns the PR-PORTS path.
  */
+/**
+ * What the log benchmarks share: the megabytes (argv[2], else defaultMb), RUNS (env, default 3), the
+ * generated log of that size (benchLog), its bytes and its size in GiB.
+ */
+export function benchInput(defaultMb) {
+  const MB = Number(process.argv[2] ?? defaultMb);
+  const log = benchLog(MB);
+  const bytes = fs.statSync(log).size;
+  return { MB, RUNS: Number(process.env.RUNS ?? 3), log, bytes, gb: bytes / 1073741824 };
+}
+
 export function benchLog(megabytes) {
   const generator = path.join(ROOT, 'scripts', 'bench', 'generate-pr-ports.mjs');
   const hash = execFileSync('sha256sum', [generator], { encoding: 'utf8' }).slice(0, 12);

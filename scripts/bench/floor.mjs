@@ -16,16 +16,12 @@ import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { BIN, NODE22, ROOT, WORK, benchLog, compare, hyperfine, q, requireBuilt, requireTool, save } from './common.mjs';
+import { BIN, NODE22, ROOT, WORK, benchInput, compare, hyperfine, q, requireBuilt, requireTool, save } from './common.mjs';
 
 requireBuilt();
 requireTool('mlr', 'miller');
 requireTool('mawk', 'mawk');
-const MB = Number(process.argv[2] ?? 200);
-const RUNS = Number(process.env.RUNS ?? 3);
-const log = benchLog(MB);
-const bytes = fs.statSync(log).size;
-const gb = bytes / 1073741824;
+const { MB, RUNS, log, bytes, gb } = benchInput(200);
 const floorDir = path.join(ROOT, 'scripts', 'bench', 'floors');
 
 // parse: one untimed run of the executable gives each PID's process part (the floor's TAILS.json),

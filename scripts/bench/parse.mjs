@@ -9,7 +9,7 @@
 // and tail copy at GB/s; their share is negligible). Miller's rows carry the 10 log columns; ours carry
 // the 24 PortReporterRecord fields (process detail from PR-PIDS, UTC times): about 2.7x the bytes.
 import * as fs from 'node:fs';
-import { BIN, benchLog, compare, hyperfine, peakRss, q, requireBuilt, requireTool, RESULTS, save, versionOf, WORK } from './common.mjs';
+import { BIN, benchInput, benchLog, compare, hyperfine, peakRss, q, requireBuilt, requireTool, RESULTS, save, versionOf, WORK } from './common.mjs';
 
 requireBuilt();
 // PARSE_RSS_ONLY=1024: only the peak-RSS run on a 1024 MB log, added to the saved docs/bench/parse.json.
@@ -25,10 +25,7 @@ if (process.env.PARSE_RSS_ONLY) {
   process.exit(0);
 }
 requireTool('mlr', 'miller');
-const MB = Number(process.argv[2] ?? 200);
-const RUNS = Number(process.env.RUNS ?? 3);
-const log = benchLog(MB);
-const bytes = fs.statSync(log).size;
+const { MB, RUNS, log, bytes } = benchInput(200);
 const OURS = `portqry-ts parse (${MB} MB) --format jsonl`;
 const ANCHOR = 'mlr --icsv --ojsonl cat';
 const ours = `${q(BIN)} parse ${q(log)} --format jsonl`;

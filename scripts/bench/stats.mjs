@@ -7,15 +7,11 @@
 // interleaved, medians; then peak RSS of each stats run under GNU time. Goals: 1 GB in <= 15 s (the
 // time is scaled to seconds per GB when the log is smaller), peak RSS < 200 MB.
 import * as fs from 'node:fs';
-import { BIN, benchLog, compare, hyperfine, peakRss, q, requireBuilt, requireTool, save } from './common.mjs';
+import { BIN, benchInput, benchLog, compare, hyperfine, peakRss, q, requireBuilt, requireTool, save } from './common.mjs';
 
 requireBuilt();
 requireTool('mlr', 'miller');
-const MB = Number(process.argv[2] ?? 1024);
-const RUNS = Number(process.env.RUNS ?? 3);
-const log = benchLog(MB);
-const bytes = fs.statSync(log).size;
-const gb = bytes / 1073741824;
+const { MB, RUNS, log, bytes, gb } = benchInput(1024);
 const ALL = `portqry-ts stats (${MB} MB), all statistics`;
 const ONE = `portqry-ts stats (${MB} MB) --statistic remote-address`;
 const ANCHOR = 'mlr count-distinct -f 9';

@@ -145,15 +145,15 @@ function sameTailValue(a: unknown, b: unknown): boolean {
 }
 
 /**
- * A growable byte buffer for ASCII JSON. Records are written into it directly (no intermediate strings
- * to build, join and encode again), and take() hands the bytes so far to a stream.
- */
-/**
  * The longest run of bytes copied by hand rather than natively: a loop costs about 4 ns a byte on the
  * build machine, TypedArray.prototype.set about 30 ns a call whatever the size (Node 22.23.3).
  */
 export const COPY_BY_HAND = 8;
 
+/**
+ * A growable byte buffer for ASCII JSON. Records are written into it directly (no intermediate strings
+ * to build, join and encode again), and take() hands the bytes so far to a stream.
+ */
 export class JsonBytes {
   buf: Buffer;
   pos = 0;

@@ -1,10 +1,10 @@
 import * as path from 'node:path';
-import { JsonBytes, writeRecordJson } from '../output/record-kind';
+import { JsonBytes } from '../output/record-kind';
 import { createProcessIndexLoader } from './correlate';
+import { type EncodeTarget, encodeRecords } from './ports-row-json';
 import { feedLine, LogParser, type LogReadOptions, type ProcessIndex, type SkippedLine } from './read-log';
 import { readLineBatches } from './read-lines';
 import type { PortReporterRecord } from './record';
-import { PortReporterRecordKind } from './record-kind';
 import { createLocalClock } from './time';
 
 /**
@@ -70,29 +70,22 @@ export function createChunkParser(setup: ChunkSetup): (task: ChunkTask) => Promi
     const out = new JsonBytes(task.out && task.out.byteLength >= want ? 0 : want);
     if (task.out && task.out.byteLength >= want) out.buf = Buffer.from(task.out);
     const records: PortReporterRecord[] = [];
-    let count = 0;
     const json = setup.format === 'json';
     // Data rows are written as JSON by the parser itself (ports-row-json.ts); records of rows it
     // declines come out in `records`, in their place.
-    const target = { out, json, records: 0 };
+    const target: EncodeTarget = { out, json, records: 0, flagged: 0 };
     parser.encodeTarget = target;
     const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
     for await (const batch of readLineBatches(once(bytes), { maxLineBytes: setup.maxLineBytes, firstLine: task.firstLine, encoding: 'bytes', raw: true })) {
       const n = batch.lines.length;
       for (let i = 0; i < n; i++) {
         feedLine(parser, batch, i, records);
-        for (const r of records) {
-          if (json) out.ascii(',\n');
-          writeRecordJson(PortReporterRecordKind, r as unknown as Record<string, unknown>, out);
-          if (!json) out.ascii('\n');
-        }
-        count += records.length;
-        records.length = 0;
+        if (records.length > 0) encodeRecords(records, target);
       }
     }
     // The main thread sends only chunks without a header line; anything else is a programming error.
     if (parser.mode !== 'ports-rows' || parser.kind !== 'ports' || parser.wantsIndex !== undefined) throw new Error('parse chunk left the PR-PORTS rows');
-    return { bytes: out.buf.subarray(0, out.pos), records: count + target.records, skips };
+    return { bytes: out.buf.subarray(0, out.pos), records: target.records, skips };
   };
 }
 

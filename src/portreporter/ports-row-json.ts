@@ -1,7 +1,9 @@
-import type { JsonBytes } from '../output/record-kind';
+import { type JsonBytes, writeRecordJson } from '../output/record-kind';
 import { type ByteRowState, scanned, scanPortsBytes } from './read-ports-bytes';
 import type { RowContext } from './read-ports';
 import type { ProcessDetail } from './read-process';
+import type { PortReporterRecord } from './record';
+import { PortReporterRecordKind } from './record-kind';
 import { fieldsJson, SOURCE_LINE_PREFIX, writeRecordEnd, writeRowBytes } from './record-json';
 
 /**
@@ -9,7 +11,7 @@ import { fieldsJson, SOURCE_LINE_PREFIX, writeRecordEnd, writeRowBytes } from '.
  * (scanPortsBytes, the very checks of parsePortsBytes) and its JSON is written straight into the
  * output. The bytes are those of the record parsePortsBytes makes, joined with its process detail
  * (correlate.ts, enrich) and written by writePortReporterJson, so the output cannot tell the paths
- * apart (test/unit/ports-row-json.test.ts runs both on the same rows, generated mutations included).
+ * apart (test/unit/portreporter-row-bytes.test.ts runs both on the same rows, generated mutations included).
  * Each record is about 700 bytes, of which a row adds fewer than 100: the fields that repeat are
  * encoded once and copied after:
  *   - ComputerName … Event: once per second of the log (the time cached by the row reader);
@@ -30,6 +32,21 @@ export interface EncodeTarget {
   /** json: each record as `,\n{…}` (the emitter opens the array); jsonl: `{…}\n`. */
   json: boolean;
   records: number;
+  /** Of those, records with Flagged true (from our event log; --fail-on-flag counts them). */
+  flagged: number;
+}
+
+/** Appends records (of lines other than the data rows written here) as the output writes them, and empties the array. */
+export function encodeRecords(records: PortReporterRecord[], target: EncodeTarget): void {
+  const out = target.out;
+  for (const r of records) {
+    if (r.Flagged) target.flagged++;
+    if (target.json) out.ascii(',\n');
+    writeRecordJson(PortReporterRecordKind, r as unknown as Record<string, unknown>, out);
+    if (!target.json) out.ascii('\n');
+  }
+  target.records += records.length;
+  records.length = 0;
 }
 
 /** What the row path needs of a PR-PIDS index (correlate.ts's ProcessIndex). */

@@ -6,7 +6,7 @@ import { parsePortsRow, type RowContext } from './read-ports';
 import { createByteRowState, parsePortsBytes } from './read-ports-bytes';
 import { isBlockSeparator, parseSystemDate, ProcessBlockParser, type ProcessDetail, utcOfLocal } from './read-process';
 import type { PortReporterRecord } from './record';
-import { type EncodeTarget, PortsRowJson } from './ports-row-json';
+import { type EncodeTarget, encodeRecords, PortsRowJson } from './ports-row-json';
 import type { LocalClock } from './time';
 
 /**
@@ -388,7 +388,7 @@ class StringPool {
 export const HEADER_WINDOW_BYTES = 1 << 20;
 
 /** The file's bytes, until HEADER_WINDOW_BYTES have gone by without the parser knowing what the file is. */
-export async function* withinHeaderWindow(chunks: AsyncIterable<Buffer | string>, parser: LogParser): AsyncGenerator<Buffer | string> {
+async function* withinHeaderWindow(chunks: AsyncIterable<Buffer | string>, parser: LogParser): AsyncGenerator<Buffer | string> {
   let bytes = 0;
   for await (const chunk of chunks) {
     // The lines of the chunks already passed on have been parsed when the next one is asked for.
@@ -416,29 +416,39 @@ export function feedLine(parser: LogParser, batch: LineBatch, i: number, out: Po
 
 /**
  * Feeds each batch's lines to parser and yields each batch's records; a PR-PIDS index the header asks
- * for is looked up with lookup(name) (none without one). readLogFile and parse's main-thread chunks share it.
+ * for is looked up with lookup(name) (none without one). readLogFile and parse's main-thread chunks
+ * share it. With the parser's encodeTarget set, every record is in the target, in line order, and
+ * the array yielded after a batch that added any is empty.
  */
 export async function* parseBatches(parser: LogParser, batches: AsyncIterable<LineBatch>, lookup: ((pidsFileName: string) => Promise<ProcessIndex | undefined>) | undefined): AsyncGenerator<PortReporterRecord[]> {
+  const target = parser.encodeTarget;
   for await (const batch of batches) {
     const out: PortReporterRecord[] = [];
     const n = batch.lines.length;
     for (let i = 0; i < n; i++) {
       feedLine(parser, batch, i, out);
+      if (target !== undefined && out.length > 0) encodeRecords(out, target);
       if (parser.wantsIndex !== undefined) parser.setIndex(lookup ? await lookup(parser.wantsIndex) : undefined);
     }
-    if (out.length > 0) yield out;
+    if (out.length > 0 || (target !== undefined && target.records > 0)) yield out;
   }
 }
 
-/** Reads one log; yields its records in batches. Throws DataError for an explicit input that is not a log. */
-export async function* readLogFile(source: LogSource, options: LogReadOptions): AsyncGenerator<PortReporterRecord[]> {
+/**
+ * Reads one log; yields its records in batches, or, with an encode target (parse's JSON,
+ * encode-log.ts), writes them there and yields after each batch that wrote any. Throws DataError for
+ * an explicit input that is not a log.
+ */
+export async function* readLogFile(source: LogSource, options: LogReadOptions, encode?: EncodeTarget): AsyncGenerator<PortReporterRecord[]> {
   const parser = new LogParser(source, options);
+  parser.encodeTarget = encode;
   try {
     const lookup = source.path && options.processIndex ? options.processIndex.bind(options, path.dirname(source.path)) : undefined;
     yield* parseBatches(parser, readLineBatches(withinHeaderWindow(source.open(), parser), { maxLineBytes: options.maxLineBytes, raw: true }), lookup);
     const out: PortReporterRecord[] = [];
     parser.end(out);
-    if (out.length > 0) yield out;
+    if (encode !== undefined && out.length > 0) encodeRecords(out, encode);
+    if (out.length > 0 || (encode !== undefined && encode.records > 0)) yield out;
   } catch (err) {
     if (err instanceof DataError && err.message.startsWith('not a Port Reporter log') && !source.explicit) return;
     throw err;

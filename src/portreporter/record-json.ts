@@ -166,15 +166,6 @@ function writeRow(r: Fields, out: JsonBytes): boolean {
   ) {
     return false;
   }
-  writeRowFields(out, proto, local, lport, remote, rport, state);
-  return true;
-}
-
-/**
- * Protocol … State of values known to be of their types (ports unsigned integers, a state of at most
- * 16 characters), straight into the buffer: writeRow's and ports-row-json.ts's.
- */
-export function writeRowFields(out: JsonBytes, proto: 'TCP' | 'UDP', local: string | null, lport: number | null, remote: string | null, rport: number | null, state: string | null): void {
   let localField: Buffer | undefined;
   let localRoom = 4;
   if (local !== null) {
@@ -205,6 +196,7 @@ export function writeRowFields(out: JsonBytes, proto: 'TCP' | 'UDP', local: stri
   pos = put(buf, pos, PREFIX[9]!);
   pos = state === null ? put(buf, pos, NULL) : putString(buf, pos, state);
   out.pos = pos;
+  return true;
 }
 
 const joined = (...parts: (Uint8Array | string)[]): Buffer => Buffer.from(parts.map((p) => (typeof p === 'string' ? p : Buffer.from(p).toString('latin1'))).join(''), 'latin1');
@@ -263,7 +255,6 @@ function putAscii(buf: Buffer, pos: number, src: Uint8Array, start: number, end:
   return pos;
 }
 
-
 // Made on first use, not when the module loads (the start-up snapshot holds no buffer of ours).
 let scratchBytes: JsonBytes | undefined;
 
@@ -276,15 +267,6 @@ export function fieldsJson(values: readonly unknown[], from: number): Buffer {
     writeValue(values[i], scratch);
   }
   return Buffer.from(scratch.buf.subarray(0, scratch.pos));
-}
-
-/** Writes `,"SourceLine":N}` (N an unsigned integer). */
-export function writeSourceLine(out: JsonBytes, line: number): void {
-  out.reserve(PREFIX[SOURCE_LINE]!.length + 11);
-  let pos = put(out.buf, out.pos, PREFIX[SOURCE_LINE]!);
-  pos = putUint(out.buf, pos, line);
-  out.buf[pos++] = 125; // }
-  out.pos = pos;
 }
 
 /** `,"SourceLine":`, for a caller that writes it with the bytes before it (then writeRecordEnd). */
@@ -354,7 +336,7 @@ export function writePortReporterJson(record: OutputRecord, out: JsonBytes): voi
     }
   } else encode(record, TAIL[0], TAIL[1], out);
   const line = r.SourceLine;
-  if (isUint(line)) writeSourceLine(out, line);
+  if (isUint(line)) writeRecordEnd(out, SOURCE_LINE_PREFIX, line, false);
   else {
     out.bytes(PREFIX[SOURCE_LINE]!);
     writeValue(line, out);

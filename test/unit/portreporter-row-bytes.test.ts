@@ -217,7 +217,7 @@ const HEADER = ['Port Reporter Version 1.01 Log File - Port usage log', '', 'Che
 async function outputOf(chunks: Buffer[], encode: boolean, json: boolean, index: ProcessIndex | undefined): Promise<{ text: string; records: number; skips: SkippedLine[] }> {
   const skips: SkippedLine[] = [];
   const parser = new LogParser({ name: 'C:\\logs\\PR-PORTS-x.log', explicit: true, open: async function* () {} }, { clock: createLocalClock(-300), onSkip: (s) => skips.push(s) });
-  const target: EncodeTarget = { out: new JsonBytes(1 << 16), json, records: 0 };
+  const target: EncodeTarget = { out: new JsonBytes(1 << 16), json, records: 0, flagged: 0 };
   if (encode) parser.encodeTarget = target;
   const records: PortReporterRecord[] = [];
   const flush = () => {
