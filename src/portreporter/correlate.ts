@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../errors';
-import { readProcessDetails, type LogReadOptions, type ProcessIndex as ProcessEnricher } from './read-log';
+import { NotALogError, readProcessDetails, type LogReadOptions, type ProcessIndex as ProcessEnricher } from './read-log';
 import type { ProcessDetail } from './read-process';
 import type { PortReporterRecord } from './record';
 
@@ -102,7 +102,7 @@ export function createProcessIndexLoader(options: LogReadOptions): (dir: string,
         { ...options, onSkip: first ? options.onSkip : () => {} },
       ).catch((err: unknown) => {
         // A PR-PIDS file that cannot be read only costs the detail; --strict's error about a bad line stands.
-        if (err instanceof DataError && !err.message.startsWith('not a Port Reporter log')) throw err;
+        if (err instanceof DataError && !(err instanceof NotALogError)) throw err;
         return undefined;
       });
       if (!result || (result.kind !== 'pids' && result.kind !== 'initial')) continue;

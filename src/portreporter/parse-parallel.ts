@@ -2,11 +2,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { DataError, fileError } from '../errors';
+import { fileError } from '../errors';
 import type { ChunkSetup, ChunkTask } from './parse-chunk';
 import { compileFilter } from './filter';
 import { createLogReadOptions, logSources, readPortReporterBatches, type ReadOptions } from './read';
-import { LogParser, type LogReadOptions, type LogSource, parseBatches, readLogFile, type SkippedLine } from './read-log';
+import { LogParser, type LogReadOptions, type LogSource, parseBatches, passedOver, readLogFile, type SkippedLine } from './read-log';
 import { DEFAULT_MAX_LINE_BYTES, readLineBatches, sniffEncoding } from './read-lines';
 import type { PortReporterRecord } from './record';
 import { encodeLogFiles } from './encode-log';
@@ -227,7 +227,7 @@ async function* readFileParallel(source: LogSource, logOptions: LogReadOptions, 
     parser.end(out);
     if (out.length > 0) yield out;
   } catch (err) {
-    if (err instanceof DataError && err.message.startsWith('not a Port Reporter log') && !source.explicit) return;
+    if (passedOver(err, source)) return;
     throw err;
   } finally {
     await fh.close().catch(() => {});

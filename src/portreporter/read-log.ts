@@ -39,6 +39,18 @@ export interface LogSource {
   open(): AsyncIterable<Buffer | string>;
 }
 
+/** A file whose first lines are no Port Reporter (or event log) header: exit 65 when named, passed over when found. */
+export class NotALogError extends DataError {
+  constructor(name: string) {
+    super(`not a Port Reporter log: ${name}`);
+  }
+}
+
+/** Whether err is a file found in a folder or by a wildcard turning out not to be a log: passed over, not an error. */
+export function passedOver(err: unknown, source: LogSource): boolean {
+  return err instanceof NotALogError && !source.explicit;
+}
+
 export interface SkippedLine {
   file: string;
   line: number;
@@ -356,8 +368,8 @@ export class LogParser {
     this.options.onSkip({ file: this.source.name, line, reason: last ? `truncated last line (${reason})` : reason, truncated: last });
   }
 
-  notALog(): DataError {
-    return new DataError(`not a Port Reporter log: ${this.source.name}`);
+  notALog(): NotALogError {
+    return new NotALogError(this.source.name);
   }
 }
 
@@ -450,7 +462,7 @@ export async function* readLogFile(source: LogSource, options: LogReadOptions, e
     if (encode !== undefined && out.length > 0) encodeRecords(out, encode);
     if (out.length > 0 || (encode !== undefined && encode.records > 0)) yield out;
   } catch (err) {
-    if (err instanceof DataError && err.message.startsWith('not a Port Reporter log') && !source.explicit) return;
+    if (passedOver(err, source)) return;
     throw err;
   }
 }
