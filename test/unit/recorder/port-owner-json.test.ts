@@ -113,6 +113,28 @@ t.test('sortEndpoints: collation order of odd address texts, ties of equal-colla
   t.equal('\u00e9'.localeCompare('e\u0301', 'en'), 0, 'the two spellings do collate equal here');
 });
 
+t.test('sortEndpoints: random texts of address characters (and a few others) in ICU\'s order', async (t) => {
+  // sortEndpoints compares texts made of digits, a-f, "." and ":" as strings with ":" mapped below
+  // "." (ADDRESS_TEXT); short random texts of those characters, with upper case and "%" mixed in,
+  // reach every case of that mapping against compareText's and ICU's order.
+  const rnd = prng(11);
+  const alphabet = '0123456789abcdef.:';
+  const text = (): string => {
+    let s = '';
+    for (let n = Math.floor(rnd() * 6); n > 0; n--) s += rnd() < 0.03 ? pickChar('F%E') : pickChar(alphabet);
+    return s;
+  };
+  const pickChar = (chars: string): string => chars[Math.floor(rnd() * chars.length)]!;
+  for (let round = 0; round < 5; round++) {
+    const endpoints: Endpoint[] = Array.from({ length: 2000 }, () => {
+      const remote = rnd() < 0.8;
+      return { protocol: 'TCP', family: 6, localAddress: text(), localPort: rnd() < 0.5 ? 1 : 2, remoteAddress: remote ? text() : null, remotePort: remote ? 7 : null, state: 'Established', pid: null, creationTime: null } satisfies Endpoint;
+    });
+    const expected = [...endpoints].sort(compareWithIcu);
+    t.ok(sortEndpoints(endpoints).every((e, i) => e === expected[i]), `round ${round}: the same objects in the same order`);
+  }
+});
+
 /** The record as it was built before the fast path (ComputerName + the endpoint-and-owner fields), written out here as the oracle. */
 function oldRecord(computerName: string, e: Endpoint, p: ProcessInfo | null): Record<string, unknown> {
   return {
