@@ -38,7 +38,12 @@ function rows() {
   }
   if (r.snapshot) {
     const c = r.snapshot.comparisons[0];
-    out.push([`\`snapshot\`: \`record --once --format jsonl\`, ${r.snapshot.sockets.toLocaleString('en')} sockets`, '`ss -tuanp`', '≤ 1.5×', `${cmp(c)}: ${verdict(c.met)}; ${(r.snapshot.bytes.ours / 1e6).toFixed(1)} MB of JSON`, r.snapshot]);
+    // The floor (scripts/bench/floors/snapshot.mjs) ran in the same hyperfine run.
+    const f = r.snapshot.comparisons[1];
+    const su = r.snapshot.startUp;
+    const withStartUp = su ? `, with the executable's start-up instead of Node's (+${ms(su.version - su.node)}) ${x(su.floorWithStartUp)}` : '';
+    const floor = f ? `; the floor program (the same system calls and bytes, least work, same Node) ${x(f.ratio)} in that run${withStartUp}${r.snapshot.floorOutput?.sameBytes ? '' : ' (its output NOT the same bytes)'}` : '';
+    out.push([`\`snapshot\`: \`record --once --format jsonl\`, ${r.snapshot.sockets.toLocaleString('en')} sockets`, '`ss -tuanp`', '≤ 1.5×', `${cmp(c)}: ${verdict(c.met)}; ${(r.snapshot.bytes.ours / 1e6).toFixed(1)} MB of JSON${floor}`, r.snapshot]);
   }
   if (r.record) {
     const [cpu, rss] = r.record.bounds;
@@ -100,6 +105,8 @@ function detail() {
     if (r.runs) for (const [i, run] of r.runs.entries()) out.push(`- run ${i + 1}: CPU ${run.cpuSteady.toFixed(2)} % steady (${run.cpuWhole.toFixed(2)} % whole run), peak RSS ${run.rssMb.toFixed(1)} MB, exit ${run.code}${run.machineEndpoints ? `; ${run.machineEndpoints} endpoints on the machine (the recorder logs all of them, other processes' too)` : ''}.`);
     if (r.bytes && typeof r.bytes === 'object') out.push(`- output bytes: ${Object.entries(r.bytes).map(([k, v]) => `${k} ${(v / 1e6).toFixed(2)} MB`).join(', ')}; ${r.endpoints} endpoints on the machine.`);
     if (r.outputBytes) out.push(`- input ${(r.bytes / 1048576).toFixed(0)} MiB, ${r.rows} rows; output ${(r.outputBytes.ours / 1048576).toFixed(0)} MiB of JSON Lines (24 fields per record; Miller's carry the 10 log columns); Miller's peak RSS ${r.millerRssMb.toFixed(0)} MB.`);
+    if (r.startUp) out.push(`- start-up in the same run: \`portqry-ts --version\` ${ms(r.startUp.version)}, \`node -e 0\` ${ms(r.startUp.node)}; the floor with the executable's start-up instead of Node's ${x(r.startUp.floorWithStartUp)} the anchor.`);
+    if (r.floorOutput) out.push(`- the floor program's output ${r.floorOutput.bytes} bytes: ${r.floorOutput.sameBytes ? "the same bytes as the executable's (SHA-256)" : "NOT the same bytes as the executable's"}.`);
     if (r.parseOutput) out.push(`- parse's output ${r.parseOutput.ours} bytes, the floor program's ${r.parseOutput.floor} bytes: ${r.parseOutput.sameBytes ? 'the same bytes (SHA-256)' : 'NOT the same bytes'}.`);
     if (r.sizes) for (const s of r.sizes) out.push(`- ${s.file}: ${(s.bytes / 1048576).toFixed(1)} MiB.`);
     out.push('');
