@@ -4,6 +4,8 @@
 // GNU time for peak RSS (goal: parse < 200 MB; PARSE_RSS_MB=1024 adds one run on 1 GB).
 //   ours:   dist/portqry-ts parse FILE --format jsonl > /dev/null
 //   anchor: { sed -n 6p FILE; tail -n +8 FILE; } | mlr --icsv --ojsonl cat > /dev/null
+//   extra:  PORTQRY_PARSE_WORKERS=2 dist/portqry-ts parse FILE --format jsonl > /dev/null (worker
+//           threads, off by default: docs/benchmarks.md, parse), in the same run
 // Miller cannot skip PR-PORTS' preamble (title, "Check PR-PIDS…", "Log format:") nor the blank line
 // after the column line, so it is fed the column line as its CSV header and the rows after it (sed
 // and tail copy at GB/s; their share is negligible). Miller's rows carry the 10 log columns; ours carry
@@ -28,7 +30,9 @@ requireTool('mlr', 'miller');
 const { MB, RUNS, log, bytes } = benchInput(200);
 const OURS = `portqry-ts parse (${MB} MB) --format jsonl`;
 const ANCHOR = 'mlr --icsv --ojsonl cat';
+const WORKERS = `PORTQRY_PARSE_WORKERS=2 portqry-ts parse (${MB} MB) --format jsonl`;
 const ours = `${q(BIN)} parse ${q(log)} --format jsonl`;
+const withWorkers = `PORTQRY_PARSE_WORKERS=2 ${ours}`;
 const mlr = `{ sed -n 6p ${q(log)}; tail -n +8 ${q(log)}; } | mlr --icsv --ojsonl cat`;
 
 // One checked run first: every row becomes one record.
@@ -41,7 +45,14 @@ console.log(`input: ${(bytes / 1048576).toFixed(1)} MiB, ${rows} rows; output: $
 requireTool('/usr/bin/time', 'time');
 const rssFile = (name) => `${WORK}/rss-${name}-${process.pid}.txt`;
 const timed = (name, cmd) => `/usr/bin/time -f %M -a -o ${q(rssFile(name))} sh -c ${q(cmd)}`;
-const t = hyperfine([{ name: OURS, cmd: timed('ours', ours) }, { name: ANCHOR, cmd: timed('mlr', mlr) }], { runs: RUNS, warmup: 0 });
+const t = hyperfine(
+  [
+    { name: OURS, cmd: timed('ours', ours) },
+    { name: ANCHOR, cmd: timed('mlr', mlr) },
+    { name: WORKERS, cmd: timed('workers', withWorkers) },
+  ],
+  { runs: RUNS, warmup: 0 },
+);
 const maxRss = (name) => {
   const kb = fs.readFileSync(rssFile(name), 'utf8').trim().split('\n').map(Number);
   fs.rmSync(rssFile(name), { force: true });
@@ -49,10 +60,13 @@ const maxRss = (name) => {
 };
 const rss = { rssMb: maxRss('ours') };
 const mlrRss = { rssMb: maxRss('mlr') };
+const workersRss = maxRss('workers');
 const main = compare(`parse ${MB} MB PR-PORTS (busy-server variety) -> JSON Lines, output to /dev/null`, t, OURS, ANCHOR, { op: '>=', value: 4, of: 'speedup' });
 const mbps = (s) => bytes / 1048576 / s;
 console.log(`  throughput: ours ${mbps(t[OURS].median).toFixed(1)} MB/s, Miller ${mbps(t[ANCHOR].median).toFixed(1)} MB/s`);
 console.log(`  peak RSS on ${MB} MB (worst timed run): ours ${rss.rssMb.toFixed(0)} MB, Miller ${mlrRss.rssMb.toFixed(0)} MB`);
+const w = t[WORKERS];
+console.log(`  extra: with PORTQRY_PARSE_WORKERS=2 median ${w.median.toFixed(2)} s, CPU ${w.cpu.toFixed(2)} s, ${(t[ANCHOR].median / w.median).toFixed(2)}x faster than Miller, peak RSS ${workersRss.toFixed(0)} MB`);
 const bounds = [{ name: `parse peak RSS, ${MB} MB`, value: rss.rssMb, unit: 'MB', goal: { op: '<', value: 200 }, met: rss.rssMb < 200 }];
 const big = Number(process.env.PARSE_RSS_MB ?? 0);
 if (big > 0) {
@@ -61,7 +75,16 @@ if (big > 0) {
   console.log(`  peak RSS on ${big} MB: ours ${r.rssMb.toFixed(0)} MB (${r.seconds.toFixed(1)} s)`);
   bounds.push({ name: `parse peak RSS, ${big} MB`, value: r.rssMb, unit: 'MB', goal: { op: '<', value: 200 }, met: r.rssMb < 200, seconds: r.seconds });
 }
-save('parse', { megabytes: MB, bytes, rows, outputBytes: { ours: oursBytes }, comparisons: [main], bounds, millerRssMb: mlrRss.rssMb });
+save('parse', {
+  megabytes: MB,
+  bytes,
+  rows,
+  outputBytes: { ours: oursBytes },
+  comparisons: [main],
+  extra: [{ name: 'PORTQRY_PARSE_WORKERS=2 parse --format jsonl (worker threads, opt-in)', median: w.median, cpu: w.cpu, speedup: t[ANCHOR].median / w.median, rssMb: workersRss }],
+  bounds,
+  millerRssMb: mlrRss.rssMb,
+});
 
 function execSh(cmd) {
   return execFileSync('sh', ['-c', cmd], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim();
