@@ -16,7 +16,8 @@ const results = Object.fromEntries(
 const x = (v) => `${v.toFixed(2)}×`;
 const ms = (s) => (s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`);
 const verdict = (met) => (met ? 'met' : '**not met**');
-const busy = (r) => (r.machine.busy ? `busy machine, load ${r.machine.load[0].toFixed(1)} on ${r.machine.cores} cores` : `load ${r.machine.load[0].toFixed(1)} on ${r.machine.cores} cores`);
+const cpu = (r) => (r.machine.cpu ? `${r.machine.cpu.replace(/\((R|TM)\)/g, '').replace(/ Processor$/, '')}, ` : '');
+const busy = (r) => `${cpu(r)}${r.machine.busy ? 'busy machine, ' : ''}load ${r.machine.load[0].toFixed(1)} on ${r.machine.cores} cores`;
 const cmp = (c) => `${x(c.ratio)} wall (${ms(c.ours.median)} vs ${ms(c.anchor.median)}), ${x(c.cpuRatio)} CPU`;
 const bound = (b) => `${b.value.toFixed(b.unit === 'MB' ? 0 : 1)} ${b.unit}`;
 
