@@ -2,20 +2,14 @@ import { JsonBytes } from '../output/record-kind';
 import type { EncodeTarget } from './ports-row-json';
 import { type LogReadOptions, type LogSource, readLogFile } from './read-log';
 
-/**
- * The logs as `parse`'s JSON, batch by batch, on the main thread: readLogFile with an encode target,
- * so each record is encoded as the output writes it (jsonl `{…}\n`, json `,\n{…}`), PR-PORTS data rows
- * straight from their bytes without a record (ports-row-json.ts). parse takes this path when nothing
- * is done to the records between reading and writing (parse-parallel.ts, encodedApplies); the bytes
- * are those of the record path (test/unit/portreporter-row-bytes.test.ts).
- */
-export interface EncodedBatch {
-  /** JSON of `records` records. */
+/** JSON of some records, as the output writes them; parse's main-thread batches and its workers' chunks. */
+export interface EncodedChunk {
+  /** JSON of `records` records: jsonl `{…}\n` each, json `,\n{…}` each. */
   bytes: Buffer;
   records: number;
-  /** Of those, records with Flagged true (from our event log). */
-  flagged: number;
-  /** Call once the bytes are written: their memory is used again for a later batch. */
+  /** Of those, records with Flagged true (only the main thread's encoded path has any: parse-chunk.ts never reads an event log). */
+  flagged?: number;
+  /** Call once the bytes are written: their memory is used again for a later chunk. */
   release(): void;
 }
 
@@ -34,7 +28,14 @@ class BufferPool {
   }
 }
 
-export async function* encodeLogFiles(sources: Iterable<LogSource>, options: LogReadOptions, json: boolean): AsyncGenerator<EncodedBatch> {
+/**
+ * The logs as `parse`'s JSON, batch by batch, on the main thread: readLogFile with an encode target,
+ * so each record is encoded as the output writes it (jsonl `{…}\n`, json `,\n{…}`), PR-PORTS data rows
+ * straight from their bytes without a record (ports-row-json.ts). parse takes this path when nothing
+ * is done to the records between reading and writing (parse-parallel.ts, encodedApplies); the bytes
+ * are those of the record path (test/unit/portreporter-row-bytes.test.ts).
+ */
+export async function* encodeLogFiles(sources: Iterable<LogSource>, options: LogReadOptions, json: boolean): AsyncGenerator<EncodedChunk> {
   const pool = new BufferPool();
   for (const source of sources) {
     const target: EncodeTarget = { out: pool.take(), json, records: 0, flagged: 0 };

@@ -9,7 +9,7 @@ import { createLogReadOptions, logSources, readPortReporterBatches, type ReadOpt
 import { LogParser, type LogReadOptions, type LogSource, parseBatches, passedOver, readLogFile, type SkippedLine } from './read-log';
 import { DEFAULT_MAX_LINE_BYTES, readLineBatches, sniffEncoding } from './read-lines';
 import type { PortReporterRecord } from './record';
-import { encodeLogFiles } from './encode-log';
+import { type EncodedChunk, encodeLogFiles } from './encode-log';
 import { createLocalClock } from './time';
 
 /**
@@ -22,16 +22,6 @@ import { createLocalClock } from './time';
  * warnings about skipped lines and the exit code are those of that path, byte for byte
  * (test/cli/parse-parallel.test.ts).
  */
-export interface EncodedChunk {
-  /** JSON of `records` records: jsonl `{…}\n` each, json `,\n{…}` each. */
-  bytes: Buffer;
-  records: number;
-  /** Of those, records with Flagged true (only the main thread's encoded path has any: parse-chunk.ts never reads an event log). */
-  flagged?: number;
-  /** Call once the bytes are written: their memory is used again for a later chunk. */
-  release(): void;
-}
-
 export type ParseItem = PortReporterRecord[] | EncodedChunk;
 
 // The worker's code: scripts/bundle.mjs bundles src/portreporter/parse-worker.ts and defines this as its
