@@ -3,7 +3,7 @@ import t from 'tap';
 import { readLineBatches } from '../../src/portreporter/read-lines';
 import { feedLine, LogParser, type SkippedLine } from '../../src/portreporter/read-log';
 import { parsePortsRow, type RowContext } from '../../src/portreporter/read-ports';
-import { createByteRowState, parsePortsBytes } from '../../src/portreporter/read-ports-bytes';
+import { createByteRowState, parsePortsBytes, scanRepeatedRow } from '../../src/portreporter/read-ports-bytes';
 import type { PortReporterRecord } from '../../src/portreporter/record';
 import { createLocalClock } from '../../src/portreporter/time';
 import { prng } from '../helpers/prng';
@@ -57,14 +57,21 @@ t.test('byte reader and text reader give the same record for every row, in one l
   let bad = 0;
   let previous = baseRow(rnd);
   let mismatches = 0;
+  let repeated = 0;
   for (let i = 0; i < 60_000; i++) {
     // Neighbours: often the previous row again, or with one change; sometimes a new row.
     const choice = rnd();
     const line = choice < 0.3 ? previous : choice < 0.75 ? mutate(previous, rnd) : baseRow(rnd);
     if (choice >= 0.75 || rnd() < 0.5) previous = line;
     const expected = parsePortsRow(line, i, text);
-    const bytes = Buffer.from(line, 'utf8');
-    const fast = parsePortsBytes(bytes, 0, bytes.length, i, both, memory);
+    // The row inside a larger buffer, between bytes that would make a row of their own: the reader
+    // must not look past its end (nor before its start).
+    const bytes = Buffer.from(`7,0.0.0.0,1,*,*,1,x,<y>\n${line}${i % 2 ? ',' : '*,'}0.0.0.0,1,2,3`, 'utf8');
+    const from = bytes.indexOf(10) + 1;
+    const to = from + Buffer.byteLength(line, 'utf8');
+    // The one-pass reader of repeated rows (which changes nothing it may decline) must be exercised.
+    if (scanRepeatedRow(bytes, from, to, both, memory, true)) repeated++;
+    const fast = parsePortsBytes(bytes, from, to, i, both, memory);
     const got = fast ?? parsePortsRow(line, i, both);
     rows++;
     if (fast !== undefined) byBytes++;
@@ -74,6 +81,7 @@ t.test('byte reader and text reader give the same record for every row, in one l
   t.equal(mismatches, 0, 'every record equal');
   // The comparison means something only if both kinds of rows were plentiful.
   t.ok(byBytes > rows * 0.4, `byte reader read ${byBytes} of ${rows} rows`);
+  t.ok(repeated > rows * 0.15, `the repeated-row reader read ${repeated} of ${rows} rows`);
   t.ok(bad > rows * 0.05, `${bad} malformed rows were compared`);
 });
 
