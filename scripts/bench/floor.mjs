@@ -8,6 +8,9 @@
 //   - stats: floors/count.mjs finds every row's fields (fields), counts one table (one: rows per
 //     remote address), or counts the table keys of all ten statistics and nothing else (keys); mawk
 //     counting rows per remote address is shown beside it.
+// The executable runs as a user runs it: on a log this large, parse's default is two worker threads;
+// the floors are one thread each (a one-thread floor against the one-thread executable: parse.mjs's
+// extra line, PORTQRY_PARSE_WORKERS=0).
 // Whole processes, interleaved, medians (RUNS, default 3). Writes docs/bench/floor.json.
 //   scripts/bench/floor [megabytes]     (default 200)
 import { spawn } from 'node:child_process';

@@ -4,8 +4,9 @@
 // GNU time for peak RSS (goal: parse < 200 MB; PARSE_RSS_MB=1024 adds one run on 1 GB).
 //   ours:   dist/portqry-ts parse FILE --format jsonl > /dev/null
 //   anchor: { sed -n 6p FILE; tail -n +8 FILE; } | mlr --icsv --ojsonl cat > /dev/null
-//   extra:  PORTQRY_PARSE_WORKERS=2 dist/portqry-ts parse FILE --format jsonl > /dev/null (worker
-//           threads, off by default: docs/benchmarks.md, parse), in the same run
+//   extra:  PORTQRY_PARSE_WORKERS=0 dist/portqry-ts parse FILE --format jsonl > /dev/null (one thread:
+//           the default runs two worker threads on a file this large; docs/benchmarks.md, parse), in the
+//           same run
 // Miller cannot skip PR-PORTS' preamble (title, "Check PR-PIDS…", "Log format:") nor the blank line
 // after the column line, so it is fed the column line as its CSV header and the rows after it (sed
 // and tail copy at GB/s; their share is negligible). Miller's rows carry the 10 log columns; ours carry
@@ -30,9 +31,9 @@ requireTool('mlr', 'miller');
 const { MB, RUNS, log, bytes } = benchInput(200);
 const OURS = `portqry-ts parse (${MB} MB) --format jsonl`;
 const ANCHOR = 'mlr --icsv --ojsonl cat';
-const WORKERS = `PORTQRY_PARSE_WORKERS=2 portqry-ts parse (${MB} MB) --format jsonl`;
+const ONE_THREAD = `PORTQRY_PARSE_WORKERS=0 portqry-ts parse (${MB} MB) --format jsonl`;
 const ours = `${q(BIN)} parse ${q(log)} --format jsonl`;
-const withWorkers = `PORTQRY_PARSE_WORKERS=2 ${ours}`;
+const oneThread = `PORTQRY_PARSE_WORKERS=0 ${ours}`;
 const mlr = `{ sed -n 6p ${q(log)}; tail -n +8 ${q(log)}; } | mlr --icsv --ojsonl cat`;
 
 // One checked run first: every row becomes one record.
@@ -49,7 +50,7 @@ const t = hyperfine(
   [
     { name: OURS, cmd: timed('ours', ours) },
     { name: ANCHOR, cmd: timed('mlr', mlr) },
-    { name: WORKERS, cmd: timed('workers', withWorkers) },
+    { name: ONE_THREAD, cmd: timed('one-thread', oneThread) },
   ],
   { runs: RUNS, warmup: 0 },
 );
@@ -60,13 +61,13 @@ const maxRss = (name) => {
 };
 const rss = { rssMb: maxRss('ours') };
 const mlrRss = { rssMb: maxRss('mlr') };
-const workersRss = maxRss('workers');
+const oneThreadRss = maxRss('one-thread');
 const main = compare(`parse ${MB} MB PR-PORTS (busy-server variety) -> JSON Lines, output to /dev/null`, t, OURS, ANCHOR, { op: '>=', value: 4, of: 'speedup' });
 const mbps = (s) => bytes / 1048576 / s;
 console.log(`  throughput: ours ${mbps(t[OURS].median).toFixed(1)} MB/s, Miller ${mbps(t[ANCHOR].median).toFixed(1)} MB/s`);
 console.log(`  peak RSS on ${MB} MB (worst timed run): ours ${rss.rssMb.toFixed(0)} MB, Miller ${mlrRss.rssMb.toFixed(0)} MB`);
-const w = t[WORKERS];
-console.log(`  extra: with PORTQRY_PARSE_WORKERS=2 median ${w.median.toFixed(2)} s, CPU ${w.cpu.toFixed(2)} s, ${(t[ANCHOR].median / w.median).toFixed(2)}x faster than Miller, peak RSS ${workersRss.toFixed(0)} MB`);
+const w = t[ONE_THREAD];
+console.log(`  extra: one thread (PORTQRY_PARSE_WORKERS=0) median ${w.median.toFixed(2)} s, CPU ${w.cpu.toFixed(2)} s, ${(t[ANCHOR].median / w.median).toFixed(2)}x faster than Miller, peak RSS ${oneThreadRss.toFixed(0)} MB`);
 const bounds = [{ name: `parse peak RSS, ${MB} MB`, value: rss.rssMb, unit: 'MB', goal: { op: '<', value: 200 }, met: rss.rssMb < 200 }];
 const big = Number(process.env.PARSE_RSS_MB ?? 0);
 if (big > 0) {
@@ -81,7 +82,7 @@ save('parse', {
   rows,
   outputBytes: { ours: oursBytes },
   comparisons: [main],
-  extra: [{ name: 'PORTQRY_PARSE_WORKERS=2 parse --format jsonl (worker threads, opt-in)', median: w.median, cpu: w.cpu, speedup: t[ANCHOR].median / w.median, rssMb: workersRss }],
+  extra: [{ name: 'PORTQRY_PARSE_WORKERS=0 parse --format jsonl (one thread)', median: w.median, cpu: w.cpu, speedup: t[ANCHOR].median / w.median, rssMb: oneThreadRss }],
   bounds,
   millerRssMb: mlrRss.rssMb,
 });

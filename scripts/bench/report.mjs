@@ -53,9 +53,11 @@ function rows() {
   if (r.parse) {
     const c = r.parse.comparisons[0];
     const rss = r.parse.bounds.map((b) => `${bound(b)} RSS${b.name.match(/, (\d+ MB)$/) ? ` on ${b.name.match(/, (\d+ MB)$/)[1]}` : ''} (${verdict(b.met)})`).join(', ');
-    // Worker threads (opt-in) ran in the same hyperfine run.
+    // The other threading ran in the same hyperfine run: one thread since worker threads are the
+    // default for large files (results saved before that hold the opt-in workers' line).
     const w = r.parse.extra?.find((e) => e.speedup !== undefined);
-    const workers = w ? `; with worker threads (\`PORTQRY_PARSE_WORKERS=2\`, off by default) ${x(w.speedup)} faster, ${ms(w.cpu)} CPU, ${w.rssMb.toFixed(0)} MB RSS` : '';
+    const oneThread = w?.name.startsWith('PORTQRY_PARSE_WORKERS=0');
+    const workers = !w ? '' : oneThread ? `; two worker threads (the default for files of 64 MB or more; one thread, \`PORTQRY_PARSE_WORKERS=0\`: ${x(w.speedup)} faster, ${ms(w.cpu)} CPU, ${w.rssMb.toFixed(0)} MB RSS)` : `; with worker threads (\`PORTQRY_PARSE_WORKERS=2\`, off by default) ${x(w.speedup)} faster, ${ms(w.cpu)} CPU, ${w.rssMb.toFixed(0)} MB RSS`;
     out.push([`\`parse\` → JSONL, ${r.parse.megabytes} MB busy-server log`, '`mlr --icsv --ojsonl cat`', '≥ 4× faster, < 200 MB', `${x(c.ratio)} faster wall (${ms(c.ours.median)} vs ${ms(c.anchor.median)}), ${x(c.cpuRatio)} CPU: ${verdict(c.met)}; ${rss}${workers}`, r.parse]);
   }
   if (r.stats) {

@@ -13,7 +13,8 @@ import { type EncodedChunk, encodeLogFiles } from './encode-log';
 import { createLocalClock } from './time';
 
 /**
- * `parse --format jsonl|json` on worker threads (workerCount: PORTQRY_PARSE_WORKERS=N, or the default):
+ * `parse --format jsonl|json` on worker threads (workerPlan: two on two cores or more, for files of 64 MB
+ * or more; PORTQRY_PARSE_WORKERS=N sets the number, 0 for none):
  * each large PR-PORTS file is read in chunks of whole lines;
  * chunks of data rows are parsed and encoded as JSON by worker threads (parse-chunk.ts, the same parser
  * and encoder), and their bytes are written in order by the main thread. Everything else (headers, a
@@ -33,34 +34,44 @@ function workerSource(): string | undefined {
 }
 
 /** Bytes per chunk; PORTQRY_PARSE_CHUNK_BYTES (tests: many chunks from little data). */
-function chunkBytes(): number {
-  const v = Number(process.env.PORTQRY_PARSE_CHUNK_BYTES);
+function chunkBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.PORTQRY_PARSE_CHUNK_BYTES);
   return Number.isInteger(v) && v >= 256 ? v : CHUNK_BYTES;
 }
 
 const CHUNK_BYTES = 1 << 17;
 
-/** Worker threads by default (PORTQRY_PARSE_WORKERS unset): see workerCount. */
-const DEFAULT_WORKERS = 0;
-
-/** A file smaller than this is parsed on the main thread by default: workers cost their start-up and a heap each. */
-const DEFAULT_MIN_FILE_BYTES = 32 << 20;
+/**
+ * Worker threads by default (PORTQRY_PARSE_WORKERS unset), where at least two cores are available.
+ * Two, whatever the cores: each worker is a V8 heap of its own (~35 MB of peak RSS), and with two the
+ * peak stays under 200 MB on a 1 GB log (176-182 MB measured); the main thread only reads and writes.
+ */
+const DEFAULT_WORKERS = 2;
 
 /**
- * Worker threads: PORTQRY_PARSE_WORKERS=N (0 = none; at most the cores there are, at most 8); by
- * default DEFAULT_WORKERS where at least two cores are available (docs/benchmarks.md, parse).
+ * A file smaller than this is parsed on the main thread by default. Workers cost their start-up
+ * (~120 ms for two: a Node environment each, the parser's code compiled and warmed up in each) before
+ * they gain: on 2 cores, 40 MB took 640 ms with them against 550 ms without, 64 MB the same time,
+ * 100 MB 1.06 s against 1.24 s, 200 MB 1.77 s against 2.21 s (docs/benchmarks.md).
  */
-function workerCount(): number {
-  const v = process.env.PORTQRY_PARSE_WORKERS;
-  if (v === undefined || v === '') return os.availableParallelism() >= 2 ? DEFAULT_WORKERS : 0;
-  const n = Number(v);
-  return Number.isInteger(n) && n >= 0 ? Math.min(n, os.availableParallelism(), 8) : 0;
+const DEFAULT_MIN_FILE_BYTES = 64 << 20;
+
+/** How parse uses worker threads: how many, and the smallest file it gives them. */
+export interface WorkerPlan {
+  workers: number;
+  minFileBytes: number;
 }
 
-/** The smallest file given to workers: 32 MB by default, two chunks when PORTQRY_PARSE_WORKERS is given (tests). */
-function minFileBytes(): number {
-  const v = process.env.PORTQRY_PARSE_WORKERS;
-  return v === undefined || v === '' ? DEFAULT_MIN_FILE_BYTES : 2 * chunkBytes();
+/**
+ * PORTQRY_PARSE_WORKERS=N: N workers (0 = none; at most the cores there are, at most 8), for any file of
+ * two chunks or more (tests). Unset: DEFAULT_WORKERS on two cores or more, for files of
+ * DEFAULT_MIN_FILE_BYTES or more.
+ */
+export function workerPlan(env: NodeJS.ProcessEnv = process.env, cores: number = os.availableParallelism()): WorkerPlan {
+  const v = env.PORTQRY_PARSE_WORKERS;
+  if (v === undefined || v === '') return { workers: cores >= 2 ? DEFAULT_WORKERS : 0, minFileBytes: DEFAULT_MIN_FILE_BYTES };
+  const n = Number(v);
+  return { workers: Number.isInteger(n) && n >= 0 ? Math.min(n, cores, 8) : 0, minFileBytes: 2 * chunkBytes(env) };
 }
 
 /**
@@ -76,7 +87,7 @@ export function encodedApplies(options: ReadOptions): boolean {
 
 /** True when the parallel path gives exactly what readPortReporterBatches gives. */
 export function parallelApplies(options: ReadOptions): boolean {
-  if (workerSource() === undefined || workerCount() === 0) return false;
+  if (workerSource() === undefined || workerPlan().workers === 0) return false;
   return !options.strict && encodedApplies(options);
 }
 
@@ -92,15 +103,16 @@ export async function* readParseItems(inputs: readonly string[], options: ReadOp
   }
   const logOptions = createLogReadOptions(options, createLocalClock(options.utcOffsetMinutes));
   const setup: ChunkSetup = { utcOffsetMinutes: options.utcOffsetMinutes, computer: options.computer, maxLineBytes: options.maxLineBytes, format };
+  const plan = workerPlan();
   let pool: WorkerPool | undefined;
   try {
     for (const source of await logSources(inputs, options)) {
       const size = source.path === undefined ? 0 : await fs.promises.stat(source.path).then((s) => (s.isFile() ? s.size : 0), () => 0);
-      if (size < minFileBytes()) {
+      if (size < plan.minFileBytes) {
         for await (const batch of readLogFile(source, logOptions)) yield batch;
         continue;
       }
-      pool ??= new WorkerPool(workerCount(), setup);
+      pool ??= new WorkerPool(plan.workers, setup);
       yield* readFileParallel(source, logOptions, pool);
     }
   } finally {
@@ -140,7 +152,11 @@ async function* readFileParallel(source: LogSource, logOptions: LogReadOptions, 
     const parser = new LogParser(source, logOptions);
     const indexNames = new WeakMap<object, string>();
     const pending: Promise<WorkerChunk>[] = [];
-    const inFlight = pool.size + 1;
+    // Three chunks per worker in flight: one being parsed, two waiting. The main thread waits for the
+    // oldest chunk only, and a worker whose queue runs dry idles: with one chunk per worker plus one,
+    // the workers were idle 12 % and 33 % of a 200 MB run and the run took 2.14 s; with three each,
+    // 1.66 s (docs/benchmarks.md). Each costs its input (128 KiB) and output (~1 MB) buffers.
+    const inFlight = 3 * pool.size;
     let offset = 0; // file offset of the next chunk's first byte
     let firstLine = 1;
     let tail = Buffer.alloc(0);
