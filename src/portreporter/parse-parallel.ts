@@ -39,20 +39,22 @@ function chunkBytes(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isInteger(v) && v >= 256 ? v : CHUNK_BYTES;
 }
 
-const CHUNK_BYTES = 1 << 17;
+// 256 KiB: half the messages of 128 KiB (1.72 -> 1.61 s on 200 MB with two workers), 168-174 MB peak
+// RSS on 1 GB with the young generation below; 512 KiB went over 200 MB.
+const CHUNK_BYTES = 1 << 18;
 
 /**
  * Worker threads by default (PORTQRY_PARSE_WORKERS unset), where at least two cores are available.
  * Two, whatever the cores: each worker is a V8 heap of its own (~35 MB of peak RSS), and with two the
- * peak stays under 200 MB on a 1 GB log (176-182 MB measured); the main thread only reads and writes.
+ * peak stays under 200 MB on a 1 GB log (168-174 MB measured); the main thread only reads and writes.
  */
 const DEFAULT_WORKERS = 2;
 
 /**
  * A file smaller than this is parsed on the main thread by default. Workers cost their start-up
  * (~120 ms for two: a Node environment each, the parser's code compiled and warmed up in each) before
- * they gain: on 2 cores, 40 MB took 640 ms with them against 550 ms without, 64 MB the same time,
- * 100 MB 1.06 s against 1.24 s, 200 MB 1.77 s against 2.21 s (docs/benchmarks.md).
+ * they gain: on 2 cores, 40 MB took 622 ms with them against 543 ms without, 64 MB 768 against 784 ms,
+ * 100 MB 0.97 s against 1.14 s, 200 MB about 1.55 s against 2.2 s (docs/benchmarks.md).
  */
 const DEFAULT_MIN_FILE_BYTES = 64 << 20;
 
@@ -152,11 +154,11 @@ async function* readFileParallel(source: LogSource, logOptions: LogReadOptions, 
     const parser = new LogParser(source, logOptions);
     const indexNames = new WeakMap<object, string>();
     const pending: Promise<WorkerChunk>[] = [];
-    // Three chunks per worker in flight: one being parsed, two waiting. The main thread waits for the
+    // Two chunks per worker in flight: one being parsed, one waiting. The main thread waits for the
     // oldest chunk only, and a worker whose queue runs dry idles: with one chunk per worker plus one,
-    // the workers were idle 12 % and 33 % of a 200 MB run and the run took 2.14 s; with three each,
-    // 1.66 s (docs/benchmarks.md). Each costs its input (128 KiB) and output (~1 MB) buffers.
-    const inFlight = 3 * pool.size;
+    // the workers were idle 12 % and 33 % of a 200 MB run (2.14 s, 128 KiB chunks). Each chunk in
+    // flight holds its input and output (~7 times the input) buffers (docs/benchmarks.md).
+    const inFlight = 2 * pool.size;
     let offset = 0; // file offset of the next chunk's first byte
     let firstLine = 1;
     let tail = Buffer.alloc(0);
@@ -303,9 +305,10 @@ class WorkerPool {
     setup: ChunkSetup,
   ) {
     for (let i = 0; i < size; i++) {
-      // A young generation of 8 MB instead of V8's default (up to 48 MB): peak RSS stays under 200 MB
-      // with two workers, for little more time in the scavenger.
-      const worker = new Worker(workerSource()!, { eval: true, workerData: setup, stdout: false, stderr: false, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+      // A young generation of 4 MB instead of V8's default (up to 48 MB): peak RSS stays under 200 MB
+      // with two workers (8 MB: 177-191 MB on 1 GB; 4 MB: 168-174 MB, and no slower: the chunks'
+      // garbage is short-lived).
+      const worker = new Worker(workerSource()!, { eval: true, workerData: setup, stdout: false, stderr: false, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       const slot = { worker, busy: 0 };
       worker.on('message', (reply: WorkerReply) => {
         slot.busy--;

@@ -79,11 +79,14 @@ export interface ScannedRow {
   localPortEnd: number;
   remotePortStart: number;
   remotePortEnd: number;
+  /** True when both addresses are dotted quads (or the remote one is null): bytes that need no escaping in JSON. */
+  plainAddresses: boolean;
 }
 
 export const scanned: ScannedRow = {
   protocol: 'TCP', localAddress: '', localPort: 0, remoteAddress: null, remotePort: null, state: null, pid: 0, image: null, user: null,
   localStart: 0, localEnd: 0, remoteStart: 0, remoteEnd: 0, localPortStart: 0, localPortEnd: 0, remotePortStart: 0, remotePortEnd: 0,
+  plainAddresses: false,
 };
 
 /**
@@ -129,6 +132,7 @@ export function scanRepeatedRow(buf: Buffer, start: number, end: number, ctx: Ro
   if (localEnd < 0) return false;
   const localAddress = texts ? addressText(buf, localStart, localEnd) : addressKind !== 0 || isAddress(latin1(buf, localStart, localEnd)) ? '' : undefined;
   if (localAddress === undefined) return false;
+  let plain = addressKind !== 0;
 
   // The remote port: digits, `*` or nothing (null).
   // (A field's end is always below `end`: the bytes past a row are not read.)
@@ -157,6 +161,7 @@ export function scanRepeatedRow(buf: Buffer, start: number, end: number, ctx: Ro
     const a = texts ? addressText(buf, remoteStart, remoteEnd) : addressKind !== 0 || isAddress(latin1(buf, remoteStart, remoteEnd)) ? '' : undefined;
     if (a === undefined) return false;
     remoteAddress = a;
+    if (addressKind === 0) plain = false;
   }
 
   const pidEnd = digitsEnd(buf, remoteEnd + 1, end, 10);
@@ -192,6 +197,7 @@ export function scanRepeatedRow(buf: Buffer, start: number, end: number, ctx: Ro
   r.localPortEnd = localPortEnd;
   r.remotePortStart = rportStart;
   r.remotePortEnd = rportEnd;
+  r.plainAddresses = plain;
   return true;
 }
 
@@ -404,6 +410,7 @@ function scanAnyRow(buf: Buffer, start: number, end: number, ctx: RowContext, me
   r.localPortEnd = cut[3]!;
   r.remotePortStart = rportStart;
   r.remotePortEnd = rportEnd;
+  r.plainAddresses = false;
   return true;
 }
 

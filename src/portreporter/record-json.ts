@@ -219,14 +219,15 @@ const STATE_NULL = joined(PREFIX[9]!, 'null');
 export function writeRowBytes(out: JsonBytes, row: Buffer, r: ScannedRow): void {
   out.reserve(ROW_ROOM + 6 * (r.localEnd - r.localStart) + 6 * (r.remoteEnd - r.remoteStart) + 8);
   const buf = out.buf;
+  const plain = r.plainAddresses;
   let pos = put(buf, out.pos, r.protocol === 'TCP' ? ROW_TCP : ROW_UDP);
-  pos = putAscii(buf, pos, row, r.localStart, r.localEnd);
+  pos = plain ? putPlain(buf, pos, row, r.localStart, r.localEnd) : putAscii(buf, pos, row, r.localStart, r.localEnd);
   pos = put(buf, pos, AFTER_LOCAL);
   pos = putDigits(buf, pos, row, r.localPortStart, r.localPortEnd, r.localPort);
   if (r.remoteAddress === null) pos = put(buf, pos, REMOTE_NULL);
   else {
     pos = put(buf, pos, REMOTE_OPEN);
-    pos = putAscii(buf, pos, row, r.remoteStart, r.remoteEnd);
+    pos = plain ? putPlain(buf, pos, row, r.remoteStart, r.remoteEnd) : putAscii(buf, pos, row, r.remoteStart, r.remoteEnd);
     pos = put(buf, pos, AFTER_REMOTE);
   }
   pos = r.remotePort === null ? put(buf, pos, NULL) : putDigits(buf, pos, row, r.remotePortStart, r.remotePortEnd, r.remotePort);
@@ -241,6 +242,12 @@ export function writeRowBytes(out: JsonBytes, row: Buffer, r: ScannedRow): void 
 /** The digits of n, which src[start, end) holds: copied when they are String(n) (no leading zero). */
 function putDigits(buf: Buffer, pos: number, src: Uint8Array, start: number, end: number, n: number): number {
   if (end - start > 1 && src[start] === 48) return putUint(buf, pos, n);
+  for (let i = start; i < end; i++) buf[pos++] = src[i]!;
+  return pos;
+}
+
+/** src[start, end) as it is: bytes the reader found to be digits and dots. */
+function putPlain(buf: Buffer, pos: number, src: Uint8Array, start: number, end: number): number {
   for (let i = start; i < end; i++) buf[pos++] = src[i]!;
   return pos;
 }

@@ -11,7 +11,7 @@ t.test('by default: two workers on two cores or more, for files of 64 MB or more
 });
 
 t.test('PORTQRY_PARSE_WORKERS sets the number, within the cores and 8, for any file of two chunks', async (t) => {
-  t.same(workerPlan({ PORTQRY_PARSE_WORKERS: '0' }, 8), { workers: 0, minFileBytes: 2 << 17 }, '0: none');
+  t.same(workerPlan({ PORTQRY_PARSE_WORKERS: '0' }, 8), { workers: 0, minFileBytes: 2 << 18 }, '0: none');
   t.equal(workerPlan({ PORTQRY_PARSE_WORKERS: '1' }, 8).workers, 1);
   t.equal(workerPlan({ PORTQRY_PARSE_WORKERS: '3' }, 2).workers, 2, 'no more than the cores');
   t.equal(workerPlan({ PORTQRY_PARSE_WORKERS: '32' }, 64).workers, 8, 'no more than 8');
