@@ -130,9 +130,16 @@ export function scanRepeatedRow(buf: Buffer, start: number, end: number, ctx: Ro
   const localStart = localPortEnd + 1;
   const localEnd = addressEnd(buf, localStart, end);
   if (localEnd < 0) return false;
-  const localAddress = texts ? addressText(buf, localStart, localEnd) : addressKind !== 0 || isAddress(latin1(buf, localStart, localEnd)) ? '' : undefined;
+  // plain: both addresses of digits, dots, hexadecimal digits and colons (nothing to escape in JSON).
+  let plain = true;
+  let localAddress: string | undefined;
+  if (texts) localAddress = addressText(buf, localStart, localEnd);
+  else {
+    const check = addressChecked(buf, localStart, localEnd);
+    localAddress = check === 0 ? undefined : '';
+    if (check !== 2) plain = false;
+  }
   if (localAddress === undefined) return false;
-  let plain = addressKind !== 0;
 
   // The remote port: digits, `*` or nothing (null).
   // (A field's end is always below `end`: the bytes past a row are not read.)
@@ -158,10 +165,15 @@ export function scanRepeatedRow(buf: Buffer, start: number, end: number, ctx: Ro
   else {
     remoteEnd = addressEnd(buf, remoteStart, end);
     if (remoteEnd < 0) return false;
-    const a = texts ? addressText(buf, remoteStart, remoteEnd) : addressKind !== 0 || isAddress(latin1(buf, remoteStart, remoteEnd)) ? '' : undefined;
+    let a: string | undefined;
+    if (texts) a = addressText(buf, remoteStart, remoteEnd);
+    else {
+      const check = addressChecked(buf, remoteStart, remoteEnd);
+      a = check === 0 ? undefined : '';
+      if (check !== 2) plain = false;
+    }
     if (a === undefined) return false;
     remoteAddress = a;
-    if (addressKind === 0) plain = false;
   }
 
   const pidEnd = digitsEnd(buf, remoteEnd + 1, end, 10);
@@ -302,10 +314,60 @@ function addressText(buf: Buffer, start: number, end: number): string | undefine
   const kind = addressKind;
   if (kind === 0) {
     const text = latin1(buf, start, end);
-    return isAddress(text) ? text : undefined;
+    return plainIPv6At(buf, start, end) || isAddress(text) ? text : undefined;
   }
   if (kind < 0) return latin1(buf, start, end);
   return cachedQuad(buf, start, end);
+}
+
+/**
+ * For a field addressEnd has read, without making its text: 2 for an address of digits, dots,
+ * hexadecimal digits and colons only (a dotted quad, or an IPv6 address plainIPv6At reads), 1 for
+ * another text isAddress accepts, 0 for no address.
+ */
+function addressChecked(buf: Buffer, start: number, end: number): 0 | 1 | 2 {
+  if (addressKind !== 0 || plainIPv6At(buf, start, end)) return 2;
+  return isAddress(latin1(buf, start, end)) ? 1 : 0;
+}
+
+/**
+ * True for an IPv6 address of hexadecimal groups alone at buf[start, end): 1 to 4 digits a group,
+ * separated by ':', eight of them, or at most seven with one '::' (a tenth of a busy server's rows).
+ * False means "not this form", not "no address": a zone (%12), an IPv4 tail or anything else goes to
+ * isAddress, which decides. So true is given only where isAddress (net.isIP's rules, ip-text.ts)
+ * says true too, and no string is made for the common IPv6 row.
+ */
+function plainIPv6At(buf: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  let groups = 0;
+  let gap = false;
+  if (end - i >= 2 && buf[i] === 58 /* : */ && buf[i + 1] === 58) {
+    gap = true;
+    i += 2;
+    if (i === end) return true; // ::
+  }
+  for (;;) {
+    const from = i;
+    while (i < end && i - from < 5) {
+      const c = buf[i]!;
+      if ((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70)) i++;
+      else break;
+    }
+    const digits = i - from;
+    if (digits === 0 || digits > 4) return false;
+    groups++;
+    if (i === end) break;
+    if (buf[i] !== 58) return false;
+    i++;
+    if (i === end) return false; // a trailing single ':'
+    if (buf[i] === 58) {
+      if (gap) return false;
+      gap = true;
+      i++;
+      if (i === end) break; // …::
+    }
+  }
+  return gap ? groups <= 7 : groups === 8;
 }
 
 /** The reader of any row (scanPortsBytes when scanRepeatedRow declines). */
