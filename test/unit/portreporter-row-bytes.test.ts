@@ -69,7 +69,7 @@ t.test('byte reader and text reader give the same record for every row, in one l
     const bytes = Buffer.from(`7,0.0.0.0,1,*,*,1,x,<y>\n${line}${i % 2 ? ',' : '*,'}0.0.0.0,1,2,3`, 'utf8');
     const from = bytes.indexOf(10) + 1;
     const to = from + Buffer.byteLength(line, 'utf8');
-    // The one-pass reader of repeated rows (which changes nothing it may decline) must be exercised.
+    // The one-pass reader of repeated rows must be exercised (what it declines, scanAnyRow reads after it).
     if (scanRepeatedRow(bytes, from, to, both, memory, true)) repeated++;
     const fast = parsePortsBytes(bytes, from, to, i, both, memory);
     const got = fast ?? parsePortsRow(line, i, both);
