@@ -88,4 +88,5 @@ const ts = hyperfine(
 const perGb = (name) => ({ name: `${name}, seconds per GB`, value: ts[name].median / gb, unit: 's/GB', goal: { op: '<=', value: 15 }, met: ts[name].median / gb <= 15, cpu: ts[name].cpu / gb });
 const statsBounds = [S_OURS, S_KEYS, S_ONE, S_FIELDS, S_AWK].map(perGb);
 for (const b of statsBounds) console.log(`  ${b.name}: ${b.value.toFixed(1)} s/GB wall, ${b.cpu.toFixed(1)} s/GB CPU`);
-save('floor', { megabytes: MB, bytes, parseOutput: { ours: oursBytes, floor: floorBytes, sameBytes }, comparisons: [parseOurs, parseFloor], bounds: statsBounds });
+// parseWorkers: the executable's parse threads on this log (its default: two worker threads from 64 MB on).
+save('floor', { megabytes: MB, bytes, parseOutput: { ours: oursBytes, floor: floorBytes, sameBytes }, parseWorkers: MB >= 64 ? 2 : 0, comparisons: [parseOurs, parseFloor], bounds: statsBounds });
