@@ -2,7 +2,7 @@ import t from 'tap';
 import { workerPlan } from '../../src/portreporter/parse-parallel';
 
 // How many worker threads parse starts, and for which files (src/portreporter/parse-parallel.ts).
-// The figures behind the defaults are in docs/benchmarks.md (parse: worker threads on by default).
+// The figures behind the defaults are in docs/benchmarks.md ("parse: two worker threads by default").
 
 t.test('by default: two workers on two cores or more, for files of 64 MB or more', async (t) => {
   for (const cores of [2, 4, 64]) t.same(workerPlan({}, cores), { workers: 2, minFileBytes: 64 << 20 }, `${cores} cores`);
