@@ -303,8 +303,8 @@ function digitsEnd(buf: Uint8Array, start: number, end: number, maxDigits: numbe
 let addressKind = 0;
 
 /**
- * The index of the comma that ends the field at buf[start…) (an ASCII field), else -1; the field read as
- * dottedQuadAt reads it, on the way (addressKind).
+ * The index of the comma that ends the field at buf[start…) (an ASCII field), else -1; with
+ * dottedQuadAt's answer for the field in addressKind.
  */
 function addressEnd(buf: Uint8Array, start: number, end: number): number {
   return (end - start >= 16 && canonicalQuadEnd(buf, start)) || anyAddressEnd(buf, start, end);
@@ -343,38 +343,16 @@ function canonicalQuadEnd(buf: Uint8Array, i: number): number {
   return i;
 }
 
-/** addressEnd for any field: a dotted quad (canonical or not), an IPv6 address, anything else. */
+/** addressEnd for any field (a dotted quad with leading zeros, an IPv6 address, anything else): its comma found, then dottedQuadAt's answer. */
 function anyAddressEnd(buf: Uint8Array, start: number, end: number): number {
-  let octets = 0;
-  let value = 0;
-  let digits = 0;
-  let acc = 0;
-  let kind = 1;
   let i = start;
   for (; i < end; i++) {
     const c = buf[i]!;
-    if (c >= 48 && c <= 57) {
-      if (digits === 3) kind = 0;
-      else if (digits === 1 && value === 0 && kind !== 0) kind = -1;
-      value = value * 10 + (c - 48);
-      digits++;
-    } else if (c === 46 /* . */) {
-      if (digits === 0 || digits > 3 || value > 255 || ++octets > 3) kind = 0;
-      acc = (acc << 8) | value;
-      value = 0;
-      digits = 0;
-    } else if (c === 44) {
-      break;
-    } else if (c > 127) {
-      return -1;
-    } else {
-      kind = 0;
-    }
+    if (c === 44 /* , */) break;
+    if (c > 127) return -1;
   }
   if (i === end) return -1;
-  if (digits === 0 || digits > 3 || value > 255 || octets !== 3) kind = 0;
-  addressKind = kind;
-  if (kind !== 0) QUAD[0] = (acc << 8) | value;
+  addressKind = dottedQuadAt(buf, start, i);
   return i;
 }
 
