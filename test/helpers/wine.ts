@@ -3,6 +3,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import t, { type Test } from 'tap';
 import { ROOT } from './cli';
 
 /**
@@ -131,4 +132,22 @@ export async function runWine(exe: string, args: readonly string[], options: Win
 /** Runs dist/portqry-ts.exe (the standalone Windows build) under Wine. */
 export function runExe(args: readonly string[], options: WineRunOptions = {}): Promise<WineResult> {
   return runWine(EXE, args, options);
+}
+
+/**
+ * A tap test of something built that runs under Wine: skipped where Wine is missing (wineMissing: never
+ * in CI) or for `skip`, failed at once where the built file it runs (`needs`, the .exe by default) does
+ * not exist, with the command that builds it; wineserver is stopped when it ends.
+ */
+export function wineTest(name: string, fn: (t: Test) => Promise<void>, options: { needs?: string; build?: string; skip?: string | null } = {}): void {
+  const missing = options.skip ?? wineMissing();
+  const needs = options.needs ?? EXE;
+  t.test(name, { skip: missing ?? false }, async (t) => {
+    if (!fs.existsSync(needs)) {
+      t.fail(`${needs} does not exist: run ${options.build ?? 'npm run build'}`);
+      return;
+    }
+    t.teardown(() => stopWine());
+    await fn(t);
+  });
 }

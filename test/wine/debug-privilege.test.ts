@@ -1,19 +1,11 @@
-import * as fs from 'node:fs';
-import t from 'tap';
-import { EXE, runExe, stopWine, wineMissing } from '../helpers/wine';
+import { runExe, wineTest } from '../helpers/wine';
 
 // SeDebugPrivilege is asked for once, at the Windows backend's first snapshot (src/platform/windows.ts;
 // the TOKEN_PRIVILEGES bytes are unit-tested in test/unit/platform/windows-privilege.test.ts).
 // Under Wine the calls are traced: LookupPrivilegeValueW returns SeDebugPrivilege's LUID (20, winnt.h
 // SE_DEBUG_PRIVILEGE) and AdjustTokenPrivileges is called with it. Whether an elevated admin then opens
 // other accounts' services is for a real Windows (docs/windows-build.md).
-const missing = wineMissing();
-t.test('query -local under Wine enables SeDebugPrivilege once, best effort', { skip: missing ?? false }, async (t) => {
-  if (!fs.existsSync(EXE)) {
-    t.fail(`${EXE} does not exist: run npm run build`);
-    return;
-  }
-  t.teardown(stopWine);
+wineTest('query -local under Wine enables SeDebugPrivilege once, best effort', async (t) => {
   const r = await runExe(['query', '-local', '--json'], { env: { WINEDEBUG: '+advapi,+security' } });
   t.equal(r.code, 0);
   t.ok(r.stdout.length > 0, 'records written');

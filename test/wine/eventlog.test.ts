@@ -1,20 +1,12 @@
-import * as fs from 'node:fs';
-import t from 'tap';
-import { EXE, runExe, runWine, stopWine, wineMissing } from '../helpers/wine';
+import { runExe, runWine, wineTest } from '../helpers/wine';
 
 // The Windows side of the system-log writer (src/eventlog/windows.ts): RegisterEventSourceW,
 // ReportEventW and DeregisterEventSource run for real inside dist/portqry-ts.exe under Wine. Wine has
 // no Event Viewer: its advapi32 accepts the event and traces it on the "eventlog" debug channel, so
 // WINEDEBUG=+eventlog shows the text ReportEventW received (that is what is checked here). Whether the
 // Application log shows it with our message table is for a real Windows (docs/windows-build.md).
-const missing = wineMissing();
 
-t.test('self-check event-log under Wine: the advapi32 calls succeed and carry the text', { skip: missing ?? false }, async (t) => {
-  if (!fs.existsSync(EXE)) {
-    t.fail(`${EXE} does not exist: run npm run build`);
-    return;
-  }
-  t.teardown(stopWine);
+wineTest('self-check event-log under Wine: the advapi32 calls succeed and carry the text', async (t) => {
   // Wine's advapi32 logs each call's arguments on the "advapi" channel (fixme: its event log is a
   // stub) and the text on the "eventlog" channel at a level that follows wType (err/warn/trace).
   const run = (level: string, id: string, text: string) =>
@@ -46,12 +38,7 @@ t.test('self-check event-log under Wine: the advapi32 calls succeed and carry th
 
 });
 
-t.test('self-check event-source under Wine: the registry key, and the message table read by FormatMessageW', { skip: missing ?? false }, async (t) => {
-  if (!fs.existsSync(EXE)) {
-    t.fail(`${EXE} does not exist: run npm run build`);
-    return;
-  }
-  t.teardown(stopWine);
+wineTest('self-check event-source under Wine: the registry key, and the message table read by FormatMessageW', async (t) => {
   const KEY = 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\portqry-ts';
   const reg = await runWine('reg', ['delete', KEY, '/f'], { keepServer: true });
   void reg; // absent before: fine either way

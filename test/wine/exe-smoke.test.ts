@@ -1,21 +1,13 @@
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import t from 'tap';
 import pkg from '../../package.json';
 import { parseJsonl } from '../helpers/cli';
 import { schemaErrors, schemaKeys } from '../helpers/schema';
-import { EXE, runExe, stopWine, wineMissing } from '../helpers/wine';
+import { runExe, wineTest } from '../helpers/wine';
 
 // The Windows build, run under Wine: the .exe starts, answers, queries a real socket on the host's
 // loopback (Wine shares it), and its embedded koffi loads and calls kernel32.
-const missing = wineMissing();
 
-t.test('portqry-ts.exe under Wine', { skip: missing ?? false }, async (t) => {
-  if (!fs.existsSync(EXE)) {
-    t.fail(`${EXE} does not exist: run npm run build`);
-    return;
-  }
-  t.teardown(stopWine);
+wineTest('portqry-ts.exe under Wine', async (t) => {
 
   t.test('--version', async (t) => {
     const r = await runExe(['--version'], { keepServer: true });

@@ -2,22 +2,15 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import t from 'tap';
-import { EXE, runExe, stopWine, wineMissing } from '../helpers/wine';
+import { runExe, wineTest } from '../helpers/wine';
 
 // portqry-ts.exe under Wine extracts its embedded koffi.node and loads it (src/platform/koffi.ts):
 // four first runs at once into a fresh folder, then a swapped file. The folder is given through
 // PORTQRY_NATIVE_DIR (a fresh per-test base, as a fresh %LOCALAPPDATA% would be); Wine has no
 // Windows ACLs, so the DACL side is covered by test/unit/native-dir.test.ts and docs/windows-build.md.
-const missing = wineMissing();
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
-t.test('portqry-ts.exe: koffi.node extracted once, verified, re-extracted when swapped', { skip: missing ?? false }, async (t) => {
-  if (!fs.existsSync(EXE)) {
-    t.fail(`${EXE} does not exist: run npm run build`);
-    return;
-  }
-  t.teardown(stopWine);
+wineTest('portqry-ts.exe: koffi.node extracted once, verified, re-extracted when swapped', async (t) => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'portqry-ts-wine-native-'));
   t.teardown(() => fs.rmSync(base, { recursive: true, force: true }));
   const env = { PORTQRY_NATIVE_DIR: `Z:${base.replace(/\//g, '\\')}` };

