@@ -26,7 +26,7 @@ export class ParseCommand extends PortReporterInputCommand {
 
       JSON Lines and CSV stream in constant memory whatever the input size; table output keeps all rows to size its columns.
 
-      The environment variable PORTQRY_PARSE_WORKERS=N (e.g. 2) parses PR-PORTS files of --format jsonl|json on N worker threads (output unchanged, in order; files without filters, --criteria, --resolve or --strict). Off by default: it costs more CPU and memory than it saves in time on two cores (docs/benchmarks.md, parse).
+      Threads: on two cores or more, a PR-PORTS file of 64 MB or more written as --format jsonl|json without filters, --criteria, --resolve or --strict is parsed by two worker threads (the same output, in order; about 1.3 times faster for 20-30 % more CPU). The environment variable PORTQRY_PARSE_WORKERS=0 keeps one thread (e.g. \$env:PORTQRY_PARSE_WORKERS = '0' in PowerShell); PORTQRY_PARSE_WORKERS=N sets the number of workers, for any file (docs/parse-stats.md, "Threads").
     `,
     examples: [
       ['Every port use in a folder of logs, as PowerShell objects', '$0 parse C:\\Windows\\System32\\LogFiles\\PortReporter --json | ConvertFrom-Json'],
