@@ -66,25 +66,31 @@ const lazyPackages = {
   },
 };
 
-// parse's worker threads (src/portreporter/parse-parallel.ts) evaluate this second bundle's text: a
-// standalone executable has no file a Worker could load, so the text is defined into the main bundle.
-// In the Linux executable a worker that loads node:net, node:tty or node:v8 aborts the process, so
-// this code must not import them (test/cli/parse-parallel.test.ts runs the executable).
-const parseWorker = await build({
-  entryPoints: ['src/portreporter/parse-worker.ts'],
-  write: false,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  // Inside a function: top-level names of an evaluated script would be properties of the global object (slow to reach).
-  format: 'iife',
-  logLevel: 'warning',
-  legalComments: 'none',
-  minifyWhitespace: true,
-  charset: 'ascii',
-  define: { 'import.meta.url': '__bundleFileUrl' },
-  banner: { js: 'var __bundleFileUrl = require("node:url").pathToFileURL(__filename).href;' },
-});
+// The worker threads of parse (src/portreporter/parse-parallel.ts) and of stats (src/stats/parallel.ts)
+// evaluate a bundle's text each: a standalone executable has no file a Worker could load, so the text
+// is defined into the main bundle. In the Linux executable a worker that loads node:net, node:tty or
+// node:v8 aborts the process, so this code must not import them (test/cli/parse-parallel.test.ts and
+// test/cli/stats-parallel.test.ts run the executable).
+async function workerBundle(entry) {
+  const result = await build({
+    entryPoints: [entry],
+    write: false,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    // Inside a function: top-level names of an evaluated script would be properties of the global object (slow to reach).
+    format: 'iife',
+    logLevel: 'warning',
+    legalComments: 'none',
+    minifyWhitespace: true,
+    charset: 'ascii',
+    define: { 'import.meta.url': '__bundleFileUrl' },
+    banner: { js: 'var __bundleFileUrl = require("node:url").pathToFileURL(__filename).href;' },
+  });
+  return JSON.stringify(result.outputFiles[0].text);
+}
+const parseWorker = await workerBundle('src/portreporter/parse-worker.ts');
+const statsWorker = await workerBundle('src/stats/stats-worker.ts');
 
 await build({
   entryPoints: ['src/main.ts'],
@@ -101,7 +107,7 @@ await build({
   legalComments: 'none',
   // Code shared with the ESM test run uses import.meta.url (e.g. createRequire); in CommonJS it is
   // the bundle's own file URL.
-  define: { 'import.meta.url': '__bundleFileUrl', __PORTQRY_PARSE_WORKER__: JSON.stringify(parseWorker.outputFiles[0].text) },
+  define: { 'import.meta.url': '__bundleFileUrl', __PORTQRY_PARSE_WORKER__: parseWorker, __PORTQRY_STATS_WORKER__: statsWorker },
   banner: { js: '#!/usr/bin/env node\nvar __bundleFileUrl = require("node:url").pathToFileURL(__filename).href;' },
   // Strings, templates and regular expressions come out ASCII-only (non-ASCII escaped)...
   charset: 'ascii',

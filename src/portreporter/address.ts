@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { ipVersion } from './ip-text';
 import { UsageError } from '../errors';
 
 /**
@@ -54,7 +54,7 @@ function toBigInt(address: string): { family: 4 | 6; value: bigint } | null {
 
 function convert(address: string): { family: 4 | 6; value: bigint } | null {
   const a = address.replace(/%.*$/, '');
-  const family = isIP(a);
+  const family = ipVersion(a);
   if (family === 4) return { family: 4, value: v4(a) };
   if (family !== 6) return null;
   let text = a;

@@ -1,5 +1,5 @@
 /**
- * What `net.isIP` answers for a text (4, 6 or 0), without node:net. parse's worker threads use this:
+ * What `net.isIP` answers for a text (4, 6 or 0), without node:net. parse's and stats' worker threads use this:
  * in the Linux executable (started from a V8 startup snapshot) a worker thread that loads node:net,
  * node:tty or node:v8 aborts the process (`Assertion failed: shutdown_wrap_template_.IsEmpty()`), so
  * the worker's code must not need them (scripts/bundle.mjs, docs/benchmarks.md parse). The rules are

@@ -39,6 +39,11 @@ export interface ReadOptions {
   excludeFiles?: readonly FileIdentity[];
   /** Each skipped line (for warnings and counts). */
   onSkip?(skip: SkippedLine): void;
+  /**
+   * The log sources found, before the first is read: what it returns is read instead (stats' second
+   * thread sees the bytes each source gives, src/stats/parallel.ts).
+   */
+  prepareSources?(sources: LogSource[]): Promise<LogSource[]>;
 }
 
 export type { SkippedLine };
@@ -57,7 +62,8 @@ export async function* readPortReporterBatches(inputs: readonly string[], option
   };
 
   async function* filtered(): AsyncGenerator<PortReporterRecord[]> {
-    for (const source of await logSources(inputs, options)) {
+    const found = await logSources(inputs, options);
+    for (const source of options.prepareSources ? await options.prepareSources(found) : found) {
       for await (const batch of readLogFile(source, logOptions)) {
         const kept = filter.active ? batch.filter(filter.beforeResolve) : batch;
         if (kept.length > 0) yield kept;

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { type CliResult, ROOT, runCli } from '../helpers/cli';
+import { type CliResult, ROOT } from '../helpers/cli';
+import { threadingSetup } from '../helpers/threads';
 
 // `parse --format jsonl|json` on worker threads (src/portreporter/parse-parallel.ts) against the
 // single-threaded path (PORTQRY_PARSE_WORKERS=0), byte for byte: stdout, stderr (skipped-line
@@ -14,29 +14,15 @@ import { type CliResult, ROOT, runCli } from '../helpers/cli';
 // everywhere. PORTQRY_PARSE_TRACE proves the workers did parse chunks.
 const FIX = path.join(ROOT, 'test', 'fixtures', 'portreporter');
 const ENV = { TZ: 'Europe/Paris' };
-const EXE = path.join(ROOT, 'dist', 'portqry-ts');
-const BIN = process.env.PORTQRY_BIN ?? (fs.existsSync(EXE) ? EXE : undefined);
-if (BIN === undefined) t.fail(`${EXE} does not exist: run PORTQRY_BUILD_TARGETS=linux npm run build`);
-const run = (args: string[], options: Parameters<typeof runCli>[1] = {}) => runCli(args, { bin: BIN, ...options });
-
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parse-parallel-'));
-t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-// A busy server's log (every row variety of the benchmark) with its PR-PIDS.
-const busy = path.join(dir, 'busy');
-execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'bench', 'generate-pr-ports.mjs'), busy, '3'], { stdio: 'ignore' });
-const BUSY = path.join(busy, 'PR-PORTS-26-11-16-0-0-0.log');
+const { bin: BIN, run, dir, busy, log: BUSY, damagedCopy } = threadingSetup(t, 'parse-parallel');
 
 // The same rows, damaged: bad fields, garbage, blank and CRLF lines, a line starting with P, a UTF-8
 // BOM inside, Windows-1252 bytes, a header repeated (concatenated file), a 5,000-byte line, and a
 // cut-off last line.
-const damaged = path.join(dir, 'damaged');
-fs.mkdirSync(damaged);
-fs.copyFileSync(path.join(busy, 'PR-PIDS-26-11-16-0-0-0.log'), path.join(damaged, 'PR-PIDS-26-11-16-0-0-0.log'));
-{
-  const lines = fs.readFileSync(BUSY, 'latin1').split('\n').slice(0, 12000);
-  const header = lines.slice(0, 8);
-  const inserts: [number, string][] = [
+const header = fs.readFileSync(BUSY, 'latin1').split('\n', 8);
+const damaged = damagedCopy(
+  'damaged',
+  [
     [1000, '26/11/16,0:0:1,TCP,99999,10.0.0.1,80,10.0.0.2,4,System,<>'],
     [1500, 'garbage without commas'],
     [2000, ''],
@@ -47,10 +33,9 @@ fs.copyFileSync(path.join(busy, 'PR-PIDS-26-11-16-0-0-0.log'), path.join(damaged
     [4500, header.join('\n')],
     [6000, `26/11/16,0:0:1,TCP,80,10.0.0.1,51000,10.0.0.2,4,${'x'.repeat(5000)},<>`],
     [9000, '26/13/16,0:0:1,TCP,80,10.0.0.1,51000,10.0.0.2,4,System,<>'],
-  ];
-  for (const [at, line] of inserts.reverse()) lines.splice(at, 0, line);
-  fs.writeFileSync(path.join(damaged, 'PR-PORTS-26-11-16-0-0-0.log'), Buffer.from(`${lines.join('\n')}\n26/11/16,0:0:1,TCP,80,10.0.0`, 'latin1'));
-}
+  ],
+  '26/11/16,0:0:1,TCP,80,10.0.0',
+);
 const DAMAGED = path.join(damaged, 'PR-PORTS-26-11-16-0-0-0.log');
 
 async function both(args: string[], extraEnv: Record<string, string> = {}): Promise<{ single: CliResult; parallel: CliResult }> {
