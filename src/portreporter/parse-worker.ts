@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { workerFailure } from '../runtime/worker-error';
 import { type ChunkSetup, type ChunkTask, createChunkParser } from './parse-chunk';
 
 /**
@@ -18,7 +19,7 @@ parentPort!.on('message', (task: ChunkTask & { id: number }) => {
       const input = task.bytes.buffer as ArrayBuffer;
       parentPort!.postMessage({ id: task.id, bytes, length: bytes.byteLength, records: r.records, skips: r.skips, input }, [bytes.buffer as ArrayBuffer, input]);
     } catch (err) {
-      parentPort!.postMessage({ id: task.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      parentPort!.postMessage({ id: task.id, error: workerFailure(err) });
     }
   });
 });

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { workerFailure } from '../runtime/worker-error';
 import { compileFilter } from '../portreporter/filter';
 import { createProcessIndexLoader } from '../portreporter/correlate';
 import { readLogFile, type LogReadOptions, type LogSource } from '../portreporter/read-log';
@@ -101,4 +102,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => send({ t: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
+main().catch((err: unknown) => send({ t: 'error', message: workerFailure(err) }));
