@@ -12,7 +12,9 @@ import type { StatisticDefinition } from './statistic';
  * reader (so both see the same records, also from a log that grows while it is read, or from stdin).
  * Each statistic is counted whole by one thread, so nothing is merged and the rows are those of one
  * thread, byte for byte; the worker's rows are sent back statistic by statistic when the output
- * reaches them. Counting is memory-bound (docs/benchmarks.md, stats): a second thread has its own
+ * reaches them. The PR-PIDS files rows are joined with are read by each thread, as parse's workers do:
+ * of a log set a recorder is still writing, a process recorded between the two reads (at the start of
+ * a run, moments apart) can be named in one thread's statistics and not yet in the other's. Counting is memory-bound (docs/benchmarks.md, stats): a second thread has its own
  * caches' worth of tables to work on.
  */
 
