@@ -91,9 +91,9 @@ export function splitStatistics(selected: readonly StatisticDefinition[]): { mai
 
 /**
  * Whether stats counts on two threads: only when PORTQRY_STATS_WORKERS=1. Not by default: the worker is a
- * second V8 heap and reader (about 40 MB more at the peak in the executable), which takes the peak on
- * 1 GB of a busy server's log from 172-190 MB to 213 MB, over the 200 MB bound; on two free cores it
- * takes about 30 % off the wall-clock time (docs/benchmarks.md, stats).
+ * second V8 heap and reader (24-29 MB more at the peak in the executable), which takes the peak on
+ * 1 GB of a busy server's log from 181-185 MB to 210 MB, over the 200 MB bound; on two cores it takes
+ * 25-37 % off the wall-clock time (docs/benchmarks.md, "stats: a second thread, opt-in").
  */
 export function statsThreadsWanted(env: NodeJS.ProcessEnv = process.env, bundled: boolean = workerSource() !== undefined): boolean {
   return bundled && env.PORTQRY_STATS_WORKERS === '1';
