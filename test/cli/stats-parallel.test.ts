@@ -53,6 +53,7 @@ t.test('busy-server log, every statistic: the same rows, half of the statistics 
   same(t, r);
   same(t, await both(['stats', BUSY, '--format', 'json', '--top', '3', '--utc-offset', '+05:30']));
   same(t, await both(['stats', BUSY, '--format', 'text']));
+  same(t, await both(['stats', BUSY, '--format', 'table', '--top', '5']));
   same(t, await both(['stats', BUSY, '--format', 'csv', '--statistic', 'remote-address,process-endpoint']));
 });
 
