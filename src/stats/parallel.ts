@@ -14,8 +14,12 @@ import type { StatisticDefinition } from './statistic';
  * thread, byte for byte; the worker's rows are sent back statistic by statistic when the output
  * reaches them. The PR-PIDS files rows are joined with are read by each thread, as parse's workers do:
  * of a log set a recorder is still writing, a process recorded between the two reads (at the start of
- * a run, moments apart) can be named in one thread's statistics and not yet in the other's. Counting is memory-bound (docs/benchmarks.md, stats): a second thread has its own
- * caches' worth of tables to work on.
+ * a run, moments apart) can be named in one thread's statistics and not yet in the other's. Counting is
+ * memory-bound (docs/benchmarks.md, stats): a second thread has its own caches' worth of tables to work on.
+ *
+ * A worker that fails is reported only once the main thread has read everything (counted, rows): an
+ * error in the logs is the main thread's to report (its message and exit code), and the worker, which
+ * reads the same bytes, may meet the same error first.
  */
 
 // The worker's code: scripts/bundle.mjs bundles src/stats/stats-worker.ts and defines this as its text.
@@ -131,8 +135,12 @@ export class StatsThread {
   private wake: (() => void) | undefined;
   private readonly inbox: FromWorker[] = [];
 
-  constructor(private readonly setup: StatsWorkerSetup) {
-    this.worker = new Worker(workerSource()!, {
+  /** `code`: the worker's script (tests give a stand-in); default the embedded stats-worker.ts bundle. */
+  constructor(
+    private readonly setup: StatsWorkerSetup,
+    code: string = workerSource()!,
+  ) {
+    this.worker = new Worker(code, {
       eval: true,
       workerData: setup,
       stdout: false,
@@ -161,7 +169,7 @@ export class StatsThread {
         // A copy: the reader keeps using the chunk (and its pooled memory) on this thread.
         this.post({ t: 'chunk', data: typeof chunk === 'string' ? chunk : new Uint8Array(chunk) });
         this.inFlight++;
-        while (this.inFlight > IN_FLIGHT) await this.next();
+        while (this.inFlight > IN_FLIGHT && !this.failure) await this.next();
         yield chunk;
       }
     } finally {
@@ -201,12 +209,12 @@ export class StatsThread {
     await this.worker.terminate();
   }
 
+  /** To the worker; nothing once it failed (reading goes on: see the class's comment). */
   private post(m: ToWorker): void {
-    if (this.failure) throw this.failure;
-    this.worker.postMessage(m);
+    if (!this.failure) this.worker.postMessage(m);
   }
 
-  /** Resolves at the worker's next message (or failure, which is thrown). */
+  /** Resolves at the worker's next message; throws its failure (once nothing of it is left to read). */
   private next(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve) => {
