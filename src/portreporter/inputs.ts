@@ -70,7 +70,7 @@ function fileSource(file: string, explicit: boolean): LogSource {
 }
 
 /**
- * Bytes per read of a log file, and so the rows of one reader batch (about 2,800 of a busy server's
+ * Bytes per read of a log file, and so the rows of one reader batch (about 2,600 of a busy server's
  * PR-PORTS rows): stats counts a batch statistic by statistic, each table staying in the cache while
  * it does. Against 64 KiB reads, on the busy-server bench log: stats 1 GB 49.4 -> 43.7 s for a peak
  * RSS of 169 -> 174 MB (512 KiB: 45.0 s, 183 MB), parse on one thread 200 MB 2.11 -> 1.92 s
