@@ -70,13 +70,13 @@ function fileSource(file: string, explicit: boolean): LogSource {
 }
 
 /**
- * Bytes per read of a log file, and so the rows of one reader batch (about 2,600 of a busy server's
- * PR-PORTS rows): stats counts a batch statistic by statistic, each table staying in the cache while
- * it does. Against 64 KiB reads, on the busy-server bench log: stats 1 GB 49.4 -> 43.7 s for a peak
- * RSS of 169 -> 174 MB (512 KiB: 45.0 s, 183 MB), parse on one thread 200 MB 2.11 -> 1.92 s
- * (docs/benchmarks.md, stats).
+ * Bytes per read of a log file, and so the rows of one reader batch (about 660 of a busy server's
+ * PR-PORTS rows; parse's parallel path reads the rest of a file in the same pieces). 256 KiB reads
+ * made stats 6-12 % faster (larger batches counted statistic by statistic) but raised its peak RSS on
+ * 1 GB of the busy-server log to 201 MB in a script run, over the 200 MB bound (docs/benchmarks.md,
+ * stats): 64 KiB stays.
  */
-const READ_BYTES = 1 << 18;
+export const READ_BYTES = 1 << 16;
 
 async function* openFile(file: string): AsyncGenerator<Buffer> {
   let stream: fs.ReadStream;

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileError } from '../errors';
+import { READ_BYTES } from './inputs';
 import type { ChunkSetup, ChunkTask } from './parse-chunk';
 import { compileFilter } from './filter';
 import { createLogReadOptions, logSources, readPortReporterBatches, type ReadOptions } from './read';
@@ -126,7 +127,8 @@ export async function* readParseItems(inputs: readonly string[], options: ReadOp
 
 const LF = 0x0a;
 const P = 0x50;
-const PIECE = 1 << 16;
+/** The first chunk of a file, parsed on the main thread (the header): kept small. */
+const FIRST_CHUNK = 1 << 16;
 const VERSION_PREFIX = Buffer.from('Port Reporter Version ', 'latin1');
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const NL_P = Buffer.from('\nP', 'latin1');
@@ -177,7 +179,7 @@ async function* readFileParallel(source: LogSource, logOptions: LogReadOptions, 
 
     for (;;) {
       // The first chunk (the header) is parsed here: kept small, as this thread's heap then stays small.
-      const buf = pool.inputBuffer(tail.length + (first ? Math.min(chunkSize, PIECE) : chunkSize));
+      const buf = pool.inputBuffer(tail.length + (first ? Math.min(chunkSize, FIRST_CHUNK) : chunkSize));
       tail.copy(buf, 0);
       let filled = tail.length;
       let eof = false;
@@ -206,7 +208,7 @@ async function* readFileParallel(source: LogSource, logOptions: LogReadOptions, 
       if (cut - from > longest) longest = cut - from;
       if (cut === 0 || longest > maxLine) {
         // A line longer than a chunk, or than the longest line kept: the rest of the file is read as
-        // readLogFile reads it (the same 64 KiB pieces, so the same lines come out too long).
+        // readLogFile reads it (the same pieces, READ_BYTES aligned to the file's start).
         while (pending.length > 0) yield* emit(await pending.shift()!);
         yield* onMain(piecesFrom(fh, offset), firstLine, first);
         break;
@@ -260,11 +262,11 @@ async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
   yield bytes;
 }
 
-/** The file from offset on, in the pieces readLogFile's stream reads (64 KiB, aligned to the file's start). */
+/** The file from offset on, in the pieces readLogFile's stream reads (READ_BYTES, aligned to the file's start). */
 async function* piecesFrom(fh: fs.promises.FileHandle, offset: number): AsyncGenerator<Buffer> {
   let pos = offset;
   for (;;) {
-    const want = PIECE - (pos % PIECE);
+    const want = READ_BYTES - (pos % READ_BYTES);
     const buf = Buffer.allocUnsafe(want);
     const { bytesRead } = await fh.read(buf, 0, want, pos);
     if (bytesRead === 0) return;

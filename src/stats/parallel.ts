@@ -114,10 +114,10 @@ export function workerReadOptions(options: ReadOptions): Pick<StatsWorkerSetup, 
 
 /**
  * Chunks sent and not yet taken by the worker's reader, at most: the main thread waits for the worker
- * beyond this (256 KiB reads, src/portreporter/inputs.ts: 1 MiB in flight), so a slower worker never
+ * beyond this (64 KiB reads, src/portreporter/inputs.ts: 1 MiB in flight), so a slower worker never
  * makes a queue of the log.
  */
-const IN_FLIGHT = 4;
+const IN_FLIGHT = 16;
 
 /**
  * Young generation of the worker's heap (both semi-spaces). Counting keeps bounded tables; a smaller

@@ -68,6 +68,26 @@ t.test('busy-server log, jsonl and json: identical to the single-threaded path',
   same(t, await both(['parse', BUSY, '--json', '--utc-offset', '+05:30', '--computer', 'SRV9']));
 });
 
+t.test('a line over 1 MiB after rows the workers parsed: the same warning and rows as one thread', async (t) => {
+  // The parallel path hands the rest of the file to the single-threaded reader at a line longer than a
+  // chunk, reading on in that reader's pieces (src/portreporter/parse-parallel.ts, piecesFrom). The line
+  // has Windows-1252 bytes in it and ends 1,000 bytes past a 64 KiB boundary.
+  const MIB = 1 << 20;
+  const lines = fs.readFileSync(BUSY, 'latin1').split('\n');
+  const before = `${lines.slice(0, 3000).join('\n')}\n`;
+  const start = before.length;
+  const end = Math.ceil((start + MIB + 1) / 65536) * 65536 + 1000;
+  const line = `26/11/16,0:0:1,TCP,80,10.0.0.1,51000,10.0.0.2,4,caf\u00e9${'x'.repeat(end - start - 52)}`;
+  const file = path.join(dir, 'long-line', 'PR-PORTS-26-11-16-0-0-0.log');
+  fs.mkdirSync(path.dirname(file));
+  fs.writeFileSync(file, Buffer.from(`${before}${line}\n${lines.slice(3000, 6000).join('\n')}\n`, 'latin1'));
+  t.equal(fs.readFileSync(file).indexOf(0x0a, start), end, `the line ends at byte ${end}`);
+  t.ok((await chunksOnWorkers(['parse', file, '--format', 'jsonl'])) > 10, 'chunks before it went to the workers');
+  const r = await both(['parse', file, '--format', 'jsonl']);
+  t.match(r.single.stderr, /:3001: skipped: line too long/);
+  same(t, r);
+});
+
 t.test('damaged lines: the same records, the same warnings and summary, the same exit code', async (t) => {
   t.ok((await chunksOnWorkers(['parse', DAMAGED, '--format', 'jsonl'])) > 10, 'chunks went to the workers');
   const r = await both(['parse', DAMAGED, '--format', 'jsonl']);
