@@ -37,6 +37,7 @@ ${STATISTICS.map((s) => `      - \`${s.name}\`: ${s.definition.replace(/`/g, "'"
       ['New listeners since Monday, per server', '$0 stats D:\\logs --statistic new-listener --since 2026-11-23 --per-computer --format table'],
       ['A summary on each server, merged at the console', '$0 stats C:\\PRLogs --partial --out-file \\\\console\\drop\\%COMPUTERNAME%.json  &  $0 stats --merge \\\\console\\drop\\*.json --format table'],
       ['The same through PowerShell remoting', "Invoke-Command -Session $s { portqry-ts stats C:\\PRLogs --partial } | portqry-ts stats --merge - --statistic remote-address --top 20"],
+      ['A large log on two threads (two free cores and memory to spare)', "$env:PORTQRY_STATS_WORKERS = '1'; $0 stats D:\\PRLogs\\big --format table; Remove-Item Env:\\PORTQRY_STATS_WORKERS"],
     ],
   });
 

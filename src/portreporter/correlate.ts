@@ -4,6 +4,7 @@ import { DataError } from '../errors';
 import { NotALogError, readProcessDetails, type LogReadOptions, type ProcessIndex as ProcessEnricher } from './read-log';
 import type { ProcessDetail } from './read-process';
 import type { PortReporterRecord } from './record';
+import { createLocalClock } from './time';
 
 /**
  * The original parser's drill-down: a PR-PORTS row joined with the process detail of the PR-PIDS file
@@ -64,6 +65,19 @@ function compareTime(a: string | null, b: string | null): number {
   if (a === null) return -1;
   if (b === null) return 1;
   return a < b ? -1 : 1;
+}
+
+/**
+ * The read options of a worker thread that reads what the main thread reads (parse's chunks, stats'
+ * second thread): the same clock, computer and line limit, PR-PIDS indexes of its own, and skipped
+ * lines not reported (the main thread, reading the same bytes, reports them). Here rather than beside
+ * read.ts's createLogReadOptions: a worker must not load read.ts (its DNS code loads node:net, which
+ * aborts a worker of the Linux executable).
+ */
+export function workerLogReadOptions(o: { utcOffsetMinutes?: number; computer?: string; maxLineBytes?: number }): LogReadOptions {
+  const options: LogReadOptions = { clock: createLocalClock(o.utcOffsetMinutes), computer: o.computer, maxLineBytes: o.maxLineBytes, onSkip: () => {} };
+  options.processIndex = createProcessIndexLoader(options);
+  return options;
 }
 
 /**

@@ -1,11 +1,10 @@
 import * as path from 'node:path';
 import { JsonBytes } from '../output/record-kind';
-import { createProcessIndexLoader } from './correlate';
+import { workerLogReadOptions } from './correlate';
 import { type EncodeTarget, encodeRecords } from './ports-row-json';
 import { feedLine, LogParser, type LogReadOptions, type ProcessIndex, type SkippedLine } from './read-log';
 import { readLineBatches } from './read-lines';
 import type { PortReporterRecord } from './record';
-import { createLocalClock } from './time';
 
 /**
  * One piece of `parse`'s parallel path (parse-parallel.ts): a run of PR-PORTS data rows, cut at line
@@ -40,10 +39,9 @@ export interface ChunkResult {
 }
 
 export function createChunkParser(setup: ChunkSetup): (task: ChunkTask) => Promise<ChunkResult> {
-  const clock = createLocalClock(setup.utcOffsetMinutes);
   // PR-PIDS lines that cannot be read were reported by the main thread when it loaded the same index.
-  const baseOptions: LogReadOptions = { clock, computer: setup.computer, maxLineBytes: setup.maxLineBytes, onSkip: () => {} };
-  const loadIndex = createProcessIndexLoader(baseOptions);
+  const baseOptions = workerLogReadOptions(setup);
+  const loadIndex = baseOptions.processIndex!;
 
   // One parser per file (and PR-PIDS index) for all its chunks this worker gets: its caches (the last
   // time converted, per-PID names, interned strings) are kept by value, so they carry over between

@@ -1,9 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { workerFailure } from '../runtime/worker-error';
 import { compileFilter } from '../portreporter/filter';
-import { createProcessIndexLoader } from '../portreporter/correlate';
-import { readLogFile, type LogReadOptions, type LogSource } from '../portreporter/read-log';
-import { createLocalClock } from '../portreporter/time';
+import { workerLogReadOptions } from '../portreporter/correlate';
+import { readLogFile, type LogSource } from '../portreporter/read-log';
 import { StatsEngine } from './engine';
 import { type FromWorker, ROWS_PER_MESSAGE, type StatsWorkerSetup, type ToWorker } from './parallel';
 import { STATISTICS } from './registry';
@@ -75,11 +74,8 @@ async function main(): Promise<void> {
     perComputer: setup.perComputer,
     isReportedProcess: reported === null ? () => true : (name) => processKey(name) === reported,
   });
-  const clock = createLocalClock(setup.utcOffsetMinutes);
-  const filter = compileFilter(setup.filter ?? {}, clock);
-  // Skipped lines are the main thread's to report: it reads the same bytes.
-  const logOptions: LogReadOptions = { clock, computer: setup.computer, maxLineBytes: setup.maxLineBytes, onSkip() {} };
-  logOptions.processIndex = createProcessIndexLoader(logOptions);
+  const logOptions = workerLogReadOptions(setup);
+  const filter = compileFilter(setup.filter ?? {}, logOptions.clock);
   for await (const source of sources()) {
     for await (const batch of readLogFile(source, logOptions)) {
       // readPortReporterBatches without names, criteria or DNS: both halves of the filter here.
