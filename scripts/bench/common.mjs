@@ -36,11 +36,18 @@ export function median(xs) {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** Machine facts printed with every result: a figure from a busy machine is labelled as such. */
+const loadAverage = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+/**
+ * The load before this benchmark ran anything (this module is imported first): what other work puts
+ * on the machine. The load at the end also counts the benchmark's own runs (parse's worker threads,
+ * Miller, the two-thread floors keep both cores busy for minutes), so it cannot tell a busy machine.
+ */
+const LOAD_BEFORE = loadAverage();
+
+/** Machine facts printed with every result: a figure from a machine busy with other work is labelled as such. */
 export function machine() {
-  const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
   const cores = os.cpus().length;
-  return { cores, load, busy: load[0] > cores * 0.75, cpu: os.cpus()[0]?.model ?? '', date: new Date().toISOString() };
+  return { cores, load: loadAverage(), loadBefore: LOAD_BEFORE, busy: LOAD_BEFORE[0] > cores * 0.75, cpu: os.cpus()[0]?.model ?? '', date: new Date().toISOString() };
 }
 
 /**
@@ -133,7 +140,7 @@ export function save(name, result) {
   if (process.env.BENCH_NO_SAVE) return doc;
   fs.mkdirSync(RESULTS, { recursive: true });
   fs.writeFileSync(path.join(RESULTS, `${name}.json`), `${JSON.stringify(doc, null, 2)}\n`);
-  console.log(`\nsaved docs/bench/${name}.json (machine: ${doc.machine.cores} cores, load ${doc.machine.load.join(' ')}${doc.machine.busy ? ', BUSY' : ''}); scripts/bench/report regenerates the tables`);
+  console.log(`\nsaved docs/bench/${name}.json (machine: ${doc.machine.cores} cores, load before ${doc.machine.loadBefore.join(' ')}, after ${doc.machine.load.join(' ')}${doc.machine.busy ? ', BUSY' : ''}); scripts/bench/report regenerates the tables`);
   return doc;
 }
 

@@ -10,7 +10,9 @@
 //     counting rows per remote address is shown beside it. The same keys on two threads (the
 //     machine's two cores): keys2-tables (each thread reads the whole file and counts half of the
 //     tables, as stats' opt-in second thread splits them) and keys2-rows (each thread counts every
-//     table over half of the file, then the halves' tables are merged).
+//     table over half of the file, then the halves' tables are merged). floors/columns.mjs counts
+//     what the statistics keep per key, not only the keys (usage, hours, first and last seen,
+//     top-value lists, distinct PIDs…), on one thread and on two (half of the statistics each).
 // The executable runs as a user runs it: on a log this large, parse's default is two worker threads;
 // the floors are one thread each, but for the two-thread stats floors (a one-thread floor against the one-thread executable: parse.mjs's
 // extra line, PORTQRY_PARSE_WORKERS=0).
@@ -80,6 +82,9 @@ const S_FIELDS = 'floor: the rows and their fields, no counting';
 const S_AWK = 'mawk: rows per remote address';
 const S_KEYS2T = 'floor: the same keys, two threads, half of the tables each';
 const S_KEYS2R = 'floor: the same keys, two threads, half of the rows each, merged';
+const S_COLS = 'floor: the ten statistics\' columns, one thread';
+const S_COLS2 = 'floor: the ten statistics\' columns, two threads, half of the statistics each';
+const columns = (mode) => `${q(NODE22)} ${q(path.join(floorDir, 'columns.mjs'))} ${mode} ${q(log)}`;
 const ts = hyperfine(
   [
     { name: S_OURS, cmd: `${q(BIN)} stats ${q(log)} --utc-offset +00:00 --format jsonl` },
@@ -89,12 +94,14 @@ const ts = hyperfine(
     { name: S_AWK, cmd: `mawk -F, 'NR > 7 { n[$7]++ } END { for (a in n) print a, n[a] }' ${q(log)}` },
     { name: S_KEYS2T, cmd: count('keys2-tables') },
     { name: S_KEYS2R, cmd: count('keys2-rows') },
+    { name: S_COLS, cmd: columns('one') },
+    { name: S_COLS2, cmd: columns('two') },
   ],
   { runs: RUNS, warmup: 0 },
 );
 const perGb = (name) => ({ name: `${name}, seconds per GB`, value: ts[name].median / gb, unit: 's/GB', goal: { op: '<=', value: 15 }, met: ts[name].median / gb <= 15, cpu: ts[name].cpu / gb });
 // The order is docs/bench/floor.json's (scripts/bench/report.mjs reads the bounds by position).
-const statsBounds = [S_OURS, S_KEYS, S_ONE, S_FIELDS, S_AWK, S_KEYS2T, S_KEYS2R].map(perGb);
+const statsBounds = [S_OURS, S_KEYS, S_ONE, S_FIELDS, S_AWK, S_KEYS2T, S_KEYS2R, S_COLS, S_COLS2].map(perGb);
 for (const b of statsBounds) console.log(`  ${b.name}: ${b.value.toFixed(1)} s/GB wall, ${b.cpu.toFixed(1)} s/GB CPU`);
 // parseWorkers: the executable's parse threads on this log (its default: two worker threads from 64 MB on).
 save('floor', { megabytes: MB, bytes, parseOutput: { ours: oursBytes, floor: floorBytes, sameBytes }, parseWorkers: MB >= 64 ? 2 : 0, comparisons: [parseOurs, parseFloor], bounds: statsBounds });

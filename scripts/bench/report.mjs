@@ -17,7 +17,11 @@ const x = (v) => `${v.toFixed(2)}×`;
 const ms = (s) => (s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`);
 const verdict = (met) => (met ? 'met' : '**not met**');
 const cpu = (r) => (r.machine.cpu ? `${r.machine.cpu.replace(/\((R|TM)\)/g, '').replace(/ Processor$/, '')}, ` : '');
-const busy = (r) => `${cpu(r)}${r.machine.busy ? 'busy machine, ' : ''}load ${r.machine.load[0].toFixed(1)} on ${r.machine.cores} cores`;
+// Results saved before 2026-12-06 have only the load at the end of the run (the benchmark's own included).
+const busy = (r) =>
+  r.machine.loadBefore
+    ? `${cpu(r)}${r.machine.busy ? 'busy machine, ' : ''}load ${r.machine.loadBefore[0].toFixed(1)} before the run on ${r.machine.cores} cores`
+    : `${cpu(r)}${r.machine.busy ? 'busy machine, ' : ''}load ${r.machine.load[0].toFixed(1)} on ${r.machine.cores} cores`;
 const cmp = (c) => `${x(c.ratio)} wall (${ms(c.ours.median)} vs ${ms(c.anchor.median)}), ${x(c.cpuRatio)} CPU`;
 const bound = (b) => `${b.value.toFixed(b.unit === 'MB' ? 0 : 1)} ${b.unit}`;
 
@@ -79,7 +83,7 @@ function readmeTable() {
   const f = results.floor;
   if (f) {
     const [ours, floor] = f.comparisons;
-    const [all, keys, one, fields, awk, keys2Tables, keys2Rows] = f.bounds;
+    const [all, keys, one, fields, awk, keys2Tables, keys2Rows, columns, columns2] = f.bounds;
     const s = (b) => `${b.value.toFixed(1)} s/GB`;
     lines.push(
       '',
@@ -87,6 +91,7 @@ function readmeTable() {
         `a program that writes parse's JSON Lines (${f.parseOutput.sameBytes ? 'the same bytes, SHA-256 checked' : 'NOT the same bytes'}) and checks nothing is ${x(floor.ratio)} faster than Miller (the executable${f.parseWorkers ? `, with its default ${f.parseWorkers} worker threads,` : ''} ${x(ours.ratio)} in that run; goal ≥ 4×); ` +
         `counting the table keys of stats' ten statistics and nothing else (process-endpoint's table bounded, as stats bounds it) takes ${s(keys)} (the executable, all statistics, ${s(all)}; goal ≤ 15 s/GB)` +
         (keys2Tables ? `, on two threads (the machine's two cores) ${s(keys2Tables)} (each thread half of the tables over the whole log) or ${s(keys2Rows)} (each thread half of the log, tables merged)` : '') +
+        (columns ? `; keeping what the statistics keep per key (usage, hours, first and last seen, top-value lists; typed arrays, no field checked, local time taken as UTC) ${s(columns)}, on two threads ${s(columns2)}` : '') +
         `; one table (rows per remote address) ${s(one)}, mawk the same ${s(awk)}, finding the fields alone ${s(fields)}.`,
     );
   }

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import { ROOT } from '../helpers/cli';
 
-// The stats floors of scripts/bench/floor (scripts/bench/floors/count.mjs, rows.mjs) are what the
+// The stats floors of scripts/bench/floor (scripts/bench/floors/count.mjs, columns.mjs, rows.mjs) are what the
 // README's "stats speed" paragraph argues from, so they are held here: a byte range of the file sees
 // exactly its rows, and the two-thread floors count the same keys as the one-thread floor.
 
@@ -60,4 +60,14 @@ t.test('count.mjs: the two-thread floors count the keys the one-thread floor cou
     t.equal(two.rows, one.rows, `${mode}: the same rows`);
     t.same(two.keys, one.keys, `${mode}: the same keys per table`);
   }
+  // columns.mjs: the ten statistics' columns; its two threads count what its one thread counts.
+  const columns = (mode: string) => JSON.parse(execFileSync(process.execPath, [path.join(FLOORS, 'columns.mjs'), mode, log], { encoding: 'utf8', timeout: 120_000 })) as { rows: number; keys: Record<string, number> };
+  const c1 = columns('one');
+  const c2 = columns('two');
+  t.equal(c1.rows, one.rows, 'columns: every row');
+  t.equal(c1.keys.remoteAddress, one.keys.remote, 'columns: the remote addresses the keys floor counts (below the bound)');
+  t.equal(c1.keys.computerRemotes, one.keys.remote);
+  t.equal(c1.keys.processInstances, one.keys.processPid, 'distinct process + PID');
+  t.equal(Object.keys(c1.keys).length, 10, 'a figure from each of the ten statistics');
+  t.same(c2, { ...c1, mode: 'two' }, 'columns: two threads count what one counts');
 });
