@@ -76,6 +76,9 @@ const parseFloor = compare(`parse ${MB} MB -> JSON Lines: the floor program agai
 // stats: the executable against the floors of counting.
 const count = (mode) => `${q(NODE22)} ${q(path.join(floorDir, 'count.mjs'))} ${mode} ${q(log)}`;
 const S_OURS = `portqry-ts stats (${MB} MB), all statistics`;
+// The executable's reader with the least counting: start-up, reading and checking every row, time
+// conversion, PR-PIDS, a record per row, and one hour-of-day table.
+const S_READER = `portqry-ts stats (${MB} MB) --statistic hour-of-day (the reader)`;
 const S_KEYS = 'floor: the ten statistics\' table keys, a count each';
 const S_ONE = 'floor: rows per remote address';
 const S_FIELDS = 'floor: the rows and their fields, no counting';
@@ -88,6 +91,7 @@ const columns = (mode) => `${q(NODE22)} ${q(path.join(floorDir, 'columns.mjs'))}
 const ts = hyperfine(
   [
     { name: S_OURS, cmd: `${q(BIN)} stats ${q(log)} --utc-offset +00:00 --format jsonl` },
+    { name: S_READER, cmd: `${q(BIN)} stats ${q(log)} --utc-offset +00:00 --statistic hour-of-day --format jsonl` },
     { name: S_KEYS, cmd: count('keys') },
     { name: S_ONE, cmd: count('one') },
     { name: S_FIELDS, cmd: count('fields') },
@@ -101,7 +105,7 @@ const ts = hyperfine(
 );
 const perGb = (name) => ({ name: `${name}, seconds per GB`, value: ts[name].median / gb, unit: 's/GB', goal: { op: '<=', value: 15 }, met: ts[name].median / gb <= 15, cpu: ts[name].cpu / gb });
 // The order is docs/bench/floor.json's (scripts/bench/report.mjs reads the bounds by position).
-const statsBounds = [S_OURS, S_KEYS, S_ONE, S_FIELDS, S_AWK, S_KEYS2T, S_KEYS2R, S_COLS, S_COLS2].map(perGb);
+const statsBounds = [S_OURS, S_KEYS, S_ONE, S_FIELDS, S_AWK, S_KEYS2T, S_KEYS2R, S_COLS, S_COLS2, S_READER].map(perGb);
 for (const b of statsBounds) console.log(`  ${b.name}: ${b.value.toFixed(1)} s/GB wall, ${b.cpu.toFixed(1)} s/GB CPU`);
 // parseWorkers: the executable's parse threads on this log (its default: two worker threads from 64 MB on).
 save('floor', { megabytes: MB, bytes, parseOutput: { ours: oursBytes, floor: floorBytes, sameBytes }, parseWorkers: MB >= 64 ? 2 : 0, comparisons: [parseOurs, parseFloor], bounds: statsBounds });

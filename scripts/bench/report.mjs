@@ -83,13 +83,13 @@ function readmeTable() {
   const f = results.floor;
   if (f) {
     const [ours, floor] = f.comparisons;
-    const [all, keys, one, fields, awk, keys2Tables, keys2Rows, columns, columns2] = f.bounds;
+    const [all, keys, one, fields, awk, keys2Tables, keys2Rows, columns, columns2, reader] = f.bounds;
     const s = (b) => `${b.value.toFixed(1)} s/GB`;
     lines.push(
       '',
       `Floors (\`scripts/bench/floor\`: least-work programs in the same Node 22.23.3, one thread unless said, timed in the same run as the executable and the anchor, ${f.megabytes} MB busy-server log; ${f.machine.date.slice(0, 10)}, ${busy(f)}): ` +
         `a program that writes parse's JSON Lines (${f.parseOutput.sameBytes ? 'the same bytes, SHA-256 checked' : 'NOT the same bytes'}) and checks nothing is ${x(floor.ratio)} faster than Miller (the executable${f.parseWorkers ? `, with its default ${f.parseWorkers} worker threads,` : ''} ${x(ours.ratio)} in that run; goal ≥ 4×); ` +
-        `counting the table keys of stats' ten statistics and nothing else (process-endpoint's table bounded, as stats bounds it) takes ${s(keys)} (the executable, all statistics, ${s(all)}; goal ≤ 15 s/GB)` +
+        `counting the table keys of stats' ten statistics and nothing else (process-endpoint's table bounded, as stats bounds it) takes ${s(keys)} (the executable, all statistics, ${s(all)}${reader ? `, its reader alone (\`--statistic hour-of-day\`) ${s(reader)}` : ''}; goal ≤ 15 s/GB)` +
         (keys2Tables ? `, on two threads (the machine's two cores) ${s(keys2Tables)} (each thread half of the tables over the whole log) or ${s(keys2Rows)} (each thread half of the log, tables merged)` : '') +
         (columns ? `; keeping what the statistics keep per key (usage, hours, first and last seen, top-value lists; typed arrays, no field checked, local time taken as UTC) ${s(columns)}, on two threads ${s(columns2)}` : '') +
         `; one table (rows per remote address) ${s(one)}, mawk the same ${s(awk)}, finding the fields alone ${s(fields)}.`,
