@@ -61,7 +61,7 @@ t.test('count.mjs: the two-thread floors count the keys the one-thread floor cou
     t.same(two.keys, one.keys, `${mode}: the same keys per table`);
   }
   // columns.mjs: the ten statistics' columns; its two threads count what its one thread counts.
-  const columns = (mode: string) => JSON.parse(execFileSync(process.execPath, [path.join(FLOORS, 'columns.mjs'), mode, log], { encoding: 'utf8', timeout: 120_000 })) as { rows: number; keys: Record<string, number> };
+  const columns = (mode: string, ...statistics: string[]) => JSON.parse(execFileSync(process.execPath, [path.join(FLOORS, 'columns.mjs'), mode, log, ...statistics], { encoding: 'utf8', timeout: 120_000 })) as { rows: number; keys: Record<string, number> };
   const c1 = columns('one');
   const c2 = columns('two');
   t.equal(c1.rows, one.rows, 'columns: every row');
@@ -70,4 +70,6 @@ t.test('count.mjs: the two-thread floors count the keys the one-thread floor cou
   t.equal(c1.keys.processInstances, one.keys.processPid, 'distinct process + PID');
   t.equal(Object.keys(c1.keys).length, 10, 'a figure from each of the ten statistics');
   t.same(c2, { ...c1, mode: 'two' }, 'columns: two threads count what one counts');
+  const alone = columns('one', 'remote-address,hour-of-day');
+  t.same(alone.keys, { hourOfDayPorts: c1.keys.hourOfDayPorts, remoteAddress: c1.keys.remoteAddress }, 'named statistics: only those, counted alike');
 });

@@ -21,10 +21,12 @@
 //   one   one thread counts all ten;
 //   two   two threads, each reading the whole log and counting half of the statistics: the split
 //         of stats' opt-in second thread (src/stats/parallel.ts), each statistic whole in one thread.
-//   node scripts/bench/floors/columns.mjs one|two PR-PORTS-FILE     (prints the rows and key counts)
+//   node scripts/bench/floors/columns.mjs one|two PR-PORTS-FILE [STATISTIC,…]   (prints the rows and key counts)
+// With statistics named (one mode only), only those are counted: `one FILE remote-address` is the
+// floor of remote-address alone.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { ByteTable } from './byte-table.mjs';
-import { forEachRow } from './rows.mjs';
+import { clock, decimal, forEachRow, part, rowTime, scratch } from './rows.mjs';
 
 const S = { remoteAddress: 1, processUsage: 2, processByUser: 4, newListener: 8, hourOfDay: 16, localTcpPort: 32, userContext: 64, svchost: 128, processEndpoint: 256, computer: 512 };
 const ALL = 1023;
@@ -34,35 +36,20 @@ const BOUND = 40_000;
 const SPAN_WORDS = 8;
 const TOP = 16;
 
-const { mode, file, group } = isMainThread ? { mode: process.argv[2], file: process.argv[3], group: process.argv[2] === 'two' ? MAIN : ALL } : workerData;
-if (mode !== 'one' && mode !== 'two') throw new Error(`mode: one or two, not ${mode}`);
-
-const clock = { text: Buffer.alloc(64), length: -1, second: 0, hour: 0, day: 0, firstHour: -1, firstDay: -1 };
-/** The row's second, clock hour and day since 1970, converted when the date and time text changes. */
-function rowTime(buf, start, timeEnd) {
-  const n = timeEnd - start;
-  if (n === clock.length && clock.text.compare(buf, start, timeEnd, 0, n) === 0) return;
-  buf.copy(clock.text, 0, start, timeEnd);
-  clock.length = n;
-  let y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, k = 0;
-  for (let i = start; i < timeEnd; i++) {
-    const c = buf[i] - 48;
-    if (c < 0 || c > 9) k++;
-    else if (k === 0) y = y * 10 + c;
-    else if (k === 1) mo = mo * 10 + c;
-    else if (k === 2) d = d * 10 + c;
-    else if (k === 3) h = h * 10 + c;
-    else if (k === 4) mi = mi * 10 + c;
-    else s = s * 10 + c;
+const NAMES = { 'remote-address': S.remoteAddress, 'process-usage': S.processUsage, 'process-by-user': S.processByUser, 'new-listener': S.newListener, 'hour-of-day': S.hourOfDay, 'local-tcp-port': S.localTcpPort, 'user-context': S.userContext, svchost: S.svchost, 'process-endpoint': S.processEndpoint, computer: S.computer };
+/** The statistics named on the command line (all by default). */
+function selected(list) {
+  if (list === undefined) return ALL;
+  let bits = 0;
+  for (const name of list.split(',')) {
+    if (!(name in NAMES)) throw new Error(`not a statistic: ${name}`);
+    bits |= NAMES[name];
   }
-  clock.second = Date.UTC(2000 + y, mo - 1, d, h, mi, s) / 1000;
-  clock.hour = Math.floor(clock.second / 3600);
-  clock.day = Math.floor(clock.hour / 24);
-  if (clock.firstHour < 0) {
-    clock.firstHour = clock.hour;
-    clock.firstDay = clock.day;
-  }
+  return bits;
 }
+const { mode, file, group } = isMainThread ? { mode: process.argv[2], file: process.argv[3], group: process.argv[2] === 'two' ? MAIN : selected(process.argv[4]) } : workerData;
+if (mode !== 'one' && mode !== 'two') throw new Error(`mode: one or two, not ${mode}`);
+if (mode === 'two' && process.argv[4] !== undefined) throw new Error('two threads count all ten statistics');
 
 /** Usage (src/stats/statistic.ts): records, clock hours, first and last second, per key id. */
 class Usage {
@@ -120,18 +107,6 @@ class TopLists {
   }
 }
 
-const scratch = Buffer.alloc(4096);
-/** Copies buf[a, b) into the scratch key at k; returns the new end (a 0 byte separates parts). */
-const part = (buf, a, b, k) => {
-  buf.copy(scratch, k, a, b);
-  scratch[k + b - a] = 0;
-  return k + b - a + 1;
-};
-const decimal = (buf, a, b) => {
-  let n = 0;
-  for (let i = a; i < b; i++) n = n * 10 + buf[i] - 48;
-  return n;
-};
 /** Counts the key scratch[0, n) in table; whether it was new. */
 const isNew = (table, n) => {
   const before = table.size;

@@ -16,11 +16,6 @@
 //            its endpoints (an exact table of the 1.6 million endpoints of the 200 MB log, most of them
 //            ephemeral ports seen once, took a third more time and 190 MB more memory: more work than
 //            stats does, so no floor; until 2026-12-06 the floor counted them exactly).
-//   remote-key    the connection rows' remote addresses, a count each (remote-address's key alone);
-//   remote        what remote-address keeps per address: its records, clock hours, first and last
-//                 second, and its 16-slot top lists of remote ports and process names, in typed arrays
-//                 indexed by the key's id (the least a table of those columns does; stats keeps an
-//                 object per address). Both convert the time once per second.
 //   keys2-rows    keys on two threads, the file split in two halves at a line end: each thread
 //                 counts every table over its half, the worker's tables are then merged into the
 //                 main thread's (the merge is timed);
@@ -30,7 +25,7 @@
 import * as fs from 'node:fs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { ByteTable } from './byte-table.mjs';
-import { forEachRow } from './rows.mjs';
+import { decimal, forEachRow, part, scratch } from './rows.mjs';
 
 // The parts of `keys`, for keys2-tables' split (two groups of about equal cost, each thread one).
 const CONNECTIONS = 1; // remote, computer, process, endpoint, local TCP port
@@ -50,19 +45,6 @@ const { mode, file, range, group: given } = isMainThread
   ? { mode: process.argv[2], file: process.argv[3], range: undefined, group: ALL }
   : workerData;
 let group = given;
-const scratch = Buffer.alloc(4096);
-/** Copies buf[a, b) into the scratch key at k; returns the new end (a 0 byte separates parts). */
-const part = (buf, a, b, k) => {
-  buf.copy(scratch, k, a, b);
-  scratch[k + b - a] = 0;
-  return k + b - a + 1;
-};
-const decimal = (buf, a, b) => {
-  let n = 0;
-  for (let i = a; i < b; i++) n = n * 10 + buf[i] - 48;
-  return n;
-};
-
 let rows = 0;
 const names = ['remote', 'computer', 'process', 'endpoint', 'processPid', 'user', 'userPid', 'svchost', 'listener', 'image'];
 const t = Object.fromEntries(names.map((n) => [n, new ByteTable()]));
@@ -74,96 +56,7 @@ const hours = new Float64Array(24);
 const SVCHOST = Buffer.from('svchost.exe');
 const IEXPLORE = Buffer.from('iexplore.exe');
 const ports = new Float64Array(65536);
-// remote: what remote-address keeps per address (src/stats/statistics/remote-address.ts), with the least
-// work: per-key typed arrays indexed by the key's id, no object per key. Connection rows only; the time
-// is converted once per second; keys past REMOTES are looked up, never added (stats prunes and admits).
-const REMOTES = 40_000;
-const SPAN_WORDS = 8; // 256 clock hours from the log's first row (a 1 GB log spans about a week)
-const TOP = 16; // the tallies' slots (TALLY_CAPACITY)
-const per = {
-  records: new Float64Array(REMOTES),
-  hours: new Int32Array(REMOTES * SPAN_WORDS),
-  hourCount: new Int32Array(REMOTES),
-  first: new Float64Array(REMOTES).fill(Infinity),
-  last: new Float64Array(REMOTES).fill(-Infinity),
-  portKeys: new Int32Array(REMOTES * TOP),
-  portCounts: new Float64Array(REMOTES * TOP),
-  portSize: new Uint8Array(REMOTES),
-  procKeys: new Int32Array(REMOTES * TOP),
-  procCounts: new Float64Array(REMOTES * TOP),
-  procSize: new Uint8Array(REMOTES),
-};
-if (mode.startsWith('remote')) t.remote = new ByteTable(16, REMOTES);
-/** Space-Saving over the 16 slots of key `id` (Tally.add): count `value`, or let it take the least slot. */
-function tally(keys, counts, sizes, id, value) {
-  const base = id * TOP;
-  const n = sizes[id];
-  let min = base;
-  let i = base;
-  for (; i < base + n; i++) {
-    if (keys[i] === value) {
-      counts[i]++;
-      return;
-    }
-    if (counts[i] < counts[min]) min = i;
-  }
-  if (n < TOP) {
-    keys[i] = value;
-    counts[i] = 1;
-    sizes[id] = n + 1;
-    return;
-  }
-  keys[min] = value;
-  counts[min]++;
-}
-const clock = { text: Buffer.alloc(64), length: -1, second: 0, hour: 0, firstHour: -1 };
-/** The row's second and clock hour since 1970, converted when the date and time text changes. */
-function rowTime(buf, start, timeEnd) {
-  const n = timeEnd - start;
-  if (n === clock.length && clock.text.compare(buf, start, timeEnd, 0, n) === 0) return;
-  buf.copy(clock.text, 0, start, timeEnd);
-  clock.length = n;
-  const f = [0, 0, 0, 0, 0, 0];
-  let k = 0;
-  for (let i = start; i < timeEnd; i++) {
-    const c = buf[i];
-    if (c >= 48 && c <= 57) f[k] = f[k] * 10 + c - 48;
-    else k++;
-  }
-  clock.second = Date.UTC(2000 + f[0], f[1] - 1, f[2], f[3], f[4], f[5]) / 1000;
-  clock.hour = Math.floor(clock.second / 3600);
-  if (clock.firstHour < 0) clock.firstHour = clock.hour;
-}
 const onRow = {
-  'remote-key': (buf, start, end, cut) => {
-    rows++;
-    const portLength = cut[5] - cut[4] - 1;
-    if (buf[cut[1] + 1] !== 84 || portLength === 0 || (portLength === 1 && (buf[cut[4] + 1] === 42 || buf[cut[4] + 1] === 48))) return;
-    rowTime(buf, start, cut[1]);
-    t.remote.add(scratch, part(buf, cut[5] + 1, cut[6], 0));
-  },
-  remote: (buf, start, end, cut) => {
-    rows++;
-    const portLength = cut[5] - cut[4] - 1;
-    if (buf[cut[1] + 1] !== 84 || portLength === 0 || (portLength === 1 && (buf[cut[4] + 1] === 42 || buf[cut[4] + 1] === 48))) return;
-    rowTime(buf, start, cut[1]);
-    const id = t.remote.add(scratch, part(buf, cut[5] + 1, cut[6], 0));
-    if (id < 0) return;
-    per.records[id]++;
-    const h = clock.hour - clock.firstHour;
-    if (h >= 0 && h < SPAN_WORDS * 32) {
-      const w = id * SPAN_WORDS + (h >>> 5);
-      const bit = 1 << (h & 31);
-      if ((per.hours[w] & bit) === 0) {
-        per.hours[w] |= bit;
-        per.hourCount[id]++;
-      }
-    }
-    if (clock.second < per.first[id]) per.first[id] = clock.second;
-    if (clock.second > per.last[id]) per.last[id] = clock.second;
-    tally(per.portKeys, per.portCounts, per.portSize, id, decimal(buf, cut[4] + 1, cut[5]));
-    tally(per.procKeys, per.procCounts, per.procSize, id, t.process.add(scratch, part(buf, cut[7] + 1, cut[8], 0)));
-  },
   fields: () => {
     rows++;
   },
@@ -205,7 +98,7 @@ const onRow = {
     }
   },
 }[mode.startsWith('keys2') ? 'keys' : mode];
-if (!onRow) throw new Error(`mode: fields, one, remote-key, remote, keys, keys2-rows or keys2-tables, not ${mode}`);
+if (!onRow) throw new Error(`mode: fields, one, keys, keys2-rows or keys2-tables, not ${mode}`);
 const counted = () => ({ rows, hours, ports, tables: Object.fromEntries(names.map((n) => [n, t[n]])) });
 if (!isMainThread) {
   forEachRow(file, onRow, range);
@@ -239,15 +132,5 @@ if (!isMainThread) {
   report();
 }
 function report() {
-  if (mode === 'remote') {
-    let hours = 0;
-    let ports = 0;
-    for (let i = 0; i < t.remote.size; i++) {
-      hours += per.hourCount[i];
-      ports += per.portSize[i];
-    }
-    console.log(JSON.stringify({ mode, rows, addresses: t.remote.size, hours, ports }));
-    return;
-  }
   console.log(JSON.stringify({ mode, rows, keys: Object.fromEntries(names.map((n) => [n, t[n].size]).filter(([, s]) => s > 0)) }));
 }
