@@ -1,5 +1,5 @@
 // Floors of `stats` (scripts/bench/floor.mjs): the least counting over every row of a PR-PORTS log, in
-// the same Node, one thread, rows found as in rows.mjs (no field checked, no time converted, no record
+// the same Node, one thread (two for keys2-*), rows found as in rows.mjs (no field checked, no time converted, no record
 // made). Tables are open-addressing hash tables on the key's bytes (FNV-1a, Int32Array slots, keys
 // copied once into one byte store): no string made per row, the cheapest table this Node offers
 // (a Map of strings cut per row measured about 1.5 times slower). Modes:
