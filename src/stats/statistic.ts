@@ -257,7 +257,7 @@ function shared(s: string): string {
 }
 
 /**
- * What Tally and PortTally share: a Space-Saving list of at most 16 values (see Tally), read back as
+ * Tally's base: a Space-Saving list of at most 16 values (see Tally), read back as
  * its top values and saved and merged in one form (stats --partial).
  */
 abstract class SpaceSavingList<K extends string | number> {
@@ -366,83 +366,6 @@ export class Tally<K extends string | number = string> extends SpaceSavingList<K
 
   protected count(i: number): number {
     return this.slots === undefined ? this.c0 : (this.slots[2 * i + 1] as number);
-  }
-}
-
-/** Port numbers a PortTally holds: -1 (a port field the log wrote but that could not be read) to 65535. */
-const PORT_SPAN = 1 << 17;
-/** 2^-17, exact: a slot times this is the slot divided by PORT_SPAN with no rounding. */
-const INVERSE_PORT_SPAN = 1 / PORT_SPAN;
-
-/**
- * A Tally of port numbers with the same counts, order and saved form as Tally<number>, each slot one
- * number (count × 2^17 + port + 1) instead of two: the remote ports of a remote address are a client's
- * ephemeral ports, so 40,000 addresses hold full tallies of 16 slots, and that array was the largest
- * thing in stats' heap. Exact while a count stays below 2^36.
- */
-export class PortTally extends SpaceSavingList<number> {
-  /**
-   * The only port and its count while one port was seen, as two small integers: a packed slot passes
-   * 2^30 at 8,192 records, and one such heap number in a field boxes that field in every PortTally.
-   */
-  private port0 = 0;
-  private count0 = 0;
-  /** From the second port on, grown by doubling (2, 4, 8, 16). */
-  private slots: number[] | undefined;
-
-  add(port: number | null | undefined, times = 1): void {
-    if (port === null || port === undefined) return;
-    if (!Number.isInteger(port) || port < -1 || port > 65535) throw new RangeError(`not a port: ${port}`);
-    const tag = port + 1;
-    let slots = this.slots;
-    const n = this.size;
-    if (slots === undefined) {
-      if (n === 1 && this.port0 === port) this.count0 += times;
-      else if (n === 0) {
-        this.port0 = port;
-        this.count0 = times;
-        this.size = 1;
-      } else {
-        this.slots = [this.count0 * PORT_SPAN + this.port0 + 1, times * PORT_SPAN + tag];
-        this.size = 2;
-      }
-      return;
-    }
-    // One pass finds the port's slot and the first least counted one. A slot's count and port are
-    // split by an exact multiply and floor: a slot passes 2^31 at 16,384 records, and `%` of such a
-    // number is a call into the C library's fmod. In-process, a full tally of large counts given a
-    // new port each time: two passes with `%` 230 ns a port, this one 45.
-    let min = 0;
-    let minBase = Infinity;
-    for (let i = 0; i < n; i++) {
-      const slot = slots[i]!;
-      const base = Math.floor(slot * INVERSE_PORT_SPAN) * PORT_SPAN;
-      if (slot - base === tag) {
-        slots[i] = slot + times * PORT_SPAN;
-        return;
-      }
-      if (base < minBase) {
-        min = i;
-        minBase = base;
-      }
-    }
-    if (n < TALLY_CAPACITY) {
-      if (n >= slots.length) slots = this.slots = slots.concat(slots);
-      slots[n] = times * PORT_SPAN + tag;
-      this.size = n + 1;
-      return;
-    }
-    // Space-Saving, as Tally: the new port takes the first least counted slot and adds to its count.
-    slots[min] = minBase + times * PORT_SPAN + tag;
-    this.pruned = true;
-  }
-
-  protected key(i: number): number {
-    return this.slots === undefined ? this.port0 : (this.slots[i]! % PORT_SPAN) - 1;
-  }
-
-  protected count(i: number): number {
-    return this.slots === undefined ? this.count0 : Math.floor(this.slots[i]! / PORT_SPAN);
   }
 }
 

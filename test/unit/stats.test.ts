@@ -365,8 +365,8 @@ class ReferenceTally<K extends string | number> {
   }
 }
 
-t.test('Tally and PortTally: the same slots, counts, tops and saved form as plain Space-Saving, on random streams', async (t) => {
-  const { PortTally, Tally } = await import('../../src/stats/statistic');
+t.test('Tally: the same slots, counts, tops and saved form as plain Space-Saving, on random streams', async (t) => {
+  const { Tally } = await import('../../src/stats/statistic');
   let seed = 12345;
   const next = (n: number) => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -374,44 +374,24 @@ t.test('Tally and PortTally: the same slots, counts, tops and saved form as plai
   };
   let checked = 0;
   // Streams of 1, 2, 16, 17 and many distinct values, skewed or flat, single and repeated counts.
+  // (The port lists of remote-address: PortTallyColumns, test/unit/stats-columns.test.ts.)
   for (const distinct of [1, 2, 3, 16, 17, 40, 5000]) {
     for (let round = 0; round < 6; round++) {
       const names = new Tally();
       const refNames = new ReferenceTally<string>();
-      const ports = new PortTally();
-      const refPorts = new ReferenceTally<number>();
       const length = 1 + next(400);
       for (let i = 0; i < length; i++) {
         const v = round % 2 === 0 ? next(distinct) : Math.floor(distinct * (next(1000) / 1000) ** 3);
         const times = round >= 4 ? 1 + next(20_000) : 1;
-        const port = v === 0 ? -1 : v % 65536;
         names.add(`name-${v}`, times);
         refNames.add(`name-${v}`, times);
-        ports.add(port, times);
-        refPorts.add(port, times);
       }
       t.same(names.save(), refNames.save(), `names: ${distinct} distinct, round ${round}`);
-      t.same(ports.save(), refPorts.save(), `ports: ${distinct} distinct, round ${round}`);
-      t.equal(ports.pruned, refPorts.pruned);
-      const shadow = new Tally<number>();
-      shadow.merge(refPorts.save());
-      t.same(ports.top(), shadow.top(), 'PortTally.top orders as Tally<number>.top (count, then port)');
+      t.equal(names.pruned, refNames.pruned);
       checked++;
     }
   }
   t.equal(checked, 42);
-  // Counts past 2^31 (a PortTally slot packs count and port in one number) stay exact.
-  const big = new PortTally();
-  big.add(443, 2 ** 33);
-  big.add(80, 5);
-  big.add(443, 1);
-  t.same(big.save(), [[443, 2 ** 33 + 1], [80, 5]]);
-  t.same(big.top(), [443, 80]);
-  const edges = new PortTally();
-  for (const p of [0, 65535, -1, 65535]) edges.add(p);
-  t.same(edges.top(), [65535, -1, 0], 'ports -1, 0 and 65535 are kept apart');
-  t.throws(() => edges.add(65536), RangeError, 'a value that is no port is refused (a damaged partial), not counted as another');
-  t.throws(() => edges.add(1.5), RangeError);
 });
 
 t.test('engine: rows statistic by statistic with release give results() rows, and a released statistic cannot be used again', async (t) => {

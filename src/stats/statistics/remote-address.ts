@@ -1,13 +1,11 @@
 import schema from '../../../schemas/stat-remote-address.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { AddressedUsage, lazyRows, AdmissionSketch, BoundedTable, PortTally, byRecordsThenKey, limit, LIST_LIMIT, Tally, counted, show, textRendering, type StatisticDefinition, type UsageState, addressKey, own } from '../statistic';
+import { KeyIds, PortTallyColumns, TextTallyColumns, UsageColumns } from '../columns';
+import { lazyRows, AdmissionSketch, limit, LIST_LIMIT, counted, show, textRendering, type StatisticDefinition, type UsageState, addressKey, addressText, distinctAddressKey, own, type Tally } from '../statistic';
 import { percent } from '../time';
 
-class AddressUsage extends AddressedUsage {
-  hostName: string | null = null;
-  readonly ports = new PortTally();
-  readonly processes = new Tally();
-}
+/** What --partial saves per address: address, host name, usage, remote ports, process names. */
+type Saved = [string, string | null, UsageState, ReturnType<PortTallyColumns['save']>, Parameters<Tally['merge']>[0]];
 
 /** Remote addresses counted at once; past twice this, the least used are dropped (BoundedTable). */
 export const REMOTE_ADDRESS_CAPACITY = 20_000;
@@ -22,57 +20,83 @@ export const remoteAddress: StatisticDefinition = {
     tableColumns: ['ComputerName', 'RemoteAddress', 'RemoteHostName', 'Connections', 'ConnectionPercent', 'ActiveHours', 'PercentOfTime', 'RemotePorts', 'ProcessNames'],
   }),
   create(options) {
-    const addresses = new BoundedTable<AddressUsage>(REMOTE_ADDRESS_CAPACITY, new AdmissionSketch());
+    // The table as columns (src/stats/columns.ts): per address id, its usage, host name, remote ports
+    // and process names; the address's text as distinctAddressKey gives it (a number for a canonical
+    // IPv4 address).
+    const usage = new UsageColumns();
+    const ports = new PortTallyColumns();
+    const processes = new TextTallyColumns();
+    const hostNames: (string | null)[] = [];
+    const labels: (string | number)[] = [];
+    const ids = new KeyIds(REMOTE_ADDRESS_CAPACITY, () => usage.records, new AdmissionSketch());
+    let address = '';
+    const reset = (id: number): void => {
+      usage.reset(id);
+      ports.reset(id);
+      processes.reset(id);
+      hostNames[id] = null;
+      const label = distinctAddressKey(address);
+      labels[id] = typeof label === 'number' ? label : own(label);
+    };
+    const grow = (n: number): void => {
+      usage.grow(n);
+      ports.grow(n);
+      processes.grow(n);
+    };
+    const addressOf = (id: number): string => addressText(labels[id]!);
     return {
       add(record, facts) {
         if (!facts.connection) return;
-        const address = record.RemoteAddress!;
+        address = record.RemoteAddress!;
         const key = addressKey(address);
-        let usage = addresses.get(key);
-        if (!usage) {
-          const admitted = addresses.admit(key);
+        let id = ids.get(key);
+        if (id < 0) {
+          const admitted = ids.admit(key);
           if (admitted === 0) return;
-          usage = addresses.add(key, new AddressUsage(address));
-          usage.hostName = own(record.RemoteHostName);
-          usage.records = admitted - 1;
+          id = ids.add(key, reset, grow);
+          hostNames[id] = own(record.RemoteHostName);
+          usage.records[id] = admitted - 1;
         }
-        usage.count(record, facts);
-        usage.hostName ??= record.RemoteHostName;
-        usage.ports.add(record.RemotePort);
-        usage.processes.add(record.ProcessName);
+        usage.count(id, record, facts);
+        hostNames[id] ??= record.RemoteHostName;
+        ports.add(id, record.RemotePort);
+        processes.add(id, record.ProcessName);
       },
       save() {
-        return { pruned: addresses.pruned, entries: [...addresses.entries.values()].map((u) => [u.address, u.hostName, u.saveUsage(), u.ports.save(), u.processes.save()]) };
+        return { pruned: ids.pruned, entries: ids.order.map((id): Saved => [addressOf(id), hostNames[id]!, usage.saveUsage(id), ports.save(id), processes.save(id)]) };
       },
       merge(state) {
-        type Saved = [string, string | null, UsageState, Parameters<PortTally['merge']>[0], Parameters<Tally['merge']>[0]];
         const saved = state as { pruned: boolean; entries: Saved[] };
-        addresses.mergeEntries(
-          saved.entries.map(([address, ...rest]) => [addressKey(address), [address, ...rest]] as [string | number, [string, ...typeof rest]]),
-          (_key, [address]) => new AddressUsage(address),
-          (u, [, hostName, usage, ports, processes]) => {
-            u.mergeUsage(usage);
-            u.hostName ??= hostName;
-            u.ports.merge(ports);
-            u.processes.merge(processes);
-          },
-          saved.pruned,
-        );
+        for (const [text, hostName, savedUsage, savedPorts, savedProcesses] of saved.entries) {
+          const key = addressKey(text);
+          let id = ids.get(key);
+          if (id < 0) {
+            address = text;
+            id = ids.add(key, reset, grow);
+          }
+          usage.mergeUsage(id, savedUsage);
+          hostNames[id] ??= hostName;
+          ports.merge(id, savedPorts);
+          processes.merge(id, savedProcesses);
+        }
+        if (saved.pruned) ids.pruned = true;
       },
-      approximate: () => addresses.pruned || [...addresses.entries.values()].some((u) => u.ports.pruned || u.processes.pruned),
+      approximate: () => ids.pruned || ids.order.some((id) => ports.pruned(id) || processes.pruned(id)),
       rows(totals) {
-        const ranked = [...addresses.entries.values()].map((usage) => ({ key: usage.address, usage })).sort(byRecordsThenKey);
-        return lazyRows(limit(ranked, options.top), ({ key, usage }) => ({
+        // byRecordsThenKey: most connections first, ties by the address's text.
+        const ranked = ids.order.map((id) => ({ id, key: addressOf(id), records: usage.records[id]! }));
+        ranked.sort((a, b) => b.records - a.records || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        return lazyRows(limit(ranked, options.top), ({ id, key, records }) => ({
           RemoteAddress: key,
-          RemoteHostName: usage.hostName,
-          Connections: usage.records,
-          ConnectionPercent: percent(usage.records, totals.connectionRecords),
-          ActiveHours: usage.hours.size,
-          PercentOfTime: percent(usage.hours.size, totals.observedHours.size),
-          RemotePorts: usage.ports.top(LIST_LIMIT),
-          ProcessNames: usage.processes.top(LIST_LIMIT),
-          FirstSeenUtc: usage.firstSeenUtc,
-          LastSeenUtc: usage.lastSeenUtc,
+          RemoteHostName: hostNames[id]!,
+          Connections: records,
+          ConnectionPercent: percent(records, totals.connectionRecords),
+          ActiveHours: usage.hours(id),
+          PercentOfTime: percent(usage.hours(id), totals.observedHours.size),
+          RemotePorts: ports.top(id, LIST_LIMIT),
+          ProcessNames: processes.top(id, LIST_LIMIT),
+          FirstSeenUtc: usage.firstSeenUtc[id]!,
+          LastSeenUtc: usage.lastSeenUtc[id]!,
         }));
       },
     };

@@ -1,0 +1,408 @@
+import type { PortReporterRecord } from '../portreporter/record';
+import { IndexSet } from './index-set';
+import { AdmissionSketch, Tally, own, type RecordFacts, type UsageState } from './statistic';
+
+/**
+ * A table's entries as columns: each key gets a small number (its id) and every figure of the entry
+ * lives in a typed array at that id, instead of an object per key with objects of its own (a Usage, its
+ * hours, two tallies and their arrays) at random places in the heap. On a busy server's log the
+ * remote-address table holds 40,000 addresses, and following those objects' pointers was most of its
+ * time (docs/benchmarks.md, "floors": a prototype counted 33 % faster in-process). The semantics are
+ * BoundedTable's, Usage's and Tally's to the byte: test/cli/stats-equal.test.ts holds the output.
+ */
+
+/** Ids the columns first hold; they grow by half from there up to the table's bound (a third at most unused). */
+const FIRST_IDS = 1024;
+
+/**
+ * Keys to ids with BoundedTable's semantics: past twice `capacity` entries, the entries with the
+ * fewest records are dropped down to `capacity` (ties in table order), and a new key then enters
+ * only once the admission sketch has seen it as often as the weakest entry kept. Table order is the
+ * order keys came in, the kept ones first after a prune (as a Map re-filled in sorted order). IPv4
+ * keys (addressKey's 32-bit integers) live in an open-addressing Int32Array table, others in a Map.
+ */
+export class KeyIds {
+  pruned = false;
+  /** Entries in table order (ids). */
+  order: number[] = [];
+  /** The key of each id. */
+  keys: (string | number)[] = [];
+  private threshold = 1;
+  private readonly salt: number;
+  private readonly free: number[] = [];
+  private nextId = 0;
+  private readonly strings = new Map<string, number>();
+  private readonly mask: number;
+  private readonly slotKeys: Int32Array;
+  /** id + 1 per slot; 0: empty. */
+  private readonly slotIds: Int32Array;
+
+  constructor(
+    readonly capacity: number,
+    /** Records per id (the Usage column the table prunes by). */
+    private readonly records: () => Float64Array,
+    private readonly sketch: AdmissionSketch = new AdmissionSketch(1 << 16),
+  ) {
+    this.salt = sketch.newSalt();
+    let slots = 1;
+    // At most a third of the slots in use (2 × capacity keys): short probes, 8 bytes a slot.
+    while (slots < capacity * 6) slots *= 2;
+    this.mask = slots - 1;
+    this.slotKeys = new Int32Array(slots);
+    this.slotIds = new Int32Array(slots);
+  }
+
+  get size(): number {
+    return this.order.length;
+  }
+
+  /** The id of a key, or -1. */
+  get(key: string | number): number {
+    if (typeof key === 'string') return this.strings.get(key) ?? -1;
+    const mask = this.mask;
+    for (let s = (Math.imul(key, 0x9e3779b1) >>> 12) & mask; ; s = (s + 1) & mask) {
+      const id = this.slotIds[s]!;
+      if (id === 0) return -1;
+      if (this.slotKeys[s] === key) return id - 1;
+    }
+  }
+
+  /** BoundedTable.admit: 0 when a new key should not enter yet, else the records it enters with. */
+  admit(key: string | number): number {
+    if (!this.pruned) return 1;
+    const seen = this.sketch.touch(key, this.salt);
+    return seen >= this.threshold ? seen : 0;
+  }
+
+  /**
+   * Adds a new key (pruning first when full) and returns its id; `reset(id)` is called before the id
+   * is used (a fresh id, or one a prune freed), and `grow(ids)` when the columns must hold more ids.
+   */
+  add(key: string | number, reset: (id: number) => void, grow: (ids: number) => void): number {
+    if (this.order.length >= this.capacity * 2) this.prune();
+    let id = this.free.pop();
+    if (id === undefined) {
+      id = this.nextId++;
+      const held = this.records().length;
+      if (id >= held) grow(Math.min(Math.max(FIRST_IDS, Math.ceil(held * 1.5)), this.capacity * 2));
+    }
+    reset(id);
+    this.keys[id] = typeof key === 'string' ? own(key) : key;
+    this.place(this.keys[id]!, id);
+    this.order.push(id);
+    return id;
+  }
+
+  private place(key: string | number, id: number): void {
+    if (typeof key === 'string') {
+      this.strings.set(key, id);
+      return;
+    }
+    const mask = this.mask;
+    let s = (Math.imul(key, 0x9e3779b1) >>> 12) & mask;
+    while (this.slotIds[s] !== 0) s = (s + 1) & mask;
+    this.slotKeys[s] = key;
+    this.slotIds[s] = id + 1;
+  }
+
+  private prune(): void {
+    const records = this.records();
+    // Stable: ties keep table order, as BoundedTable's sort of its Map's entries.
+    const sorted = [...this.order].sort((a, b) => records[b]! - records[a]!);
+    const kept = sorted.slice(0, this.capacity);
+    for (const id of sorted.slice(this.capacity)) this.free.push(id);
+    // Ids are taken again from the lowest freed one up.
+    this.free.sort((a, b) => b - a);
+    this.strings.clear();
+    this.slotIds.fill(0);
+    for (const id of kept) this.place(this.keys[id]!, id);
+    this.order = kept;
+    this.threshold = Math.max(2, kept.length > 0 ? records[kept[kept.length - 1]!]! : 1);
+    this.pruned = true;
+  }
+}
+
+/** Clock hours an id keeps in its window: 8 words of 32 bits; an id whose hours leave it gets an IndexSet. */
+const HOUR_WORDS = 8;
+
+/**
+ * Usage (src/stats/statistic.ts) as columns: records, the clock hours with a record, first and last
+ * seen. The hours are a bitset over a window of 256 hours from the id's first hour (a week of logs
+ * spans 168); an id seen outside its window moves to an IndexSet of its own.
+ */
+export class UsageColumns {
+  records = new Float64Array(0);
+  private hourBase = new Int32Array(0);
+  /** The last hour counted + 1 (0: none yet): rows of one hour change nothing. */
+  private lastHour = new Int32Array(0);
+  private hourCount = new Int32Array(0);
+  private hourWords = new Int32Array(0);
+  private readonly wideHours = new Map<number, IndexSet>();
+  firstSeenUtc: (string | null)[] = [];
+  lastSeenUtc: (string | null)[] = [];
+
+  grow(ids: number): void {
+    this.records = grown(this.records, ids);
+    this.hourBase = grown(this.hourBase, ids);
+    this.lastHour = grown(this.lastHour, ids);
+    this.hourCount = grown(this.hourCount, ids);
+    this.hourWords = grown(this.hourWords, ids * HOUR_WORDS);
+  }
+
+  reset(id: number): void {
+    this.records[id] = 0;
+    this.lastHour[id] = 0;
+    this.hourCount[id] = 0;
+    this.hourWords.fill(0, id * HOUR_WORDS, (id + 1) * HOUR_WORDS);
+    this.wideHours.delete(id);
+    this.firstSeenUtc[id] = null;
+    this.lastSeenUtc[id] = null;
+  }
+
+  /** Usage.count. */
+  count(id: number, record: PortReporterRecord, facts: RecordFacts): void {
+    this.records[id]!++;
+    if (facts.hour >= 0) this.addHour(id, facts.hour);
+    const t = record.TimeUtc;
+    if (t !== null && t !== this.lastSeenUtc[id]) {
+      const first = this.firstSeenUtc[id]!;
+      if (first === null || t < first) this.firstSeenUtc[id] = t;
+      const last = this.lastSeenUtc[id]!;
+      if (last === null || t > last) this.lastSeenUtc[id] = t;
+    }
+  }
+
+  addHour(id: number, hour: number): void {
+    if (hour + 1 === this.lastHour[id]) return;
+    this.lastHour[id] = hour + 1;
+    const wide = this.wideHours.get(id);
+    if (wide !== undefined) {
+      wide.add(hour);
+      return;
+    }
+    if (this.hourCount[id] === 0) this.hourBase[id] = hour - (hour & 31);
+    const offset = hour - this.hourBase[id]!;
+    if (offset < 0 || offset >= HOUR_WORDS * 32) {
+      const set = new IndexSet();
+      for (const h of this.hourValues(id)) set.add(h);
+      set.add(hour);
+      this.wideHours.set(id, set);
+      return;
+    }
+    const w = id * HOUR_WORDS + (offset >>> 5);
+    const bit = 1 << (offset & 31);
+    if ((this.hourWords[w]! & bit) === 0) {
+      this.hourWords[w] = this.hourWords[w]! | bit;
+      this.hourCount[id]!++;
+    }
+  }
+
+  /** How many clock hours have a record of this id. */
+  hours(id: number): number {
+    return this.wideHours.get(id)?.size ?? this.hourCount[id]!;
+  }
+
+  /** The clock hours, in increasing order. */
+  hourValues(id: number): number[] {
+    const wide = this.wideHours.get(id);
+    if (wide !== undefined) return wide.values();
+    const out: number[] = [];
+    if (this.hourCount[id] === 0) return out;
+    for (let w = 0; w < HOUR_WORDS; w++) {
+      const word = this.hourWords[id * HOUR_WORDS + w]!;
+      for (let bit = 0; word !== 0 && bit < 32; bit++) if (word & (1 << bit)) out.push(this.hourBase[id]! + w * 32 + bit);
+    }
+    return out;
+  }
+
+  saveUsage(id: number): UsageState {
+    return [this.records[id]!, this.hourValues(id), this.firstSeenUtc[id]!, this.lastSeenUtc[id]!];
+  }
+
+  /** Usage.mergeUsage. */
+  mergeUsage(id: number, [records, hours, first, last]: UsageState): void {
+    this.records[id]! += records;
+    for (const h of hours) this.addHour(id, h);
+    const mine = this.firstSeenUtc[id]!;
+    if (first !== null && (mine === null || first < mine)) this.firstSeenUtc[id] = first;
+    const mineLast = this.lastSeenUtc[id]!;
+    if (last !== null && (mineLast === null || last > mineLast)) this.lastSeenUtc[id] = last;
+  }
+}
+
+/** Slots of a port list (TALLY_CAPACITY). */
+const PORT_SLOTS = 16;
+
+/**
+ * PortTally as columns: per id, up to 16 ports and their counts, exact until a 17th port comes, then
+ * Space-Saving (the new port takes the first least counted slot and adds to its count). The same
+ * slots, tops and saved form as PortTally (test/unit/stats-columns.test.ts).
+ */
+export class PortTallyColumns {
+  /** port + 1 per slot. */
+  private tags = new Int32Array(0);
+  private counts = new Float64Array(0);
+  private sizes = new Uint8Array(0);
+  private prunedIds = new Uint8Array(0);
+
+  grow(ids: number): void {
+    this.tags = grown(this.tags, ids * PORT_SLOTS);
+    this.counts = grown(this.counts, ids * PORT_SLOTS);
+    this.sizes = grown(this.sizes, ids);
+    this.prunedIds = grown(this.prunedIds, ids);
+  }
+
+  reset(id: number): void {
+    this.sizes[id] = 0;
+    this.prunedIds[id] = 0;
+  }
+
+  add(id: number, port: number | null | undefined, times = 1): void {
+    if (port === null || port === undefined) return;
+    if (!Number.isInteger(port) || port < -1 || port > 65535) throw new RangeError(`not a port: ${port}`);
+    const tag = port + 1;
+    const base = id * PORT_SLOTS;
+    const end = base + this.sizes[id]!;
+    const { tags, counts } = this;
+    let min = base;
+    let i = base;
+    for (; i < end; i++) {
+      if (tags[i] === tag) {
+        counts[i]! += times;
+        return;
+      }
+      if (counts[i]! < counts[min]!) min = i;
+    }
+    if (i < base + PORT_SLOTS) {
+      tags[i] = tag;
+      counts[i] = times;
+      this.sizes[id]!++;
+      return;
+    }
+    tags[min] = tag;
+    counts[min]! += times;
+    this.prunedIds[id] = 1;
+  }
+
+  pruned(id: number): boolean {
+    return this.prunedIds[id] === 1;
+  }
+
+  /** The ports by descending count, ties by port; all of them when n is undefined (SpaceSavingList.top). */
+  top(id: number, n?: number): number[] {
+    const base = id * PORT_SLOTS;
+    const order = Array.from({ length: this.sizes[id]! }, (_, i) => base + i);
+    order.sort((a, b) => this.counts[b]! - this.counts[a]! || this.tags[a]! - this.tags[b]!);
+    return order.slice(0, n ?? order.length).map((i) => this.tags[i]! - 1);
+  }
+
+  /** [port, count] per slot, then 1 when ports were replaced (SpaceSavingList.save). */
+  save(id: number): (readonly [number, number] | 1)[] {
+    const base = id * PORT_SLOTS;
+    const out: (readonly [number, number] | 1)[] = Array.from({ length: this.sizes[id]! }, (_, i) => [this.tags[base + i]! - 1, this.counts[base + i]!] as const);
+    if (this.pruned(id)) out.push(1);
+    return out;
+  }
+
+  merge(id: number, saved: readonly (readonly [number, number] | 1)[]): void {
+    for (const entry of saved) {
+      if (entry === 1) this.prunedIds[id] = 1;
+      else this.add(id, entry[0], entry[1]);
+    }
+  }
+}
+
+/** Values a TextTallyColumns id keeps in its columns before it gets a Tally of its own. */
+const TEXT_SLOTS = 4;
+
+/**
+ * Tally<string> as columns, for lists that mostly hold few values (the process names of a remote
+ * address): up to 4 values and their counts in the id's slots, then a Tally of its own, given the 4
+ * in their order first, so that slots, counts and the saved form stay Tally's.
+ */
+export class TextTallyColumns {
+  private values: (string | undefined)[] = [];
+  private counts = new Float64Array(0);
+  private sizes = new Uint8Array(0);
+  private tallies: (Tally | undefined)[] = [];
+
+  grow(ids: number): void {
+    this.counts = grown(this.counts, ids * TEXT_SLOTS);
+    this.sizes = grown(this.sizes, ids);
+  }
+
+  reset(id: number): void {
+    this.sizes[id] = 0;
+    this.tallies[id] = undefined;
+    // The names go with the slots: a freed id must not keep strings alive.
+    for (let i = id * TEXT_SLOTS; i < (id + 1) * TEXT_SLOTS; i++) this.values[i] = undefined;
+  }
+
+  add(id: number, value: string | null | undefined, times = 1): void {
+    if (value === null || value === undefined || value === '') return;
+    const tally = this.tallies[id];
+    if (tally !== undefined) {
+      tally.add(value, times);
+      return;
+    }
+    const base = id * TEXT_SLOTS;
+    const end = base + this.sizes[id]!;
+    for (let i = base; i < end; i++) {
+      if (this.values[i] === value) {
+        this.counts[i]! += times;
+        return;
+      }
+    }
+    if (end < base + TEXT_SLOTS) {
+      this.values[end] = value;
+      this.counts[end] = times;
+      this.sizes[id]!++;
+      return;
+    }
+    this.ownTally(id).add(value, times);
+  }
+
+  /** The id's Tally from now on, holding its slots in their order. */
+  private ownTally(id: number): Tally {
+    const tally = this.tally(id);
+    this.reset(id);
+    this.tallies[id] = tally;
+    return tally;
+  }
+
+  /** The id's values as a Tally (its own, or one made of its slots). */
+  private tally(id: number): Tally {
+    const own = this.tallies[id];
+    if (own !== undefined) return own;
+    const made = new Tally();
+    const base = id * TEXT_SLOTS;
+    for (let i = base; i < base + this.sizes[id]!; i++) made.add(this.values[i], this.counts[i]);
+    return made;
+  }
+
+  pruned(id: number): boolean {
+    return this.tallies[id]?.pruned ?? false;
+  }
+
+  top(id: number, n?: number): string[] {
+    return this.tally(id).top(n);
+  }
+
+  save(id: number): ReturnType<Tally['save']> {
+    return this.tally(id).save();
+  }
+
+  merge(id: number, saved: Parameters<Tally['merge']>[0]): void {
+    for (const entry of saved) {
+      if (entry === 1) this.ownTally(id).pruned = true;
+      else this.add(id, entry[0], entry[1]);
+    }
+  }
+}
+
+function grown<T extends Float64Array | Int32Array | Uint8Array>(array: T, length: number): T {
+  if (array.length >= length) return array;
+  const bigger = new (array.constructor as new (n: number) => T)(length);
+  bigger.set(array);
+  return bigger;
+}

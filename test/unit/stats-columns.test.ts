@@ -1,0 +1,190 @@
+import t from 'tap';
+import { KeyIds, PortTallyColumns, TextTallyColumns, UsageColumns } from '../../src/stats/columns';
+import { BoundedTable, Tally, Usage, type RecordFacts } from '../../src/stats/statistic';
+import type { PortReporterRecord } from '../../src/portreporter/record';
+import { prng } from '../helpers/prng';
+
+// A table as columns (src/stats/columns.ts) must count exactly what the object per key counted:
+// each column class against the class it replaces, on random streams over many ids at once.
+
+const IDS = 7;
+const facts = (hour: number): RecordFacts => ({ hour, hourOfDay: hour < 0 ? -1 : hour % 24, day: hour < 0 ? -1 : Math.floor(hour / 24), listener: false, connection: true });
+const record = (time: string | null): PortReporterRecord => ({ TimeUtc: time }) as unknown as PortReporterRecord;
+
+t.test('PortTallyColumns: the slots, tops and saved form of Tally<number>, per id', async (t) => {
+  for (const [seed, distinct] of [[1, 1], [2, 2], [3, 16], [4, 17], [5, 40], [6, 5000]] as const) {
+    const random = prng(seed);
+    const columns = new PortTallyColumns();
+    columns.grow(IDS);
+    for (let id = 0; id < IDS; id++) columns.reset(id);
+    const reference = Array.from({ length: IDS }, () => new Tally<number>());
+    for (let i = 0; i < 3000; i++) {
+      const id = Math.floor(random() * IDS);
+      const port = Math.floor(distinct * random() ** 3) - 1;
+      const times = seed % 2 === 0 ? 1 : 1 + Math.floor(random() * 20_000);
+      columns.add(id, port, times);
+      reference[id]!.add(port, times);
+    }
+    for (let id = 0; id < IDS; id++) {
+      t.same(columns.save(id), reference[id]!.save(), `${distinct} distinct, id ${id}: slots and counts`);
+      t.same(columns.top(id), reference[id]!.top(), 'top: by count, then port');
+      t.same(columns.top(id, 5), reference[id]!.top(5));
+      t.equal(columns.pruned(id), reference[id]!.pruned);
+    }
+    // Merged into fresh ids: the same as Tally.merge.
+    const merged = new PortTallyColumns();
+    merged.grow(1);
+    merged.reset(0);
+    const mergedRef = new Tally<number>();
+    for (let id = 0; id < IDS; id++) {
+      merged.merge(0, columns.save(id));
+      mergedRef.merge(reference[id]!.save());
+    }
+    t.same(merged.save(0), mergedRef.save(), `${distinct} distinct: merge`);
+  }
+  const edges = new PortTallyColumns();
+  edges.grow(2);
+  edges.reset(0);
+  edges.reset(1);
+  for (const p of [0, 65535, -1, 65535]) edges.add(0, p);
+  t.same(edges.top(0), [65535, -1, 0], 'ports -1, 0 and 65535 are kept apart');
+  edges.add(1, 443, 2 ** 33);
+  edges.add(1, 443);
+  t.same(edges.save(1), [[443, 2 ** 33 + 1]], 'counts past 2^32 stay exact');
+  edges.add(1, null);
+  t.same(edges.save(1), [[443, 2 ** 33 + 1]], 'no port: nothing counted');
+  t.throws(() => edges.add(0, 65536), RangeError, 'a value that is no port is refused (a damaged partial)');
+  t.throws(() => edges.add(0, 1.5), RangeError);
+  edges.reset(0);
+  t.same(edges.save(0), [], 'reset: an empty list for an id used again');
+});
+
+t.test('TextTallyColumns: the slots, tops and saved form of Tally<string>, per id', async (t) => {
+  for (const [seed, distinct] of [[7, 1], [8, 2], [9, 3], [10, 16], [11, 17], [12, 300]] as const) {
+    const random = prng(seed);
+    const columns = new TextTallyColumns();
+    columns.grow(IDS);
+    for (let id = 0; id < IDS; id++) columns.reset(id);
+    const reference = Array.from({ length: IDS }, () => new Tally<string>());
+    for (let i = 0; i < 2000; i++) {
+      const id = Math.floor(random() * IDS);
+      const v = Math.floor(distinct * random() ** 2);
+      const value = v === 0 && seed % 3 === 0 ? (i % 2 ? null : '') : `w3wp-${v}.exe`;
+      const times = seed % 2 === 0 ? 1 : 1 + Math.floor(random() * 1000);
+      columns.add(id, value, times);
+      reference[id]!.add(value, times);
+    }
+    for (let id = 0; id < IDS; id++) {
+      t.same(columns.save(id), reference[id]!.save(), `${distinct} distinct, id ${id}`);
+      t.same(columns.top(id, 5), reference[id]!.top(5));
+      t.equal(columns.pruned(id), reference[id]!.pruned);
+    }
+    const merged = new TextTallyColumns();
+    merged.grow(1);
+    merged.reset(0);
+    const mergedRef = new Tally<string>();
+    for (let id = 0; id < IDS; id++) {
+      merged.merge(0, columns.save(id));
+      mergedRef.merge(reference[id]!.save());
+    }
+    t.same(merged.save(0), mergedRef.save(), `${distinct} distinct: merge`);
+    t.equal(merged.pruned(0), mergedRef.pruned);
+  }
+  const one = new TextTallyColumns();
+  one.grow(1);
+  one.reset(0);
+  one.merge(0, [['lsass.exe', 3], 1]);
+  t.ok(one.pruned(0), 'a saved list marked approximate stays approximate');
+  t.same(one.save(0), [['lsass.exe', 3], 1]);
+  one.reset(0);
+  t.same(one.save(0), [], 'reset: an empty list');
+  t.notOk(one.pruned(0));
+});
+
+t.test('UsageColumns: records, hours, first and last seen as Usage counts them', async (t) => {
+  const random = prng(42);
+  const columns = new UsageColumns();
+  columns.grow(IDS);
+  for (let id = 0; id < IDS; id++) columns.reset(id);
+  const reference = Array.from({ length: IDS }, () => new Usage());
+  const base = 493_000;
+  for (let i = 0; i < 5000; i++) {
+    const id = Math.floor(random() * IDS);
+    // Mostly a week of hours; some far before and after (out of a 256-hour window), some unknown.
+    const r = random();
+    const hour = r < 0.05 ? -1 : r < 0.1 ? base - Math.floor(random() * 5000) : r < 0.12 ? base + 300 + Math.floor(random() * 90_000) : base + Math.floor(random() * 168);
+    const time = random() < 0.05 ? null : `2026-11-${String(10 + Math.floor(random() * 9)).padStart(2, '0')}T0${Math.floor(random() * 9)}:00:00.000Z`;
+    columns.count(id, record(time), facts(hour));
+    reference[id]!.count(record(time), facts(hour));
+  }
+  for (let id = 0; id < IDS; id++) {
+    t.same(columns.saveUsage(id), reference[id]!.saveUsage(), `id ${id}: records, hours, first and last`);
+    t.equal(columns.hours(id), reference[id]!.hours.size);
+  }
+  // Only hours inside the window: the bitset, not an IndexSet.
+  const narrow = new UsageColumns();
+  narrow.grow(1);
+  narrow.reset(0);
+  const narrowRef = new Usage();
+  for (const h of [base + 40, base + 40, base + 33, base + 250, base + 34]) {
+    narrow.count(0, record('2026-11-16T08:00:00.000Z'), facts(h));
+    narrowRef.count(record('2026-11-16T08:00:00.000Z'), facts(h));
+  }
+  t.same(narrow.saveUsage(0), narrowRef.saveUsage());
+  // Merge: into an id with its own hours.
+  const merged = new UsageColumns();
+  merged.grow(1);
+  merged.reset(0);
+  const mergedRef = new Usage();
+  for (let id = 0; id < IDS; id++) {
+    merged.mergeUsage(0, columns.saveUsage(id));
+    mergedRef.mergeUsage(reference[id]!.saveUsage());
+  }
+  t.same(merged.saveUsage(0), mergedRef.saveUsage(), 'merge');
+  merged.reset(0);
+  t.same(merged.saveUsage(0), new Usage().saveUsage(), 'reset: an empty usage');
+});
+
+t.test('KeyIds: the entries, their order, pruning and admission of BoundedTable', async (t) => {
+  for (const seed of [1, 2, 3]) {
+    const random = prng(seed);
+    const capacity = 10;
+    const records = { array: new Float64Array(0) };
+    const ids = new KeyIds(capacity, () => records.array);
+    const table = new BoundedTable<{ records: number }>(capacity);
+    let admittedDiffer = 0;
+    let keysDiffer = 0;
+    for (let i = 0; i < 5000; i++) {
+      // IPv4-style number keys (negative ones too, as addressKey gives) and IPv6-style strings.
+      const k = Math.floor(60 * random() ** 2);
+      const key = k % 5 === 0 ? `2001:db8::${k}` : (k * 0x01010101) | 0;
+      let id = ids.get(key);
+      let entry = table.get(key);
+      if ((id >= 0) !== (entry !== undefined)) keysDiffer++;
+      if (id < 0) {
+        const a = ids.admit(key);
+        const b = table.admit(key);
+        if (a !== b) admittedDiffer++;
+        if (a === 0) continue;
+        id = ids.add(key, (n) => (records.array[n] = 0), (n) => {
+          const bigger = new Float64Array(n);
+          bigger.set(records.array);
+          records.array = bigger;
+        });
+        records.array[id] = a - 1;
+        entry = table.add(key, { records: b - 1 });
+      }
+      records.array[id]!++;
+      entry!.records++;
+    }
+    t.equal(keysDiffer, 0, `seed ${seed}: the same keys in both at every step`);
+    t.equal(admittedDiffer, 0, `seed ${seed}: admitted alike`);
+    t.ok(ids.pruned && table.pruned, 'both pruned');
+    t.same(
+      ids.order.map((id) => [ids.keys[id], records.array[id]]),
+      [...table.entries].map(([k, v]) => [k, v.records]),
+      `seed ${seed}: the same entries with the same records in the same order`,
+    );
+    t.ok(ids.size <= capacity * 2);
+  }
+});
