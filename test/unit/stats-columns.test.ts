@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { KeyIds, PortTallyColumns, TextTallyColumns, UsageColumns } from '../../src/stats/columns';
 import { BoundedTable, Tally, Usage, type RecordFacts } from '../../src/stats/statistic';
 import type { PortReporterRecord } from '../../src/portreporter/record';
@@ -10,6 +10,35 @@ import { prng } from '../helpers/prng';
 const IDS = 7;
 const facts = (hour: number): RecordFacts => ({ hour, hourOfDay: hour < 0 ? -1 : hour % 24, day: hour < 0 ? -1 : Math.floor(hour / 24), listener: false, connection: true });
 const record = (time: string | null): PortReporterRecord => ({ TimeUtc: time }) as unknown as PortReporterRecord;
+
+/** The tally columns both kinds of list share, as the checks use them. */
+interface TallyLike<K> {
+  grow(ids: number): void;
+  reset(id: number): void;
+  save(id: number): unknown;
+  top(id: number, n?: number): K[];
+  pruned(id: number): boolean;
+  merge(id: number, saved: never): void;
+}
+
+/** Every id against its reference Tally, then all of them merged into one fresh id against Tally.merge. */
+function sameAsTallies<K extends string | number>(t: Test, label: string, columns: TallyLike<K>, reference: Tally<K>[], fresh: TallyLike<K>): void {
+  for (let id = 0; id < reference.length; id++) {
+    t.same(columns.save(id), reference[id]!.save(), `${label}, id ${id}: slots and counts`);
+    t.same(columns.top(id), reference[id]!.top(), 'top: by count, then value');
+    t.same(columns.top(id, 5), reference[id]!.top(5));
+    t.equal(columns.pruned(id), reference[id]!.pruned);
+  }
+  fresh.grow(1);
+  fresh.reset(0);
+  const mergedRef = new Tally<K>();
+  for (let id = 0; id < reference.length; id++) {
+    fresh.merge(0, columns.save(id) as never);
+    mergedRef.merge(reference[id]!.save());
+  }
+  t.same(fresh.save(0), mergedRef.save(), `${label}: merge`);
+  t.equal(fresh.pruned(0), mergedRef.pruned);
+}
 
 t.test('PortTallyColumns: the slots, tops and saved form of Tally<number>, per id', async (t) => {
   for (const [seed, distinct] of [[1, 1], [2, 2], [3, 16], [4, 17], [5, 40], [6, 5000]] as const) {
@@ -25,22 +54,7 @@ t.test('PortTallyColumns: the slots, tops and saved form of Tally<number>, per i
       columns.add(id, port, times);
       reference[id]!.add(port, times);
     }
-    for (let id = 0; id < IDS; id++) {
-      t.same(columns.save(id), reference[id]!.save(), `${distinct} distinct, id ${id}: slots and counts`);
-      t.same(columns.top(id), reference[id]!.top(), 'top: by count, then port');
-      t.same(columns.top(id, 5), reference[id]!.top(5));
-      t.equal(columns.pruned(id), reference[id]!.pruned);
-    }
-    // Merged into fresh ids: the same as Tally.merge.
-    const merged = new PortTallyColumns();
-    merged.grow(1);
-    merged.reset(0);
-    const mergedRef = new Tally<number>();
-    for (let id = 0; id < IDS; id++) {
-      merged.merge(0, columns.save(id));
-      mergedRef.merge(reference[id]!.save());
-    }
-    t.same(merged.save(0), mergedRef.save(), `${distinct} distinct: merge`);
+    sameAsTallies(t, `${distinct} distinct`, columns, reference, new PortTallyColumns());
   }
   const edges = new PortTallyColumns();
   edges.grow(2);
@@ -74,21 +88,7 @@ t.test('TextTallyColumns: the slots, tops and saved form of Tally<string>, per i
       columns.add(id, value, times);
       reference[id]!.add(value, times);
     }
-    for (let id = 0; id < IDS; id++) {
-      t.same(columns.save(id), reference[id]!.save(), `${distinct} distinct, id ${id}`);
-      t.same(columns.top(id, 5), reference[id]!.top(5));
-      t.equal(columns.pruned(id), reference[id]!.pruned);
-    }
-    const merged = new TextTallyColumns();
-    merged.grow(1);
-    merged.reset(0);
-    const mergedRef = new Tally<string>();
-    for (let id = 0; id < IDS; id++) {
-      merged.merge(0, columns.save(id));
-      mergedRef.merge(reference[id]!.save());
-    }
-    t.same(merged.save(0), mergedRef.save(), `${distinct} distinct: merge`);
-    t.equal(merged.pruned(0), mergedRef.pruned);
+    sameAsTallies(t, `${distinct} distinct`, columns, reference, new TextTallyColumns());
   }
   const one = new TextTallyColumns();
   one.grow(1);
