@@ -11,6 +11,13 @@ const IDS = 7;
 const facts = (hour: number): RecordFacts => ({ hour, hourOfDay: hour < 0 ? -1 : hour % 24, day: hour < 0 ? -1 : Math.floor(hour / 24), listener: false, connection: true });
 const record = (time: string | null): PortReporterRecord => ({ TimeUtc: time }) as unknown as PortReporterRecord;
 
+/** Columns with `ids` ids ready to count. */
+function ready<C extends { grow(ids: number): void; reset(id: number): void }>(columns: C, ids = IDS): C {
+  columns.grow(ids);
+  for (let id = 0; id < ids; id++) columns.reset(id);
+  return columns;
+}
+
 /** The tally columns both kinds of list share, as the checks use them. */
 interface TallyLike<K> {
   grow(ids: number): void;
@@ -29,8 +36,7 @@ function sameAsTallies<K extends string | number>(t: Test, label: string, column
     t.same(columns.top(id, 5), reference[id]!.top(5));
     t.equal(columns.pruned(id), reference[id]!.pruned);
   }
-  fresh.grow(1);
-  fresh.reset(0);
+  ready(fresh, 1);
   const mergedRef = new Tally<K>();
   for (let id = 0; id < reference.length; id++) {
     fresh.merge(0, columns.save(id) as never);
@@ -43,9 +49,7 @@ function sameAsTallies<K extends string | number>(t: Test, label: string, column
 t.test('PortTallyColumns: the slots, tops and saved form of Tally<number>, per id', async (t) => {
   for (const [seed, distinct] of [[1, 1], [2, 2], [3, 16], [4, 17], [5, 40], [6, 5000]] as const) {
     const random = prng(seed);
-    const columns = new PortTallyColumns();
-    columns.grow(IDS);
-    for (let id = 0; id < IDS; id++) columns.reset(id);
+    const columns = ready(new PortTallyColumns());
     const reference = Array.from({ length: IDS }, () => new Tally<number>());
     for (let i = 0; i < 3000; i++) {
       const id = Math.floor(random() * IDS);
@@ -56,10 +60,7 @@ t.test('PortTallyColumns: the slots, tops and saved form of Tally<number>, per i
     }
     sameAsTallies(t, `${distinct} distinct`, columns, reference, new PortTallyColumns());
   }
-  const edges = new PortTallyColumns();
-  edges.grow(2);
-  edges.reset(0);
-  edges.reset(1);
+  const edges = ready(new PortTallyColumns(), 2);
   for (const p of [0, 65535, -1, 65535]) edges.add(0, p);
   t.same(edges.top(0), [65535, -1, 0], 'ports -1, 0 and 65535 are kept apart');
   edges.add(1, 443, 2 ** 33);
@@ -76,9 +77,7 @@ t.test('PortTallyColumns: the slots, tops and saved form of Tally<number>, per i
 t.test('TextTallyColumns: the slots, tops and saved form of Tally<string>, per id', async (t) => {
   for (const [seed, distinct] of [[7, 1], [8, 2], [9, 3], [10, 16], [11, 17], [12, 300]] as const) {
     const random = prng(seed);
-    const columns = new TextTallyColumns();
-    columns.grow(IDS);
-    for (let id = 0; id < IDS; id++) columns.reset(id);
+    const columns = ready(new TextTallyColumns());
     const reference = Array.from({ length: IDS }, () => new Tally<string>());
     for (let i = 0; i < 2000; i++) {
       const id = Math.floor(random() * IDS);
@@ -90,9 +89,7 @@ t.test('TextTallyColumns: the slots, tops and saved form of Tally<string>, per i
     }
     sameAsTallies(t, `${distinct} distinct`, columns, reference, new TextTallyColumns());
   }
-  const one = new TextTallyColumns();
-  one.grow(1);
-  one.reset(0);
+  const one = ready(new TextTallyColumns(), 1);
   one.merge(0, [['lsass.exe', 3], 1]);
   t.ok(one.pruned(0), 'a saved list marked approximate stays approximate');
   t.same(one.save(0), [['lsass.exe', 3], 1]);
@@ -103,9 +100,7 @@ t.test('TextTallyColumns: the slots, tops and saved form of Tally<string>, per i
 
 t.test('UsageColumns: records, hours, first and last seen as Usage counts them', async (t) => {
   const random = prng(42);
-  const columns = new UsageColumns();
-  columns.grow(IDS);
-  for (let id = 0; id < IDS; id++) columns.reset(id);
+  const columns = ready(new UsageColumns());
   const reference = Array.from({ length: IDS }, () => new Usage());
   const base = 493_000;
   for (let i = 0; i < 5000; i++) {
@@ -122,9 +117,7 @@ t.test('UsageColumns: records, hours, first and last seen as Usage counts them',
     t.equal(columns.hours(id), reference[id]!.hours.size);
   }
   // Only hours inside the window: the bitset, not an IndexSet.
-  const narrow = new UsageColumns();
-  narrow.grow(1);
-  narrow.reset(0);
+  const narrow = ready(new UsageColumns(), 1);
   const narrowRef = new Usage();
   for (const h of [base + 40, base + 40, base + 33, base + 250, base + 34]) {
     narrow.count(0, record('2026-11-16T08:00:00.000Z'), facts(h));
@@ -132,9 +125,7 @@ t.test('UsageColumns: records, hours, first and last seen as Usage counts them',
   }
   t.same(narrow.saveUsage(0), narrowRef.saveUsage());
   // Merge: into an id with its own hours.
-  const merged = new UsageColumns();
-  merged.grow(1);
-  merged.reset(0);
+  const merged = ready(new UsageColumns(), 1);
   const mergedRef = new Usage();
   for (let id = 0; id < IDS; id++) {
     merged.mergeUsage(0, columns.saveUsage(id));
