@@ -1,6 +1,6 @@
 import type { PortReporterRecord } from '../portreporter/record';
 import { IndexSet } from './index-set';
-import { AdmissionSketch, Tally, own, type RecordFacts, type UsageState } from './statistic';
+import { AdmissionSketch, Tally, TALLY_CAPACITY, own, type RecordFacts, type UsageState } from './statistic';
 
 /**
  * A table's entries as columns: each key gets a small number (its id) and every figure of the entry
@@ -11,6 +11,16 @@ import { AdmissionSketch, Tally, own, type RecordFacts, type UsageState } from '
  * BoundedTable's, Usage's and Tally's to the byte: test/cli/stats-equal.test.ts holds the output.
  */
 
+/** A table's columns as KeyIds drives them: records per id (what it prunes by), more ids, an id made empty. */
+export interface TableColumns {
+  /** Records per id (replaced when the columns grow). */
+  readonly records: Float64Array;
+  /** Room for `ids` ids. */
+  grow(ids: number): void;
+  /** Makes an id empty before it is used (a fresh one, or one a prune freed). */
+  reset(id: number): void;
+}
+
 /** Ids the columns first hold; they grow by half from there up to the table's bound (a third at most unused). */
 const FIRST_IDS = 1024;
 
@@ -18,8 +28,9 @@ const FIRST_IDS = 1024;
  * Keys to ids with BoundedTable's semantics: past twice `capacity` entries, the entries with the
  * fewest records are dropped down to `capacity` (ties in table order), and a new key then enters
  * only once the admission sketch has seen it as often as the weakest entry kept. Table order is the
- * order keys came in, the kept ones first after a prune (as a Map re-filled in sorted order). IPv4
- * keys (addressKey's 32-bit integers) live in an open-addressing Int32Array table, others in a Map.
+ * order keys came in, the kept ones first after a prune (as a Map re-filled in sorted order). Number
+ * keys must be 32-bit integers (addressKey's IPv4 keys) and live in an open-addressing Int32Array
+ * table; string keys live in a Map.
  */
 export class KeyIds {
   pruned = false;
@@ -39,8 +50,7 @@ export class KeyIds {
 
   constructor(
     readonly capacity: number,
-    /** Records per id (the Usage column the table prunes by). */
-    private readonly records: () => Float64Array,
+    private readonly columns: TableColumns,
     private readonly sketch: AdmissionSketch = new AdmissionSketch(1 << 16),
   ) {
     this.salt = sketch.newSalt();
@@ -74,19 +84,17 @@ export class KeyIds {
     return seen >= this.threshold ? seen : 0;
   }
 
-  /**
-   * Adds a new key (pruning first when full) and returns its id; `reset(id)` is called before the id
-   * is used (a fresh id, or one a prune freed), and `grow(ids)` when the columns must hold more ids.
-   */
-  add(key: string | number, reset: (id: number) => void, grow: (ids: number) => void): number {
+  /** Adds a new key (pruning first when full) and returns its id, its columns empty. */
+  add(key: string | number): number {
+    if (typeof key === 'number' && (key | 0) !== key) throw new RangeError(`not a 32-bit key: ${key}`);
     if (this.order.length >= this.capacity * 2) this.prune();
     let id = this.free.pop();
     if (id === undefined) {
       id = this.nextId++;
-      const held = this.records().length;
-      if (id >= held) grow(Math.min(Math.max(FIRST_IDS, Math.ceil(held * 1.5)), this.capacity * 2));
+      const held = this.columns.records.length;
+      if (id >= held) this.columns.grow(Math.min(Math.max(FIRST_IDS, Math.ceil(held * 1.5)), this.capacity * 2));
     }
-    reset(id);
+    this.columns.reset(id);
     this.keys[id] = typeof key === 'string' ? own(key) : key;
     this.place(this.keys[id]!, id);
     this.order.push(id);
@@ -106,7 +114,7 @@ export class KeyIds {
   }
 
   private prune(): void {
-    const records = this.records();
+    const records = this.columns.records;
     // Stable: ties keep table order, as BoundedTable's sort of its Map's entries.
     const sorted = [...this.order].sort((a, b) => records[b]! - records[a]!);
     const kept = sorted.slice(0, this.capacity);
@@ -127,7 +135,7 @@ const HOUR_WORDS = 8;
 
 /**
  * Usage (src/stats/statistic.ts) as columns: records, the clock hours with a record, first and last
- * seen. The hours are a bitset over a window of 256 hours from the id's first hour (a week of logs
+ * seen. Its `grow` and `reset` are the table's for the columns it holds. The hours are a bitset over a window of 256 hours from the id's first hour (a week of logs
  * spans 168); an id seen outside its window moves to an IndexSet of its own.
  */
 export class UsageColumns {
@@ -230,13 +238,14 @@ export class UsageColumns {
   }
 }
 
-/** Slots of a port list (TALLY_CAPACITY). */
-const PORT_SLOTS = 16;
+/** Slots of a port list: a Tally's. */
+const PORT_SLOTS = TALLY_CAPACITY;
 
 /**
- * PortTally as columns: per id, up to 16 ports and their counts, exact until a 17th port comes, then
- * Space-Saving (the new port takes the first least counted slot and adds to its count). The same
- * slots, tops and saved form as PortTally (test/unit/stats-columns.test.ts).
+ * Tally<number> of ports as columns: per id, up to 16 ports and their counts, exact until a 17th port
+ * comes, then Space-Saving (the new port takes the first least counted slot and adds to its count).
+ * The same slots, tops and saved form as Tally<number> (test/unit/stats-columns.test.ts); a value that
+ * is no port (a damaged partial) is refused.
  */
 export class PortTallyColumns {
   /** port + 1 per slot. */

@@ -294,7 +294,7 @@ abstract class SpaceSavingList<K extends string | number> {
 }
 
 /** Values a "top values" column keeps counting (ProcessNames of a port, RemotePorts of an address…). */
-const TALLY_CAPACITY = 16;
+export const TALLY_CAPACITY = 16;
 
 /**
  * Occurrences per value, for "top N values" columns (N ≤ LIST_LIMIT): exact while at most 16 distinct
@@ -378,7 +378,7 @@ function compareKeys(a: string | number, b: string | number): number {
 export const LIST_LIMIT = 5;
 
 /** Rank order of ranked statistics: most records first, ties by key so output is deterministic. */
-export function byRecordsThenKey<T extends { usage: Usage; key: string | number }>(a: T, b: T): number {
+export function byRecordsThenKey<T extends { usage: { records: number }; key: string | number }>(a: T, b: T): number {
   return b.usage.records - a.usage.records || compareKeys(a.key, b.key);
 }
 

@@ -140,8 +140,18 @@ t.test('KeyIds: the entries, their order, pruning and admission of BoundedTable'
   for (const seed of [1, 2, 3]) {
     const random = prng(seed);
     const capacity = 10;
-    const records = { array: new Float64Array(0) };
-    const ids = new KeyIds(capacity, () => records.array);
+    const columns = {
+      records: new Float64Array(0),
+      grow(n: number) {
+        const bigger = new Float64Array(n);
+        bigger.set(columns.records);
+        columns.records = bigger;
+      },
+      reset(id: number) {
+        columns.records[id] = 0;
+      },
+    };
+    const ids = new KeyIds(capacity, columns);
     const table = new BoundedTable<{ records: number }>(capacity);
     let admittedDiffer = 0;
     let keysDiffer = 0;
@@ -157,25 +167,23 @@ t.test('KeyIds: the entries, their order, pruning and admission of BoundedTable'
         const b = table.admit(key);
         if (a !== b) admittedDiffer++;
         if (a === 0) continue;
-        id = ids.add(key, (n) => (records.array[n] = 0), (n) => {
-          const bigger = new Float64Array(n);
-          bigger.set(records.array);
-          records.array = bigger;
-        });
-        records.array[id] = a - 1;
+        id = ids.add(key);
+        columns.records[id] = a - 1;
         entry = table.add(key, { records: b - 1 });
       }
-      records.array[id]!++;
+      columns.records[id]!++;
       entry!.records++;
     }
     t.equal(keysDiffer, 0, `seed ${seed}: the same keys in both at every step`);
     t.equal(admittedDiffer, 0, `seed ${seed}: admitted alike`);
     t.ok(ids.pruned && table.pruned, 'both pruned');
     t.same(
-      ids.order.map((id) => [ids.keys[id], records.array[id]]),
+      ids.order.map((id) => [ids.keys[id], columns.records[id]]),
       [...table.entries].map(([k, v]) => [k, v.records]),
       `seed ${seed}: the same entries with the same records in the same order`,
     );
     t.ok(ids.size <= capacity * 2);
   }
+  const ids = new KeyIds(10, { records: new Float64Array(0), grow() {}, reset() {} });
+  t.throws(() => ids.add(2 ** 40), RangeError, 'a number key must be a 32-bit integer');
 });

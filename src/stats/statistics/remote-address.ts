@@ -1,7 +1,7 @@
 import schema from '../../../schemas/stat-remote-address.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { KeyIds, PortTallyColumns, TextTallyColumns, UsageColumns } from '../columns';
-import { lazyRows, AdmissionSketch, limit, LIST_LIMIT, counted, show, textRendering, type StatisticDefinition, type UsageState, addressKey, addressText, distinctAddressKey, own, type Tally } from '../statistic';
+import { KeyIds, PortTallyColumns, TextTallyColumns, UsageColumns, type TableColumns } from '../columns';
+import { lazyRows, AdmissionSketch, byRecordsThenKey, limit, LIST_LIMIT, counted, show, textRendering, type StatisticDefinition, type UsageState, addressKey, addressText, distinctAddressKey, own, type Tally } from '../statistic';
 import { percent } from '../time';
 
 /** What --partial saves per address: address, host name, usage, remote ports, process names. */
@@ -28,32 +28,41 @@ export const remoteAddress: StatisticDefinition = {
     const processes = new TextTallyColumns();
     const hostNames: (string | null)[] = [];
     const labels: (string | number)[] = [];
-    const ids = new KeyIds(REMOTE_ADDRESS_CAPACITY, () => usage.records, new AdmissionSketch());
-    let address = '';
-    const reset = (id: number): void => {
-      usage.reset(id);
-      ports.reset(id);
-      processes.reset(id);
-      hostNames[id] = null;
+    const columns: TableColumns = {
+      get records() {
+        return usage.records;
+      },
+      grow(n) {
+        usage.grow(n);
+        ports.grow(n);
+        processes.grow(n);
+      },
+      reset(id) {
+        usage.reset(id);
+        ports.reset(id);
+        processes.reset(id);
+        hostNames[id] = null;
+      },
+    };
+    const ids = new KeyIds(REMOTE_ADDRESS_CAPACITY, columns, new AdmissionSketch());
+    /** A new address's id, its text kept as distinctAddressKey gives it. */
+    const addAddress = (key: string | number, address: string): number => {
+      const id = ids.add(key);
       const label = distinctAddressKey(address);
       labels[id] = typeof label === 'number' ? label : own(label);
-    };
-    const grow = (n: number): void => {
-      usage.grow(n);
-      ports.grow(n);
-      processes.grow(n);
+      return id;
     };
     const addressOf = (id: number): string => addressText(labels[id]!);
     return {
       add(record, facts) {
         if (!facts.connection) return;
-        address = record.RemoteAddress!;
+        const address = record.RemoteAddress!;
         const key = addressKey(address);
         let id = ids.get(key);
         if (id < 0) {
           const admitted = ids.admit(key);
           if (admitted === 0) return;
-          id = ids.add(key, reset, grow);
+          id = addAddress(key, address);
           hostNames[id] = own(record.RemoteHostName);
           usage.records[id] = admitted - 1;
         }
@@ -70,10 +79,7 @@ export const remoteAddress: StatisticDefinition = {
         for (const [text, hostName, savedUsage, savedPorts, savedProcesses] of saved.entries) {
           const key = addressKey(text);
           let id = ids.get(key);
-          if (id < 0) {
-            address = text;
-            id = ids.add(key, reset, grow);
-          }
+          if (id < 0) id = addAddress(key, text);
           usage.mergeUsage(id, savedUsage);
           hostNames[id] ??= hostName;
           ports.merge(id, savedPorts);
@@ -83,10 +89,8 @@ export const remoteAddress: StatisticDefinition = {
       },
       approximate: () => ids.pruned || ids.order.some((id) => ports.pruned(id) || processes.pruned(id)),
       rows(totals) {
-        // byRecordsThenKey: most connections first, ties by the address's text.
-        const ranked = ids.order.map((id) => ({ id, key: addressOf(id), records: usage.records[id]! }));
-        ranked.sort((a, b) => b.records - a.records || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-        return lazyRows(limit(ranked, options.top), ({ id, key, records }) => ({
+        const ranked = ids.order.map((id) => ({ id, key: addressOf(id), usage: { records: usage.records[id]! } })).sort(byRecordsThenKey);
+        return lazyRows(limit(ranked, options.top), ({ id, key, usage: { records } }) => ({
           RemoteAddress: key,
           RemoteHostName: hostNames[id]!,
           Connections: records,
