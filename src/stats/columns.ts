@@ -22,15 +22,25 @@ export interface TableColumns {
 }
 
 /** Ids the columns first hold; they grow by half from there up to the table's bound (a third at most unused). */
-const FIRST_IDS = 1024;
+const FIRST_IDS = 64;
+
+/** Hash slots a KeyIds table first has; it doubles while a third of them would be in use. */
+const FIRST_SLOTS = 64;
+
+/** A slot for a number key (an integer below 2^53): both halves of it folded, as hashKey does. */
+function slotOf(key: number, mask: number): number {
+  const folded = (key | 0) === key ? key : (key | 0) ^ Math.floor(key / 4294967296);
+  return (Math.imul(folded, 0x9e3779b1) >>> 12) & mask;
+}
 
 /**
  * Keys to ids with BoundedTable's semantics: past twice `capacity` entries, the entries with the
  * fewest records are dropped down to `capacity` (ties in table order), and a new key then enters
  * only once the admission sketch has seen it as often as the weakest entry kept. Table order is the
  * order keys came in, the kept ones first after a prune (as a Map re-filled in sorted order). Number
- * keys must be 32-bit integers (addressKey's IPv4 keys) and live in an open-addressing Int32Array
- * table; string keys live in a Map.
+ * keys (addressKey's IPv4 keys, endpointKey's address and port) must be integers below 2^53 and live
+ * in an open-addressing Float64Array table that grows with the entries (a table per process starts
+ * small); string keys live in a Map.
  */
 export class KeyIds {
   pruned = false;
@@ -43,10 +53,12 @@ export class KeyIds {
   private readonly free: number[] = [];
   private nextId = 0;
   private readonly strings = new Map<string, number>();
-  private readonly mask: number;
-  private readonly slotKeys: Int32Array;
+  /** Number keys held (they fill slots). */
+  private numbers = 0;
+  private mask = FIRST_SLOTS - 1;
+  private slotKeys = new Float64Array(FIRST_SLOTS);
   /** id + 1 per slot; 0: empty. */
-  private readonly slotIds: Int32Array;
+  private slotIds = new Int32Array(FIRST_SLOTS);
 
   constructor(
     readonly capacity: number,
@@ -54,12 +66,6 @@ export class KeyIds {
     private readonly sketch: AdmissionSketch = new AdmissionSketch(1 << 16),
   ) {
     this.salt = sketch.newSalt();
-    let slots = 1;
-    // At most a third of the slots in use (2 × capacity keys): short probes, 8 bytes a slot.
-    while (slots < capacity * 6) slots *= 2;
-    this.mask = slots - 1;
-    this.slotKeys = new Int32Array(slots);
-    this.slotIds = new Int32Array(slots);
   }
 
   get size(): number {
@@ -70,7 +76,7 @@ export class KeyIds {
   get(key: string | number): number {
     if (typeof key === 'string') return this.strings.get(key) ?? -1;
     const mask = this.mask;
-    for (let s = (Math.imul(key, 0x9e3779b1) >>> 12) & mask; ; s = (s + 1) & mask) {
+    for (let s = slotOf(key, mask); ; s = (s + 1) & mask) {
       const id = this.slotIds[s]!;
       if (id === 0) return -1;
       if (this.slotKeys[s] === key) return id - 1;
@@ -86,7 +92,7 @@ export class KeyIds {
 
   /** Adds a new key (pruning first when full) and returns its id, its columns empty. */
   add(key: string | number): number {
-    if (typeof key === 'number' && (key | 0) !== key) throw new RangeError(`not a 32-bit key: ${key}`);
+    if (typeof key === 'number' && !Number.isSafeInteger(key)) throw new RangeError(`not an integer key: ${key}`);
     if (this.order.length >= this.capacity * 2) this.prune();
     let id = this.free.pop();
     if (id === undefined) {
@@ -96,6 +102,7 @@ export class KeyIds {
     }
     this.columns.reset(id);
     this.keys[id] = typeof key === 'string' ? own(key) : key;
+    if (typeof key === 'number' && ++this.numbers * 3 > this.slotIds.length) this.rehash(this.slotIds.length * 2);
     this.place(this.keys[id]!, id);
     this.order.push(id);
     return id;
@@ -107,10 +114,20 @@ export class KeyIds {
       return;
     }
     const mask = this.mask;
-    let s = (Math.imul(key, 0x9e3779b1) >>> 12) & mask;
+    let s = slotOf(key, mask);
     while (this.slotIds[s] !== 0) s = (s + 1) & mask;
     this.slotKeys[s] = key;
     this.slotIds[s] = id + 1;
+  }
+
+  /** Empty slots, `length` of them, and the number keys of the ids in `order` placed again. */
+  private rehash(length: number): void {
+    if (length !== this.slotIds.length) {
+      this.slotKeys = new Float64Array(length);
+      this.slotIds = new Int32Array(length);
+      this.mask = length - 1;
+    } else this.slotIds.fill(0);
+    for (const id of this.order) if (typeof this.keys[id] === 'number') this.place(this.keys[id]!, id);
   }
 
   private prune(): void {
@@ -122,11 +139,111 @@ export class KeyIds {
     // Ids are taken again from the lowest freed one up.
     this.free.sort((a, b) => b - a);
     this.strings.clear();
-    this.slotIds.fill(0);
-    for (const id of kept) this.place(this.keys[id]!, id);
     this.order = kept;
+    this.numbers = 0;
+    for (const id of kept) {
+      const key = this.keys[id]!;
+      if (typeof key === 'string') this.strings.set(key, id);
+      else this.numbers++;
+    }
+    this.rehash(this.slotIds.length);
     this.threshold = Math.max(2, kept.length > 0 ? records[kept[kept.length - 1]!]! : 1);
     this.pruned = true;
+  }
+}
+
+/**
+ * Ports (0-65535) to ids, in the order the ports came (id order is table order): a port's id is read
+ * from a 65,536-entry array, nothing is hashed. The table is not bounded (a port can only be one of
+ * 65,536), so nothing is pruned; the columns grow as KeyIds grows them. A value that is no port (a
+ * damaged partial) is refused.
+ */
+export class PortIds {
+  /** The port of each id. */
+  readonly keys: number[] = [];
+  /** id + 1 per port; 0: none. */
+  private readonly ids = new Int32Array(65_536);
+
+  constructor(private readonly columns: TableColumns) {}
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  /** The id of a port, or -1. */
+  get(port: number): number {
+    return this.ids[port]! - 1;
+  }
+
+  /** Adds a port that has no id yet and returns its id, its columns empty. */
+  add(port: number): number {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`not a port: ${port}`);
+    const id = this.keys.length;
+    const held = this.columns.records.length;
+    if (id >= held) this.columns.grow(Math.min(Math.max(FIRST_IDS, Math.ceil(held * 1.5)), 65_536));
+    this.columns.reset(id);
+    this.keys.push(port);
+    this.ids[port] = id + 1;
+    return id;
+  }
+}
+
+/**
+ * A set of keys as distinctAddressKey gives them, in the order they came: 32-bit integers (IPv4
+ * addresses) in an open-addressing Int32Array table, where a lookup reads one or two slots instead of
+ * a Set's hash chain, and other keys (strings) in a Set. `order` holds them all as they came (what
+ * --partial saves). The table holds at most half its slots; 0 marks an empty slot, so the key 0 is
+ * kept apart.
+ */
+export class DistinctKeys {
+  readonly order: (string | number)[] = [];
+  private readonly strings = new Set<string>();
+  private slots = new Int32Array(1024);
+  private integers = 0;
+  private hasZero = false;
+
+  get size(): number {
+    return this.order.length;
+  }
+
+  add(key: string | number): void {
+    if (typeof key === 'string') {
+      if (this.strings.has(key)) return;
+      const kept = own(key);
+      this.strings.add(kept);
+      this.order.push(kept);
+      return;
+    }
+    if ((key | 0) !== key) throw new RangeError(`not a 32-bit key: ${key}`);
+    if (key === 0) {
+      if (!this.hasZero) {
+        this.hasZero = true;
+        this.order.push(key);
+      }
+      return;
+    }
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let s = (Math.imul(key, 0x9e3779b1) >>> 12) & mask;
+    for (let held = slots[s]!; held !== 0; held = slots[s]!) {
+      if (held === key) return;
+      s = (s + 1) & mask;
+    }
+    slots[s] = key;
+    this.order.push(key);
+    if (++this.integers * 2 > slots.length) this.rehash(slots.length * 2);
+  }
+
+  private rehash(length: number): void {
+    const old = this.slots;
+    const slots = (this.slots = new Int32Array(length));
+    const mask = length - 1;
+    for (const key of old) {
+      if (key === 0) continue;
+      let s = (Math.imul(key, 0x9e3779b1) >>> 12) & mask;
+      while (slots[s] !== 0) s = (s + 1) & mask;
+      slots[s] = key;
+    }
   }
 }
 
@@ -409,7 +526,8 @@ export class TextTallyColumns {
   }
 }
 
-function grown<T extends Float64Array | Int32Array | Uint8Array>(array: T, length: number): T {
+/** The array, or a longer copy of it holding `length` values. */
+export function grown<T extends Float64Array | Int32Array | Uint8Array>(array: T, length: number): T {
   if (array.length >= length) return array;
   const bigger = new (array.constructor as new (n: number) => T)(length);
   bigger.set(array);

@@ -1,7 +1,7 @@
 import type { OutputRecord } from '../output/record-kind';
 import type { PortReporterRecord } from '../portreporter/record';
 import { IndexSet } from './index-set';
-import { hasRemote, isTcpListener, type Accumulator, type RecordFacts, type ScopeTotals, type StatisticDefinition, type StatsOptions } from './statistic';
+import { distinctAddressKey, hasRemote, isTcpListener, type Accumulator, type RecordFacts, type ScopeTotals, type StatisticDefinition, type StatsOptions } from './statistic';
 import { setTimeBuckets } from './time';
 import { compareText } from '../output/collate';
 
@@ -45,7 +45,7 @@ interface Scope {
 export class StatsEngine {
   private readonly scopes = new Map<string | null, Scope>();
   private lastScope: Scope | undefined;
-  private readonly facts: RecordFacts = { hour: -1, hourOfDay: -1, day: -1, listener: false, connection: false };
+  private readonly facts: RecordFacts = { hour: -1, hourOfDay: -1, day: -1, listener: false, connection: false, remoteKey: '' };
   /** The facts of each record of the run being counted (addRun), grown as needed. */
   private run = runFacts(0);
   /** The time strings facts' buckets were computed from (undefined: none yet). */
@@ -113,6 +113,8 @@ export class StatsEngine {
       run.hourOfDay[k] = facts.hourOfDay;
       run.day[k] = facts.day;
       run.flags[k] = (listener ? LISTENER : 0) | (connection ? CONNECTION : 0);
+      // Parsed once here, not by each statistic that keys on the remote address (three of them).
+      run.remoteKey[k] = connection ? distinctAddressKey(record.RemoteAddress!) : '';
       totals.records++;
       if (record.Protocol === 'TCP') totals.tcpRecords++;
       if (connection) totals.connectionRecords++;
@@ -128,6 +130,7 @@ export class StatsEngine {
         facts.day = run.day[k]!;
         facts.listener = (flags & LISTENER) !== 0;
         facts.connection = (flags & CONNECTION) !== 0;
+        facts.remoteKey = run.remoteKey[k]!;
         accumulator.add(records[j]!, facts);
       }
     }
@@ -250,11 +253,12 @@ interface RunFacts {
   hourOfDay: Int32Array;
   day: Int32Array;
   flags: Uint8Array;
+  remoteKey: (string | number)[];
 }
 
 function runFacts(n: number): RunFacts {
   const size = Math.max(n, 1024);
-  return { hour: new Int32Array(size), hourOfDay: new Int32Array(size), day: new Int32Array(size), flags: new Uint8Array(size) };
+  return { hour: new Int32Array(size), hourOfDay: new Int32Array(size), day: new Int32Array(size), flags: new Uint8Array(size), remoteKey: new Array<string | number>(size).fill('') };
 }
 
 /** What stands for a statistic whose counts were dropped (rowsOf with release): any use is a bug. */

@@ -11,6 +11,12 @@ export interface RecordFacts extends TimeBuckets {
   listener: boolean;
   /** A TCP connection with a known remote address (isConnection). */
   connection: boolean;
+  /**
+   * A connection's remote address as distinctAddressKey gives it (a canonical IPv4 address as its
+   * number, other text as itself), worked out once for the statistics that key on it; '' for other
+   * records.
+   */
+  remoteKey: string | number;
 }
 
 /** What a statistic's figures are relative to: every counted record of its scope (one computer or all). */
@@ -439,13 +445,34 @@ export function addressKey(address: string): string | number {
  * addressText turns the key back into the address's text.
  */
 export function distinctAddressKey(address: string): string | number {
-  const key = addressKey(address);
-  if (typeof key === 'string') return key;
-  for (let i = 0; i < address.length - 1; i++) {
-    // A 0 that starts an octet and is followed by a digit: not canonical ("010.0.0.1").
-    if (address.charCodeAt(i) === 48 && (i === 0 || address.charCodeAt(i - 1) === 46) && address.charCodeAt(i + 1) !== 46) return address;
+  // addressKey's parse, also refusing a leading zero ("010.0.0.1"): one pass, as the stats engine
+  // works this out for every connection record (RecordFacts.remoteKey).
+  let n = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || part > 255 || ++dots > 3) return address;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3 && (digits === 0 || part !== 0)) {
+      part = part * 10 + (c - 48);
+      digits++;
+    } else return address;
   }
-  return key;
+  if (dots !== 3 || digits === 0 || part > 255) return address;
+  return (n * 256 + part) | 0;
+}
+
+/**
+ * addressKey from a distinctAddressKey: the same number, or the key of the text (a non-canonical IPv4
+ * address still gets its number, anything else stays text).
+ */
+export function addressKeyOf(distinct: string | number): string | number {
+  return typeof distinct === 'number' ? distinct : addressKey(distinct);
 }
 
 /** The text of a distinctAddressKey. */
@@ -455,9 +482,11 @@ export function addressText(key: string | number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-/** A table key for (address, port): a number for IPv4 (address × 65537 + port + 1, exact in a double). */
-export function endpointKey(address: string, port: number | null): string | number {
-  const key = addressKey(address);
+/**
+ * A table key for (address, port): a number for IPv4 (address × 65537 + port + 1, exact in a double).
+ * `key` is the address's addressKey when known.
+ */
+export function endpointKey(address: string, port: number | null, key: string | number = addressKey(address)): string | number {
   return typeof key === 'number' ? (key >>> 0) * 65537 + (port === null ? 0 : port + 1) : `${address}\u0000${port ?? ''}`;
 }
 

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { KeyIds, PortTallyColumns, TextTallyColumns, UsageColumns } from '../../src/stats/columns';
+import { DistinctKeys, KeyIds, PortIds, PortTallyColumns, TextTallyColumns, UsageColumns } from '../../src/stats/columns';
 import { BoundedTable, Tally, Usage, type RecordFacts } from '../../src/stats/statistic';
 import type { PortReporterRecord } from '../../src/portreporter/record';
 import { prng } from '../helpers/prng';
@@ -8,7 +8,7 @@ import { prng } from '../helpers/prng';
 // each column class against the class it replaces, on random streams over many ids at once.
 
 const IDS = 7;
-const facts = (hour: number): RecordFacts => ({ hour, hourOfDay: hour < 0 ? -1 : hour % 24, day: hour < 0 ? -1 : Math.floor(hour / 24), listener: false, connection: true });
+const facts = (hour: number): RecordFacts => ({ hour, hourOfDay: hour < 0 ? -1 : hour % 24, day: hour < 0 ? -1 : Math.floor(hour / 24), listener: false, connection: true, remoteKey: '' });
 const record = (time: string | null): PortReporterRecord => ({ TimeUtc: time }) as unknown as PortReporterRecord;
 
 /** Columns with `ids` ids ready to count. */
@@ -137,9 +137,9 @@ t.test('UsageColumns: records, hours, first and last seen as Usage counts them',
 });
 
 t.test('KeyIds: the entries, their order, pruning and admission of BoundedTable', async (t) => {
-  for (const seed of [1, 2, 3]) {
+  // Capacity 100 makes the hash slots grow (from 64) and rehash, before and after prunes.
+  for (const [seed, capacity] of [[1, 10], [2, 10], [3, 10], [4, 100], [5, 100]] as const) {
     const random = prng(seed);
-    const capacity = 10;
     const columns = {
       records: new Float64Array(0),
       grow(n: number) {
@@ -156,9 +156,10 @@ t.test('KeyIds: the entries, their order, pruning and admission of BoundedTable'
     let admittedDiffer = 0;
     let keysDiffer = 0;
     for (let i = 0; i < 5000; i++) {
-      // IPv4-style number keys (negative ones too, as addressKey gives) and IPv6-style strings.
-      const k = Math.floor(60 * random() ** 2);
-      const key = k % 5 === 0 ? `2001:db8::${k}` : (k * 0x01010101) | 0;
+      // IPv4-style number keys (negative ones too, as addressKey gives), endpointKey-style ones up to
+      // 2^48 (address and port), and IPv6-style strings.
+      const k = Math.floor(6 * capacity * random() ** 2);
+      const key = k % 5 === 0 ? `2001:db8::${k}` : k % 5 === 1 ? ((k * 0x01010101) >>> 0) * 65537 + (k % 7) : (k * 0x01010101) | 0;
       let id = ids.get(key);
       let entry = table.get(key);
       if ((id >= 0) !== (entry !== undefined)) keysDiffer++;
@@ -185,5 +186,48 @@ t.test('KeyIds: the entries, their order, pruning and admission of BoundedTable'
     t.ok(ids.size <= capacity * 2);
   }
   const ids = new KeyIds(10, { records: new Float64Array(0), grow() {}, reset() {} });
-  t.throws(() => ids.add(2 ** 40), RangeError, 'a number key must be a 32-bit integer');
+  t.throws(() => ids.add(2 ** 53), RangeError, 'a number key must be an integer below 2^53');
+  t.throws(() => ids.add(1.5), RangeError);
+});
+
+t.test('PortIds: ids in the order ports came, columns grown as ids are added', async (t) => {
+  const records: number[] = [];
+  const columns = {
+    records: new Float64Array(0),
+    grow(n: number) {
+      records.push(n);
+      const bigger = new Float64Array(n);
+      bigger.set(columns.records);
+      columns.records = bigger;
+    },
+    reset(id: number) {
+      columns.records[id] = 0;
+    },
+  };
+  const ids = new PortIds(columns);
+  const ports = [443, 0, 65535, 49152, 443, 0, ...Array.from({ length: 200 }, (_, i) => 50_000 + i)];
+  for (const port of ports) if (ids.get(port) < 0) ids.add(port);
+  t.same(ids.keys.slice(0, 4), [443, 0, 65535, 49152], 'first seen first');
+  t.equal(ids.size, 204, 'one id per distinct port');
+  t.equal(ids.get(65535), 2);
+  t.equal(ids.get(1), -1, 'a port never seen');
+  t.ok(columns.records.length >= 204, `columns grown: ${records.join(', ')}`);
+  for (const bad of [-1, 65536, 1.5, Number.NaN]) t.throws(() => ids.add(bad), RangeError, `${bad} is no port`);
+});
+
+t.test('DistinctKeys: a Set of address keys, in the order they came', async (t) => {
+  const random = prng(9);
+  const keys = new DistinctKeys();
+  const reference = new Set<string | number>();
+  for (let i = 0; i < 20_000; i++) {
+    const k = Math.floor(3000 * random() ** 2);
+    // 0 (0.0.0.0) is kept apart from the empty slot; negative keys as addressKey gives them.
+    const key = k % 11 === 0 ? `2001:db8::${k}` : k === 1 ? 0 : (k * 0x01010101) | 0;
+    keys.add(key);
+    reference.add(key);
+  }
+  t.equal(keys.size, reference.size);
+  t.same(keys.order, [...reference], 'the same keys in the same order');
+  t.ok(reference.has(0), 'the stream holds key 0');
+  t.throws(() => keys.add(2 ** 40), RangeError, 'a number key must be a 32-bit integer');
 });

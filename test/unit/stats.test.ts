@@ -6,6 +6,7 @@ import { processKey } from '../../src/stats/statistic';
 import { timeBuckets } from '../../src/stats/time';
 import { FIXTURE, record } from '../fixtures/stats/records';
 import { schemaErrors } from '../helpers/schema';
+import { prng } from '../helpers/prng';
 
 // Every expectation below is counted by hand from test/fixtures/stats/records.ts (15 records, one of
 // them Closed and so not counted): 14 counted, 12 TCP, 2 UDP, 9 connections, observed clock hours
@@ -336,6 +337,35 @@ t.test('distinctAddressKey: distinct texts stay distinct, addressText gives each
   for (const a of texts) t.equal(addressText(distinctAddressKey(a)), a, `${JSON.stringify(a)} round-trips`);
   t.type(distinctAddressKey('198.18.3.4'), 'number');
   t.type(distinctAddressKey('010.0.0.1'), 'string', 'a leading zero keeps the text');
+});
+
+t.test('distinctAddressKey parses once what addressKey and a leading-zero check gave, addressKeyOf gives addressKey back', async (t) => {
+  const { distinctAddressKey, addressKey, addressKeyOf } = await import('../../src/stats/statistic');
+  // The definition before the one-pass parse: addressKey, then the text kept for a leading zero.
+  const reference = (address: string): string | number => {
+    const key = addressKey(address);
+    if (typeof key === 'string') return key;
+    for (let i = 0; i < address.length - 1; i++) {
+      if (address.charCodeAt(i) === 48 && (i === 0 || address.charCodeAt(i - 1) === 46) && address.charCodeAt(i + 1) !== 46) return address;
+    }
+    return key;
+  };
+  const random = prng(11);
+  const pieces = ['0', '00', '1', '01', '10', '100', '255', '256', '007', '1000', '', 'a', ':'];
+  let differ = 0;
+  let numbers = 0;
+  let leadingZeros = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const parts = Array.from({ length: random() < 0.7 ? 4 : 2 + Math.floor(random() * 4) }, () => pieces[Math.floor(random() * pieces.length)]!);
+    const text = parts.join(random() < 0.9 ? '.' : ':');
+    const key = distinctAddressKey(text);
+    if (typeof key === 'number') numbers++;
+    else if (typeof addressKey(text) === 'number') leadingZeros++;
+    if (key !== reference(text)) differ++;
+    if (addressKeyOf(key) !== addressKey(text)) differ++;
+  }
+  t.equal(differ, 0, 'the same keys on 20,000 address-like texts');
+  t.ok(numbers > 200 && leadingZeros > 200, `${numbers} of them IPv4 keys, ${leadingZeros} IPv4 with a leading zero`);
 });
 
 /** Space-Saving as Tally documents it, written plainly (two arrays, no inline slot): the reference. */

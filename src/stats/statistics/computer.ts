@@ -1,5 +1,6 @@
 import schema from '../../../schemas/stat-computer.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
+import { DistinctKeys } from '../columns';
 import { compareNullable, limit, processKey, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState, own, distinctAddressKey, addressText } from '../statistic';
 
 class ComputerUsage extends Usage {
@@ -7,7 +8,7 @@ class ComputerUsage extends Usage {
   listeners = 0;
   udp = 0;
   /** distinctAddressKey of each remote address (numbers for IPv4: no string kept or hashed per record). */
-  readonly remoteAddresses = new Set<string | number>();
+  readonly remoteAddresses = new DistinctKeys();
   readonly processes = new Set<string>();
 }
 
@@ -31,13 +32,12 @@ export const computer: StatisticDefinition = {
         else if (facts.listener) usage.listeners++;
         if (facts.connection) {
           usage.connections++;
-          const key = distinctAddressKey(record.RemoteAddress!);
-          if (!usage.remoteAddresses.has(key)) usage.remoteAddresses.add(typeof key === 'string' ? own(key) : key);
+          usage.remoteAddresses.add(facts.remoteKey);
         }
         if (record.ProcessName !== null) usage.processes.add(processKey(record.ProcessName));
       },
       save() {
-        return [...computers].map(([name, u]) => [name, u.saveUsage(), u.connections, u.listeners, u.udp, [...u.remoteAddresses].map(addressText), [...u.processes]]);
+        return [...computers].map(([name, u]) => [name, u.saveUsage(), u.connections, u.listeners, u.udp, u.remoteAddresses.order.map(addressText), [...u.processes]]);
       },
       merge(state) {
         for (const [name, usage, connections, listeners, udp, addresses, processes] of state as [string | null, UsageState, number, number, number, string[], string[]][]) {

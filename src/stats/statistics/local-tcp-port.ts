@@ -1,13 +1,11 @@
 import schema from '../../../schemas/stat-local-tcp-port.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
-import { lazyRows, byRecordsThenKey, limit, LIST_LIMIT, Tally, Usage, counted, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
+import { grown, PortIds, TextTallyColumns, UsageColumns } from '../columns';
+import { lazyRows, byRecordsThenKey, limit, LIST_LIMIT, type Tally, counted, show, textRendering, type StatisticDefinition, type UsageState } from '../statistic';
 import { percent } from '../time';
 
-class PortUsage extends Usage {
-  listens = 0;
-  connections = 0;
-  readonly processes = new Tally();
-}
+/** What --partial saves per port: port, usage, listen records, connection records, process names. */
+type Saved = [number, UsageState, number, number, Parameters<Tally['merge']>[0]];
 
 export const localTcpPort: StatisticDefinition = {
   name: 'local-tcp-port',
@@ -19,44 +17,68 @@ export const localTcpPort: StatisticDefinition = {
     tableColumns: ['ComputerName', 'LocalPort', 'Records', 'ListenRecords', 'ConnectionRecords', 'RecordPercent', 'ActiveHours', 'PercentOfTime', 'ProcessNames'],
   }),
   create(options) {
-    const ports = new Map<number, PortUsage>();
+    // The table as columns (src/stats/columns.ts), a port's id read straight from PortIds: on a busy
+    // server's log every outbound connection brings an ephemeral local port, tens of thousands of them.
+    const usage = new UsageColumns();
+    let listens = new Float64Array(0);
+    let connections = new Float64Array(0);
+    const processes = new TextTallyColumns();
+    const ids = new PortIds({
+      get records() {
+        return usage.records;
+      },
+      grow(n) {
+        usage.grow(n);
+        listens = grown(listens, n);
+        connections = grown(connections, n);
+        processes.grow(n);
+      },
+      reset(id) {
+        usage.reset(id);
+        listens[id] = 0;
+        connections[id] = 0;
+        processes.reset(id);
+      },
+    });
+    const idOf = (port: number): number => {
+      const id = ids.get(port);
+      return id >= 0 ? id : ids.add(port);
+    };
     return {
       add(record, facts) {
         if (record.Protocol !== 'TCP' || record.LocalPort === null) return;
-        let usage = ports.get(record.LocalPort);
-        if (!usage) ports.set(record.LocalPort, (usage = new PortUsage()));
-        usage.count(record, facts);
-        if (facts.listener) usage.listens++;
-        else if (facts.connection) usage.connections++;
-        usage.processes.add(record.ProcessName);
+        const id = idOf(record.LocalPort);
+        usage.count(id, record, facts);
+        if (facts.listener) listens[id]!++;
+        else if (facts.connection) connections[id]!++;
+        processes.add(id, record.ProcessName);
       },
       save() {
-        return [...ports].map(([port, u]) => [port, u.saveUsage(), u.listens, u.connections, u.processes.save()]);
+        return ids.keys.map((port, id): Saved => [port, usage.saveUsage(id), listens[id]!, connections[id]!, processes.save(id)]);
       },
       merge(state) {
-        for (const [port, usage, listens, connections, processes] of state as [number, UsageState, number, number, Parameters<Tally['merge']>[0]][]) {
-          let u = ports.get(port);
-          if (!u) ports.set(port, (u = new PortUsage()));
-          u.mergeUsage(usage);
-          u.listens += listens;
-          u.connections += connections;
-          u.processes.merge(processes);
+        for (const [port, savedUsage, savedListens, savedConnections, savedProcesses] of state as Saved[]) {
+          const id = idOf(port);
+          usage.mergeUsage(id, savedUsage);
+          listens[id]! += savedListens;
+          connections[id]! += savedConnections;
+          processes.merge(id, savedProcesses);
         }
       },
-      approximate: () => [...ports.values()].some((u) => u.processes.pruned),
+      approximate: () => ids.keys.some((_, id) => processes.pruned(id)),
       rows(totals) {
-        const ranked = [...ports].map(([key, usage]) => ({ key, usage })).sort(byRecordsThenKey);
-        return lazyRows(limit(ranked, options.top), ({ key, usage }) => ({
+        const ranked = ids.keys.map((key, id) => ({ id, key, usage: { records: usage.records[id]! } })).sort(byRecordsThenKey);
+        return lazyRows(limit(ranked, options.top), ({ id, key, usage: { records } }) => ({
           LocalPort: key,
-          Records: usage.records,
-          ListenRecords: usage.listens,
-          ConnectionRecords: usage.connections,
-          RecordPercent: percent(usage.records, totals.tcpRecords),
-          ActiveHours: usage.hours.size,
-          PercentOfTime: percent(usage.hours.size, totals.observedHours.size),
-          ProcessNames: usage.processes.top(LIST_LIMIT),
-          FirstSeenUtc: usage.firstSeenUtc,
-          LastSeenUtc: usage.lastSeenUtc,
+          Records: records,
+          ListenRecords: listens[id]!,
+          ConnectionRecords: connections[id]!,
+          RecordPercent: percent(records, totals.tcpRecords),
+          ActiveHours: usage.hours(id),
+          PercentOfTime: percent(usage.hours(id), totals.observedHours.size),
+          ProcessNames: processes.top(id, LIST_LIMIT),
+          FirstSeenUtc: usage.firstSeenUtc[id]!,
+          LastSeenUtc: usage.lastSeenUtc[id]!,
         }));
       },
     };

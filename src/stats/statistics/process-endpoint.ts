@@ -1,22 +1,61 @@
 import schema from '../../../schemas/stat-process-endpoint.schema.json';
 import { defineRecordKind, type OutputRecord, type RecordSchema } from '../../output/record-kind';
-import { AddressedUsage, AdmissionSketch, BoundedTable, byRecordsThenKey, processKey, counted, show, textRendering, type StatisticDefinition, type UsageState, endpointKey, own } from '../statistic';
+import { grown, KeyIds, UsageColumns } from '../columns';
+import { addressKeyOf, addressText, AdmissionSketch, byRecordsThenKey, distinctAddressKey, processKey, counted, show, textRendering, type StatisticDefinition, type UsageState, endpointKey, own } from '../statistic';
+
+/** What --partial saves per process: key, name, connections, pruned, and per endpoint its address, port, host name and usage. */
+type Saved = [string, string | null, number, boolean, [string, number | null, string | null, UsageState][]];
 import { percent } from '../time';
 
-class EndpointUsage extends AddressedUsage {
-  hostName: string | null = null;
-  constructor(
-    address: string,
-    readonly port: number | null,
-  ) {
-    super(address);
-  }
-}
+/**
+ * A process's endpoints as columns (src/stats/columns.ts): per endpoint id its usage, remote address
+ * (as distinctAddressKey gives it: a number for a canonical IPv4 address), port and host name.
+ */
+class ProcessEndpoints {
+  connections = 0;
+  readonly usage = new UsageColumns();
+  /** port + 1 per id; 0: none. */
+  private ports = new Int32Array(0);
+  private readonly addresses: (string | number)[] = [];
+  readonly hostNames: (string | null)[] = [];
+  readonly ids: KeyIds;
 
-interface ProcessEndpoints {
-  name: string | null;
-  connections: number;
-  endpoints: BoundedTable<EndpointUsage>;
+  constructor(
+    readonly name: string | null,
+    sketch: AdmissionSketch,
+  ) {
+    const { usage } = this;
+    this.ids = new KeyIds(ENDPOINTS_PER_PROCESS_CAPACITY, {
+      get records() {
+        return usage.records;
+      },
+      grow: (n) => {
+        usage.grow(n);
+        this.ports = grown(this.ports, n);
+      },
+      reset: (id) => {
+        usage.reset(id);
+        this.hostNames[id] = null;
+      },
+      // One sketch for every process's table (each salts its keys), as the BoundedTables had.
+    }, sketch);
+  }
+
+  /** A new endpoint's id; `label` is its address as distinctAddressKey gives it. */
+  add(key: string | number, label: string | number, port: number | null): number {
+    const id = this.ids.add(key);
+    this.addresses[id] = typeof label === 'number' ? label : own(label);
+    this.ports[id] = port === null ? 0 : port + 1;
+    return id;
+  }
+
+  address(id: number): string {
+    return addressText(this.addresses[id]!);
+  }
+
+  port(id: number): number | null {
+    return this.ports[id] === 0 ? null : this.ports[id]! - 1;
+  }
 }
 
 /** Endpoints listed per process when --top is not given. */
@@ -39,62 +78,63 @@ export const processEndpoint: StatisticDefinition = {
   create(options) {
     const processes = new Map<string, ProcessEndpoints>();
     const sketch = new AdmissionSketch();
+    const processOf = (pkey: string, name: string | null): ProcessEndpoints => {
+      let process = processes.get(pkey);
+      if (!process) processes.set(pkey, (process = new ProcessEndpoints(own(name), sketch)));
+      return process;
+    };
     return {
       add(record, facts) {
         if (!facts.connection) return;
-        const pkey = processKey(record.ProcessName);
-        let process = processes.get(pkey);
-        if (!process) processes.set(pkey, (process = { name: own(record.ProcessName), connections: 0, endpoints: new BoundedTable(ENDPOINTS_PER_PROCESS_CAPACITY, sketch) }));
+        const process = processOf(processKey(record.ProcessName), record.ProcessName);
         process.connections++;
-        const ekey = endpointKey(record.RemoteAddress!, record.RemotePort);
-        let usage = process.endpoints.get(ekey);
-        if (!usage) {
-          const admitted = process.endpoints.admit(ekey);
+        const label = facts.remoteKey;
+        const ekey = endpointKey(record.RemoteAddress!, record.RemotePort, addressKeyOf(label));
+        let id = process.ids.get(ekey);
+        if (id < 0) {
+          const admitted = process.ids.admit(ekey);
           if (admitted === 0) return;
-          usage = process.endpoints.add(ekey, new EndpointUsage(record.RemoteAddress!, record.RemotePort));
-          usage.records = admitted - 1;
+          id = process.add(ekey, label, record.RemotePort);
+          process.usage.records[id] = admitted - 1;
         }
-        usage.count(record, facts);
-        usage.hostName ??= record.RemoteHostName;
+        process.usage.count(id, record, facts);
+        process.hostNames[id] ??= record.RemoteHostName;
       },
       save() {
-        return [...processes].map(([pkey, p]) => [pkey, p.name, p.connections, p.endpoints.pruned, [...p.endpoints.entries.values()].map((u) => [u.address, u.port, u.hostName, u.saveUsage()])]);
+        return [...processes].map(([pkey, p]): Saved => [pkey, p.name, p.connections, p.ids.pruned, p.ids.order.map((id) => [p.address(id), p.port(id), p.hostNames[id]!, p.usage.saveUsage(id)])]);
       },
       merge(state) {
-        type Saved = [string, string | null, number, boolean, [string, number | null, string | null, UsageState][]];
         for (const [pkey, name, connections, pruned, endpoints] of state as Saved[]) {
-          let process = processes.get(pkey);
-          if (!process) processes.set(pkey, (process = { name, connections: 0, endpoints: new BoundedTable(ENDPOINTS_PER_PROCESS_CAPACITY, sketch) }));
+          const process = processOf(pkey, name);
           process.connections += connections;
-          process.endpoints.mergeEntries(
-            endpoints.map((saved) => [endpointKey(saved[0], saved[1]), saved] as const),
-            (_key, [address, port]) => new EndpointUsage(address, port),
-            (u, [, , hostName, usage]) => {
-              u.mergeUsage(usage);
-              u.hostName ??= hostName;
-            },
-            pruned,
-          );
+          for (const [address, port, hostName, usage] of endpoints) {
+            const key = endpointKey(address, port);
+            let id = process.ids.get(key);
+            if (id < 0) id = process.add(key, distinctAddressKey(address), port);
+            process.usage.mergeUsage(id, usage);
+            process.hostNames[id] ??= hostName;
+          }
+          if (pruned) process.ids.pruned = true;
         }
       },
-      approximate: () => [...processes.values()].some((p) => p.endpoints.pruned),
+      approximate: () => [...processes.values()].some((p) => p.ids.pruned),
       rows() {
         const perProcess = options.top ?? DEFAULT_ENDPOINTS_PER_PROCESS;
         const ordered = [...processes].sort(([ka, a], [kb, b]) => b.connections - a.connections || (ka < kb ? -1 : ka > kb ? 1 : 0));
         const rows: OutputRecord[] = [];
         for (const [, process] of ordered) {
-          const ranked = [...process.endpoints.entries.values()].map((usage) => ({ key: `${usage.address}\u0000${usage.port ?? ''}`, usage })).sort(byRecordsThenKey);
-          ranked.slice(0, perProcess).forEach(({ usage }, i) =>
+          const ranked = process.ids.order.map((id) => ({ id, key: `${process.address(id)}\u0000${process.port(id) ?? ''}`, usage: { records: process.usage.records[id]! } })).sort(byRecordsThenKey);
+          ranked.slice(0, perProcess).forEach(({ id, usage: { records } }, i) =>
             rows.push({
               ProcessName: process.name,
               Rank: i + 1,
-              RemoteAddress: usage.address,
-              RemotePort: usage.port,
-              RemoteHostName: usage.hostName,
-              Connections: usage.records,
-              ConnectionPercent: percent(usage.records, process.connections),
-              FirstSeenUtc: usage.firstSeenUtc,
-              LastSeenUtc: usage.lastSeenUtc,
+              RemoteAddress: process.address(id),
+              RemotePort: process.port(id),
+              RemoteHostName: process.hostNames[id]!,
+              Connections: records,
+              ConnectionPercent: percent(records, process.connections),
+              FirstSeenUtc: process.usage.firstSeenUtc[id]!,
+              LastSeenUtc: process.usage.lastSeenUtc[id]!,
             }),
           );
         }

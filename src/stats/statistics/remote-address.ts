@@ -1,7 +1,7 @@
 import schema from '../../../schemas/stat-remote-address.schema.json';
 import { defineRecordKind, type RecordSchema } from '../../output/record-kind';
 import { KeyIds, PortTallyColumns, TextTallyColumns, UsageColumns, type TableColumns } from '../columns';
-import { lazyRows, AdmissionSketch, byRecordsThenKey, limit, LIST_LIMIT, counted, show, textRendering, type StatisticDefinition, type UsageState, addressKey, addressText, distinctAddressKey, own, type Tally } from '../statistic';
+import { lazyRows, AdmissionSketch, byRecordsThenKey, limit, LIST_LIMIT, counted, show, textRendering, type StatisticDefinition, type UsageState, addressKeyOf, addressText, distinctAddressKey, own, type Tally } from '../statistic';
 import { percent } from '../time';
 
 /** What --partial saves per address: address, host name, usage, remote ports, process names. */
@@ -45,10 +45,9 @@ export const remoteAddress: StatisticDefinition = {
       },
     };
     const ids = new KeyIds(REMOTE_ADDRESS_CAPACITY, columns, new AdmissionSketch());
-    /** A new address's id, its text kept as distinctAddressKey gives it. */
-    const addAddress = (key: string | number, address: string): number => {
+    /** A new address's id, its text kept as distinctAddressKey gives it (`label`). */
+    const addAddress = (key: string | number, label: string | number): number => {
       const id = ids.add(key);
-      const label = distinctAddressKey(address);
       labels[id] = typeof label === 'number' ? label : own(label);
       return id;
     };
@@ -56,13 +55,13 @@ export const remoteAddress: StatisticDefinition = {
     return {
       add(record, facts) {
         if (!facts.connection) return;
-        const address = record.RemoteAddress!;
-        const key = addressKey(address);
+        const label = facts.remoteKey;
+        const key = addressKeyOf(label);
         let id = ids.get(key);
         if (id < 0) {
           const admitted = ids.admit(key);
           if (admitted === 0) return;
-          id = addAddress(key, address);
+          id = addAddress(key, label);
           hostNames[id] = own(record.RemoteHostName);
           usage.records[id] = admitted - 1;
         }
@@ -77,9 +76,10 @@ export const remoteAddress: StatisticDefinition = {
       merge(state) {
         const saved = state as { pruned: boolean; entries: Saved[] };
         for (const [text, hostName, savedUsage, savedPorts, savedProcesses] of saved.entries) {
-          const key = addressKey(text);
+          const label = distinctAddressKey(text);
+          const key = addressKeyOf(label);
           let id = ids.get(key);
-          if (id < 0) id = addAddress(key, text);
+          if (id < 0) id = addAddress(key, label);
           usage.mergeUsage(id, savedUsage);
           hostNames[id] ??= hostName;
           ports.merge(id, savedPorts);
