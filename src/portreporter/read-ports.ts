@@ -25,14 +25,19 @@ export interface RowContext {
 }
 
 /** The one stored copy of a process or user name. */
+/** V8's one copy of a string (its string table): a flat string of its own; two such strings compare by address. */
+export function internalized(s: string): string {
+  for (const key in { [s]: 0 }) return key;
+  return s;
+}
+
 export function intern(ctx: RowContext, s: string | null): string | null {
   if (s === null) return null;
   const strings = ctx.strings ?? (ctx.strings = new Map());
   const hit = strings.get(s);
   if (hit !== undefined) return hit;
   if (strings.size >= 65_536) strings.clear();
-  // A flat copy: a slice would keep the whole decoded chunk it was cut from alive.
-  const copy = s.length < 13 ? s : (' ' + s).slice(1);
+  const copy = internalized(s);
   strings.set(copy, copy);
   return copy;
 }

@@ -3,6 +3,7 @@ import { sanitizeLine } from '../output/sanitize';
 import type { Style } from '../output/style';
 import type { PortReporterRecord } from '../portreporter/record';
 import { IndexSet } from './index-set';
+import { internalized } from '../portreporter/read-ports';
 import type { TimeBuckets } from './time';
 
 /** What the engine works out once per record for every statistic: its time buckets and its kind. */
@@ -256,7 +257,7 @@ function shared(s: string): string {
   let kept = tallyStrings.get(s);
   if (kept === undefined) {
     if (tallyStrings.size >= 4096) tallyStrings.clear();
-    kept = own(s);
+    kept = internalized(s);
     tallyStrings.set(kept, kept);
   }
   return kept;

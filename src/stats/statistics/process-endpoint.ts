@@ -98,7 +98,8 @@ export const processEndpoint: StatisticDefinition = {
           process.usage.records[id] = admitted - 1;
         }
         process.usage.count(id, record, facts);
-        process.hostNames[id] ??= record.RemoteHostName;
+        const hostName = record.RemoteHostName;
+        if (hostName !== null && hostName !== undefined && process.hostNames[id] === null) process.hostNames[id] = own(hostName);
       },
       save() {
         return [...processes].map(([pkey, p]): Saved => [pkey, p.name, p.connections, p.ids.pruned, p.ids.order.map((id) => [p.address(id), p.port(id), p.hostNames[id]!, p.usage.saveUsage(id)])]);

@@ -62,11 +62,12 @@ export const remoteAddress: StatisticDefinition = {
           const admitted = ids.admit(key);
           if (admitted === 0) return;
           id = addAddress(key, label);
-          hostNames[id] = own(record.RemoteHostName);
           usage.records[id] = admitted - 1;
         }
         usage.count(id, record, facts);
-        hostNames[id] ??= record.RemoteHostName;
+        // Read only when the record has a name (names are resolved on request): one array less per record.
+        const hostName = record.RemoteHostName;
+        if (hostName !== null && hostName !== undefined && hostNames[id] === null) hostNames[id] = own(hostName);
         ports.add(id, record.RemotePort);
         processes.add(id, record.ProcessName);
       },
