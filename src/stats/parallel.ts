@@ -58,19 +58,21 @@ export type FromWorker =
 
 /**
  * Relative cost of counting each statistic (ms per 100,000 records of the busy-server bench log,
- * in-process, scripts/bench/stats-parts.ts, less the engine's own ~6 ms): what splitStatistics balances.
+ * in-process, scripts/bench/stats-parts.ts, less the engine's own ~12 ms that every statistic's figure
+ * there includes): what splitStatistics balances. Measured 2026-12-06, after process-endpoint,
+ * local-tcp-port and computer moved to columns.
  */
-const COST: Record<string, number> = {
-  'remote-address': 93,
-  'process-endpoint': 46,
-  computer: 22,
-  svchost: 20,
-  'local-tcp-port': 19,
-  'process-usage': 17,
-  'user-context': 16,
-  'process-by-user': 5,
-  'new-listener': 5,
-  'hour-of-day': 2,
+export const COST: Readonly<Record<string, number>> = {
+  'remote-address': 62,
+  'process-endpoint': 28,
+  'local-tcp-port': 10,
+  svchost: 10,
+  'process-usage': 9,
+  'user-context': 9,
+  computer: 9,
+  'new-listener': 2,
+  'process-by-user': 1,
+  'hour-of-day': 1,
 };
 
 /**

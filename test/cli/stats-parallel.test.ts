@@ -43,12 +43,12 @@ function same(t: Test, r: { single: CliResult; parallel: CliResult }): void {
   t.ok(r.parallel.stdout === r.single.stdout, `stdout byte for byte (${r.single.stdout.length} bytes)`);
 }
 
-t.test('busy-server log, every statistic: the same rows, half of the statistics counted by the worker', async (t) => {
+t.test('busy-server log, every statistic: the same rows, about half of the counting done by the worker', async (t) => {
   const r = await both(['stats', BUSY, '--format', 'jsonl']);
   t.equal(r.single.code, 0);
   t.ok(r.single.stdout.split('\n').length > 1000, 'thousands of rows');
   t.match(r.single.stdout, /"Statistic":"RemoteAddressUsage"/);
-  t.ok(r.onWorker.length >= 3 && r.onWorker.length <= 7, `the worker counted ${r.onWorker.join(', ')}`);
+  t.ok(r.onWorker.length >= 3 && r.onWorker.length <= 9, `the worker counted ${r.onWorker.join(', ')}`);
   t.notOk(r.onWorker.includes('remote-address'), 'the costliest statistic stays on the main thread');
   same(t, r);
   same(t, await both(['stats', BUSY, '--format', 'json', '--top', '3', '--utc-offset', '+05:30']));

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { splitStatistics, statsThreadsWanted, workerReadOptions } from '../../src/stats/parallel';
+import { COST, splitStatistics, statsThreadsWanted, workerReadOptions } from '../../src/stats/parallel';
 import { STATISTICS } from '../../src/stats/registry';
 import type { StatisticDefinition } from '../../src/stats/statistic';
 
@@ -25,7 +25,9 @@ t.test('every statistic: two groups of about equal cost, each in output order, n
   t.ok(split.worker.includes(STATISTICS.find((s) => s.name === 'process-endpoint')!), 'the second costliest goes to the worker');
   const inOrder = (list: StatisticDefinition[]) => list.every((s, i) => i === 0 || STATISTICS.indexOf(list[i - 1]!) < STATISTICS.indexOf(s));
   t.ok(inOrder(split.main) && inOrder(split.worker), 'registry order within each group');
-  t.ok(split.worker.length >= 3 && split.main.length >= 3, `${names(split.main)} | ${names(split.worker)}`);
+  const cost = (list: readonly StatisticDefinition[]) => list.reduce((sum, s) => sum + COST[s.name]!, 0);
+  t.ok(STATISTICS.every((s) => COST[s.name] !== undefined), 'a cost for every statistic');
+  t.ok(Math.abs(cost(split.main) - cost(split.worker)) <= 10, `about equal: ${names(split.main)} (${cost(split.main)}) | ${names(split.worker)} (${cost(split.worker)})`);
 });
 
 t.test('a selection: the same rule; one statistic has no second thread', async (t) => {
