@@ -97,9 +97,10 @@ export function splitStatistics(selected: readonly StatisticDefinition[]): { mai
 
 /**
  * Whether stats counts on two threads: only when PORTQRY_STATS_WORKERS=1. Not by default: the worker is a
- * second V8 heap and reader (24-29 MB more at the peak in the executable), which takes the peak on
- * 1 GB of a busy server's log from 181-185 MB to 210 MB, over the 200 MB bound; on two cores it takes
- * 25-37 % off the wall-clock time (docs/benchmarks.md, "stats: a second thread, opt-in").
+ * second V8 heap and reader (about 20 MB before it counts, 30 MB more at the peak in the executable),
+ * which takes the peak on 1 GB of a busy server's log from 167-172 MB to 198-205 MB, at or over the
+ * 200 MB bound; on two cores it takes 17-29 % off the wall-clock time (docs/benchmarks.md, "stats: a
+ * second thread, opt-in" and "stats: every large table as columns").
  */
 export function statsThreadsWanted(env: NodeJS.ProcessEnv = process.env, bundled: boolean = workerSource() !== undefined): boolean {
   return bundled && env.PORTQRY_STATS_WORKERS === '1';

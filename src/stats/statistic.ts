@@ -114,27 +114,6 @@ export class Usage extends IndexSet {
 }
 
 /**
- * A Usage of one address (remote-address, process-endpoint): a canonical IPv4 address is kept as its
- * 32-bit number, anything else (IPv6, an odd spelling) as its text, so the 40,000 addresses of a table
- * cost no string each; `address` gives the same text back (distinctAddressKey, addressText).
- */
-export class AddressedUsage extends Usage {
-  private ip = 0;
-  private text: string | undefined;
-
-  constructor(address: string) {
-    super();
-    const key = distinctAddressKey(address);
-    if (typeof key === 'number') this.ip = key;
-    else this.text = own(address);
-  }
-
-  get address(): string {
-    return this.text ?? addressText(this.ip);
-  }
-}
-
-/**
  * Approximate counts of keys that a BoundedTable does not hold (a count-min sketch with one row, as in
  * TinyLFU): a key seen once or twice among millions of distinct endpoints never gets an entry, so a
  * full table is not churned by keys that would be pruned again at once. Counters halve periodically so
