@@ -1,6 +1,7 @@
 import { ipVersion } from './ip-text';
 import type { PortReporterRecord } from './record';
 import { formatLocal, fullYear, isoUtc, type LocalClock } from './time';
+import { internalized } from '../runtime/strings';
 
 /**
  * PR-PORTS rows: `yy/M/d,H:m:s,PROTO,lport,laddr,rport,raddr,pid,image,<DOMAIN\user>` (docs/log-formats.md).
@@ -25,12 +26,6 @@ export interface RowContext {
 }
 
 /** The one stored copy of a process or user name. */
-/** V8's one copy of a string (its string table): a flat string of its own; two such strings compare by address. */
-export function internalized(s: string): string {
-  for (const key in { [s]: 0 }) return key;
-  return s;
-}
-
 export function intern(ctx: RowContext, s: string | null): string | null {
   if (s === null) return null;
   const strings = ctx.strings ?? (ctx.strings = new Map());

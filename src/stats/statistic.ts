@@ -3,7 +3,7 @@ import { sanitizeLine } from '../output/sanitize';
 import type { Style } from '../output/style';
 import type { PortReporterRecord } from '../portreporter/record';
 import { IndexSet } from './index-set';
-import { internalized } from '../portreporter/read-ports';
+import { internalized } from '../runtime/strings';
 import type { TimeBuckets } from './time';
 
 /** What the engine works out once per record for every statistic: its time buckets and its kind. */
