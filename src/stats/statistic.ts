@@ -396,6 +396,14 @@ export function own<T extends string | null | undefined>(s: T): T {
  * anything else (IPv6) as the string itself.
  */
 export function addressKey(address: string): string | number {
+  return ipv4Key(address, false);
+}
+
+/**
+ * An IPv4 address's 32-bit number, read in one pass, or the text itself: not a dotted quad, or (when
+ * `canonical`) one with a leading zero ("010.0.0.1").
+ */
+function ipv4Key(address: string, canonical: boolean): string | number {
   let n = 0;
   let part = 0;
   let digits = 0;
@@ -407,7 +415,7 @@ export function addressKey(address: string): string | number {
       n = n * 256 + part;
       part = 0;
       digits = 0;
-    } else if (c >= 48 && c <= 57 && digits < 3) {
+    } else if (c >= 48 && c <= 57 && digits < 3 && (!canonical || digits === 0 || part !== 0)) {
       part = part * 10 + (c - 48);
       digits++;
     } else return address;
@@ -425,26 +433,8 @@ export function addressKey(address: string): string | number {
  * addressText turns the key back into the address's text.
  */
 export function distinctAddressKey(address: string): string | number {
-  // addressKey's parse, also refusing a leading zero ("010.0.0.1"): one pass, as the stats engine
-  // works this out for every connection record (RecordFacts.remoteKey).
-  let n = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < address.length; i++) {
-    const c = address.charCodeAt(i);
-    if (c === 46 /* . */) {
-      if (digits === 0 || part > 255 || ++dots > 3) return address;
-      n = n * 256 + part;
-      part = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57 && digits < 3 && (digits === 0 || part !== 0)) {
-      part = part * 10 + (c - 48);
-      digits++;
-    } else return address;
-  }
-  if (dots !== 3 || digits === 0 || part > 255) return address;
-  return (n * 256 + part) | 0;
+  // One pass, as the stats engine works this out for every connection record (RecordFacts.remoteKey).
+  return ipv4Key(address, true);
 }
 
 /**
