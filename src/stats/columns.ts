@@ -441,10 +441,14 @@ export class PortTallyColumns {
 /** Values a TextTallyColumns id keeps in its columns before it gets a Tally of its own. */
 const TEXT_SLOTS = 4;
 
+/** A TextTallyColumns size that says the id has a Tally of its own. */
+const OWN_TALLY = 255;
+
 /**
  * Tally<string> as columns, for lists that mostly hold few values (the process names of a remote
  * address): up to 4 values and their counts in the id's slots, then a Tally of its own, given the 4
- * in their order first, so that slots, counts and the saved form stay Tally's.
+ * in their order first, so that slots, counts and the saved form stay Tally's. The size column says
+ * which (OWN_TALLY): a row reads no array of tallies unless the id has one.
  */
 export class TextTallyColumns {
   private values: (string | undefined)[] = [];
@@ -466,13 +470,13 @@ export class TextTallyColumns {
 
   add(id: number, value: string | null | undefined, times = 1): void {
     if (value === null || value === undefined || value === '') return;
-    const tally = this.tallies[id];
-    if (tally !== undefined) {
-      tally.add(value, times);
+    const size = this.sizes[id]!;
+    if (size === OWN_TALLY) {
+      this.tallies[id]!.add(value, times);
       return;
     }
     const base = id * TEXT_SLOTS;
-    const end = base + this.sizes[id]!;
+    const end = base + size;
     for (let i = base; i < end; i++) {
       if (this.values[i] === value) {
         this.counts[i]! += times;
@@ -482,7 +486,7 @@ export class TextTallyColumns {
     if (end < base + TEXT_SLOTS) {
       this.values[end] = value;
       this.counts[end] = times;
-      this.sizes[id]!++;
+      this.sizes[id] = size + 1;
       return;
     }
     this.ownTally(id).add(value, times);
@@ -493,13 +497,13 @@ export class TextTallyColumns {
     const tally = this.tally(id);
     this.reset(id);
     this.tallies[id] = tally;
+    this.sizes[id] = OWN_TALLY;
     return tally;
   }
 
   /** The id's values as a Tally (its own, or one made of its slots). */
   private tally(id: number): Tally {
-    const own = this.tallies[id];
-    if (own !== undefined) return own;
+    if (this.sizes[id] === OWN_TALLY) return this.tallies[id]!;
     const made = new Tally();
     const base = id * TEXT_SLOTS;
     for (let i = base; i < base + this.sizes[id]!; i++) made.add(this.values[i], this.counts[i]);
@@ -507,7 +511,7 @@ export class TextTallyColumns {
   }
 
   pruned(id: number): boolean {
-    return this.tallies[id]?.pruned ?? false;
+    return this.sizes[id] === OWN_TALLY && this.tallies[id]!.pruned;
   }
 
   top(id: number, n?: number): string[] {
