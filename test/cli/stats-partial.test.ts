@@ -120,6 +120,20 @@ t.test('what cannot be merged is refused in one line with its exit code', async 
   t.match(r.stderr, /damaged\.json: stats partial is damaged \(remote-address\)/);
   t.equal(r.stderr.trim().split('\n').length, 1, 'one line');
 
+  // A port that is none: counted under another endpoint's key (address × 65,537 + port + 1) or as a
+  // port row that cannot exist, it was merged before; now it is damage like any other.
+  for (const [statistic, edit] of [
+    ['process-endpoint', (state: unknown) => (((state as unknown[][])[0]![4] as unknown[][])[0]![1] = 70_000)],
+    ['local-tcp-port', (state: unknown) => ((state as unknown[][])[0]![0] = 70_000)],
+  ] as const) {
+    const bad = JSON.parse(fs.readFileSync(pa, 'utf8')) as { Scopes: { Statistics: Record<string, unknown> }[] };
+    edit(bad.Scopes[0]!.Statistics[statistic]);
+    fs.writeFileSync(damaged, `${JSON.stringify(bad)}\n`);
+    r = await runCli(['stats', '--merge', damaged]);
+    t.equal(r.code, 65, `${statistic}: a port of 70000 is damage`);
+    t.match(r.stderr, new RegExp(`damaged\\.json: stats partial is damaged \\(${statistic}\\)`));
+  }
+
   const log = path.join(folders[1]!, fs.readdirSync(folders[1]!)[0]!);
   r = await runCli(['stats', '--merge', log]);
   t.equal(r.code, 65, 'a log is not a partial');

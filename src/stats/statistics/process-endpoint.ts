@@ -2,10 +2,10 @@ import schema from '../../../schemas/stat-process-endpoint.schema.json';
 import { defineRecordKind, type OutputRecord, type RecordSchema } from '../../output/record-kind';
 import { grown, KeyIds, UsageColumns } from '../columns';
 import { addressKeyOf, addressText, AdmissionSketch, byRecordsThenKey, distinctAddressKey, processKey, counted, show, textRendering, type StatisticDefinition, type UsageState, endpointKey, own } from '../statistic';
+import { percent } from '../time';
 
 /** What --partial saves per process: key, name, connections, pruned, and per endpoint its address, port, host name and usage. */
 type Saved = [string, string | null, number, boolean, [string, number | null, string | null, UsageState][]];
-import { percent } from '../time';
 
 /**
  * A process's endpoints as columns (src/stats/columns.ts): per endpoint id its usage, remote address
@@ -25,6 +25,7 @@ class ProcessEndpoints {
     sketch: AdmissionSketch,
   ) {
     const { usage } = this;
+    // One sketch for every process's table (each salts its keys), as the BoundedTables had.
     this.ids = new KeyIds(ENDPOINTS_PER_PROCESS_CAPACITY, {
       get records() {
         return usage.records;
@@ -37,12 +38,13 @@ class ProcessEndpoints {
         usage.reset(id);
         this.hostNames[id] = null;
       },
-      // One sketch for every process's table (each salts its keys), as the BoundedTables had.
     }, sketch);
   }
 
   /** A new endpoint's id; `label` is its address as distinctAddressKey gives it. */
   add(key: string | number, label: string | number, port: number | null): number {
+    // A port that is none (a damaged partial) would also give another endpoint's key.
+    if (port !== null && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new RangeError(`not a port: ${port}`);
     const id = this.ids.add(key);
     this.addresses[id] = typeof label === 'number' ? label : own(label);
     this.ports[id] = port === null ? 0 : port + 1;
