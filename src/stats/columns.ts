@@ -224,7 +224,7 @@ export class DistinctKeys {
     }
     const slots = this.slots;
     const mask = slots.length - 1;
-    let s = (Math.imul(key, 0x9e3779b1) >>> 12) & mask;
+    let s = slotOf(key, mask);
     for (let held = slots[s]!; held !== 0; held = slots[s]!) {
       if (held === key) return;
       s = (s + 1) & mask;
@@ -240,7 +240,7 @@ export class DistinctKeys {
     const mask = length - 1;
     for (const key of old) {
       if (key === 0) continue;
-      let s = (Math.imul(key, 0x9e3779b1) >>> 12) & mask;
+      let s = slotOf(key, mask);
       while (slots[s] !== 0) s = (s + 1) & mask;
       slots[s] = key;
     }

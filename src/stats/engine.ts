@@ -54,10 +54,15 @@ export class StatsEngine {
   /** Records counted (Closed events excluded). */
   records = 0;
 
+  /** Whether a selected statistic reads facts.remoteKey (parsing every connection's address costs). */
+  private readonly remoteKeys: boolean;
+
   constructor(
     private readonly statistics: readonly StatisticDefinition[],
     private readonly options: EngineOptions,
-  ) {}
+  ) {
+    this.remoteKeys = statistics.some((s) => s.readsRemoteKey === true);
+  }
 
   add(record: PortReporterRecord): void {
     this.addBatch([record]);
@@ -114,7 +119,7 @@ export class StatsEngine {
       run.day[k] = facts.day;
       run.flags[k] = (listener ? LISTENER : 0) | (connection ? CONNECTION : 0);
       // Parsed once here, not by each statistic that keys on the remote address (three of them).
-      run.remoteKey[k] = connection ? distinctAddressKey(record.RemoteAddress!) : '';
+      run.remoteKey[k] = connection && this.remoteKeys ? distinctAddressKey(record.RemoteAddress!) : '';
       totals.records++;
       if (record.Protocol === 'TCP') totals.tcpRecords++;
       if (connection) totals.connectionRecords++;

@@ -14,8 +14,8 @@ export interface RecordFacts extends TimeBuckets {
   connection: boolean;
   /**
    * A connection's remote address as distinctAddressKey gives it (a canonical IPv4 address as its
-   * number, other text as itself), worked out once for the statistics that key on it; '' for other
-   * records.
+   * number, other text as itself), worked out once for the statistics that key on it (those whose
+   * definition says readsRemoteKey); '' for other records, and when no selected statistic reads it.
    */
   remoteKey: string | number;
 }
@@ -68,6 +68,8 @@ export interface StatisticDefinition {
   /** What is counted, for --help, README and the HTML report. */
   definition: string;
   kind: RecordKind;
+  /** Its add() reads facts.remoteKey: the engine parses remote addresses only for such statistics. */
+  readsRemoteKey?: true;
   create(options: StatsOptions): Accumulator;
 }
 

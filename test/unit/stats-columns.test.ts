@@ -46,18 +46,25 @@ function sameAsTallies<K extends string | number>(t: Test, label: string, column
   t.equal(fresh.pruned(0), mergedRef.pruned);
 }
 
+/**
+ * `count` adds of a random value to a random id, in the columns and in that id's reference Tally:
+ * `draw` gives the value and the times (drawn after the id, in that order).
+ */
+function addRandomly<K extends string | number>(seed: number, count: number, columns: { add(id: number, value: K | null, times: number): void }, reference: Tally<K>[], draw: (random: () => number, i: number) => [K | null, number]): void {
+  const random = prng(seed);
+  for (let i = 0; i < count; i++) {
+    const id = Math.floor(random() * reference.length);
+    const [value, times] = draw(random, i);
+    columns.add(id, value, times);
+    reference[id]!.add(value, times);
+  }
+}
+
 t.test('PortTallyColumns: the slots, tops and saved form of Tally<number>, per id', async (t) => {
   for (const [seed, distinct] of [[1, 1], [2, 2], [3, 16], [4, 17], [5, 40], [6, 5000]] as const) {
-    const random = prng(seed);
     const columns = ready(new PortTallyColumns());
     const reference = Array.from({ length: IDS }, () => new Tally<number>());
-    for (let i = 0; i < 3000; i++) {
-      const id = Math.floor(random() * IDS);
-      const port = Math.floor(distinct * random() ** 3) - 1;
-      const times = seed % 2 === 0 ? 1 : 1 + Math.floor(random() * 20_000);
-      columns.add(id, port, times);
-      reference[id]!.add(port, times);
-    }
+    addRandomly<number>(seed, 3000, columns, reference, (random) => [Math.floor(distinct * random() ** 3) - 1, seed % 2 === 0 ? 1 : 1 + Math.floor(random() * 20_000)]);
     sameAsTallies(t, `${distinct} distinct`, columns, reference, new PortTallyColumns());
   }
   const edges = ready(new PortTallyColumns(), 2);
@@ -76,17 +83,12 @@ t.test('PortTallyColumns: the slots, tops and saved form of Tally<number>, per i
 
 t.test('TextTallyColumns: the slots, tops and saved form of Tally<string>, per id', async (t) => {
   for (const [seed, distinct] of [[7, 1], [8, 2], [9, 3], [10, 16], [11, 17], [12, 300]] as const) {
-    const random = prng(seed);
     const columns = ready(new TextTallyColumns());
     const reference = Array.from({ length: IDS }, () => new Tally<string>());
-    for (let i = 0; i < 2000; i++) {
-      const id = Math.floor(random() * IDS);
+    addRandomly<string>(seed, 2000, columns, reference, (random, i) => {
       const v = Math.floor(distinct * random() ** 2);
-      const value = v === 0 && seed % 3 === 0 ? (i % 2 ? null : '') : `w3wp-${v}.exe`;
-      const times = seed % 2 === 0 ? 1 : 1 + Math.floor(random() * 1000);
-      columns.add(id, value, times);
-      reference[id]!.add(value, times);
-    }
+      return [v === 0 && seed % 3 === 0 ? (i % 2 ? null : '') : `w3wp-${v}.exe`, seed % 2 === 0 ? 1 : 1 + Math.floor(random() * 1000)];
+    });
     sameAsTallies(t, `${distinct} distinct`, columns, reference, new TextTallyColumns());
   }
   const one = ready(new TextTallyColumns(), 1);

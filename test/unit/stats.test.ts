@@ -457,3 +457,26 @@ t.test('engine: a batch counted statistic by statistic gives the counts of recor
   }
   t.ok(records.some((r) => r.Event === 'Closed'), 'Closed events are in the batches');
 });
+
+t.test('facts.remoteKey: parsed only when a selected statistic declares readsRemoteKey, and each one that reads it declares it', async (t) => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const { StatsEngine } = await import('../../src/stats/engine');
+  for (const s of STATISTICS) {
+    const source = fs.readFileSync(path.join(import.meta.dirname, '..', '..', 'src', 'stats', 'statistics', `${s.name}.ts`), 'utf8');
+    t.equal(s.readsRemoteKey === true, source.includes('facts.remoteKey'), `${s.name}: declared as its add() reads it`);
+  }
+  const seen = (readsRemoteKey: true | undefined): (string | number)[] => {
+    const keys: (string | number)[] = [];
+    const probe = { ...STATISTICS[0]!, name: 'probe', readsRemoteKey, create: () => ({ add: (_r: unknown, f: { remoteKey: string | number }) => void keys.push(f.remoteKey), rows: () => [], save: () => null, merge() {}, approximate: () => false }) };
+    const engine = new StatsEngine([probe], { isReportedProcess: () => false, perComputer: false });
+    engine.addBatch([
+      record({ TimeUtc: '2026-11-16T08:00:00.000Z', LocalPort: 443, RemoteAddress: '10.0.0.1', RemotePort: 50000, State: 'Established' }),
+      record({ TimeUtc: '2026-11-16T08:00:00.000Z', LocalPort: 443, RemoteAddress: '2001:db8::1', RemotePort: 50001, State: 'Established' }),
+      record({ TimeUtc: '2026-11-16T08:00:00.000Z', LocalPort: 80, State: 'Listen' }),
+    ]);
+    return keys;
+  };
+  t.same(seen(true), [(10 << 24) + 1, '2001:db8::1', ''], 'declared: the connections\' keys, none for a listener');
+  t.same(seen(undefined), ['', '', ''], 'not declared: no address parsed');
+});

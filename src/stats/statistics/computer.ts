@@ -17,6 +17,7 @@ export const computer: StatisticDefinition = {
   title: 'Connections per computer',
   definition:
     'One row per computer whose logs were read (ComputerName from the log header, --computer or the folder name): its records split into TCP connections, TCP listeners and UDP endpoints, with distinct remote addresses and processes, to compare servers read together.',
+  readsRemoteKey: true,
   kind: defineRecordKind(schema as RecordSchema, {
     ...textRendering('Connections per computer', (r) => `${show(r.ComputerName).padEnd(16)}  ${counted(r.Records, 'record')}: ${counted(r.TcpConnections, 'connection')}, ${counted(r.TcpListeners, 'listener')}, ${r.UdpEndpoints} UDP; ${counted(r.RemoteAddresses, 'remote address')}, ${counted(r.Processes, 'process')}`, { showComputer: false }),
     tableColumns: ['ComputerName', 'Records', 'TcpConnections', 'TcpListeners', 'UdpEndpoints', 'RemoteAddresses', 'Processes', 'ActiveHours', 'FirstSeenUtc', 'LastSeenUtc'],

@@ -73,6 +73,7 @@ export const processEndpoint: StatisticDefinition = {
   title: 'Top remote endpoints per process',
   definition:
     'For each process (most connections first), its remote address and port pairs ranked by connection records: the top 10, or --top N. ConnectionPercent is the share of that process\'s connections. Per process, up to 2,000 distinct endpoints are counted at once; beyond that the least used are dropped and new ones counted approximately until frequent enough to be kept, which leaves the top ones right.',
+  readsRemoteKey: true,
   kind: defineRecordKind(schema as RecordSchema, {
     ...textRendering('Top remote endpoints per process', (r) => `${show(r.ProcessName).padEnd(20)} #${String(r.Rank).padEnd(3)} ${show(r.RemoteAddress)}:${show(r.RemotePort)}${r.RemoteHostName ? ` (${show(r.RemoteHostName)})` : ''}  ${counted(r.Connections, 'connection', r.ConnectionPercent)}`),
     tableColumns: ['ComputerName', 'ProcessName', 'Rank', 'RemoteAddress', 'RemotePort', 'RemoteHostName', 'Connections', 'ConnectionPercent'],

@@ -15,6 +15,7 @@ export const remoteAddress: StatisticDefinition = {
   title: 'Remote IP address usage',
   definition:
     'One row per remote IP address of TCP connections (listeners and UDP endpoints have none). Connections counts the connection records with that address, ConnectionPercent their share of all connection records, and PercentOfTime the share of observed hours with a connection to it. Beyond 40,000 distinct addresses the least used are dropped and new ones counted approximately until they are frequent enough to be kept, so memory stays flat, the top of the list stays right and its tail is incomplete.',
+  readsRemoteKey: true,
   kind: defineRecordKind(schema as RecordSchema, {
     ...textRendering('Remote IP address usage', (r) => `${show(r.RemoteAddress).padEnd(15)}${r.RemoteHostName ? ` (${show(r.RemoteHostName)})` : ''}  ${counted(r.Connections, 'connection', r.ConnectionPercent)}, ${r.PercentOfTime}% of time  ports ${show(r.RemotePorts)}  by ${show(r.ProcessNames)}`),
     tableColumns: ['ComputerName', 'RemoteAddress', 'RemoteHostName', 'Connections', 'ConnectionPercent', 'ActiveHours', 'PercentOfTime', 'RemotePorts', 'ProcessNames'],
