@@ -13,9 +13,13 @@ import { WSA } from '../../src/query/winsock-verdict';
  * - a failed connect is in select()'s except set, a connected socket in its write set;
  * - an ICMP port unreachable on UDP makes the socket readable and recv() fail with WSAECONNRESET
  *   (SIO_UDP_CONNRESET, KB 263823); SO_ERROR stays 0 on UDP.
+ * - select() may report a socket readable while recv() then fails with WSAEWOULDBLOCK ("udp-spurious",
+ *   for ever: the Remarks of select() allow it, and Wine did it for a UDP socket with an ICMP error);
+ *   a UDP socket that is not connected may get datagrams from anybody ("udp-foreign": an endless flood
+ *   from 198.18.0.99).
  * Peers are described by remote port. Option refusals and local shortages are configurable.
  */
-export type FakePeer = 'open' | 'closed' | 'drop' | 'icmp-13' | 'udp-reply' | 'udp-closed' | 'udp-silent';
+export type FakePeer = 'open' | 'closed' | 'drop' | 'icmp-13' | 'udp-reply' | 'udp-closed' | 'udp-silent' | 'udp-spurious' | 'udp-foreign';
 
 export interface FakeOptions {
   peers: Record<number, FakePeer>;
@@ -156,23 +160,35 @@ export function fakeWinsock(options: FakeOptions): Ws2 & { calls: string[]; open
       const sock = sockets.get(s)!;
       if (sock.peer === 'udp-reply') Object.assign(sock, { ready: 'read', data: Buffer.from('pong'), readyAt: now() + rtt });
       if (sock.peer === 'udp-closed' || sock.peer === 'closed') Object.assign(sock, { ready: 'read', recvError: WSA.ECONNRESET, readyAt: now() + rtt });
+      if (sock.peer === 'udp-spurious') Object.assign(sock, { ready: 'read', readyAt: now() + rtt });
       return len;
     },
-    sendto(s: number, _buf: Buffer, len: number) {
+    sendto(s: number, _buf: Buffer, len: number, _flags: number, to: Buffer) {
+      const target = decodeSockaddr(to)!;
+      const sock = sockets.get(s)!;
       // The poller's wake-up datagram to its own socket.
-      Object.assign(sockets.get(s)!, { ready: 'read', data: Buffer.alloc(1), readyAt: 0 });
+      if (target.address === '127.0.0.1') Object.assign(sock, { ready: 'read', data: Buffer.alloc(1), readyAt: 0 });
+      else if (options.peers[target.port] === 'udp-foreign') Object.assign(sock, { peer: 'udp-foreign', ready: 'read', readyAt: now() + rtt });
       return len;
     },
     recv(s: number, buf: Buffer) {
       const sock = sockets.get(s)!;
-      if (!visible(sock)) return fail(WSA.EWOULDBLOCK);
+      if (!visible(sock) || sock.peer === 'udp-spurious') return fail(WSA.EWOULDBLOCK);
       sock.ready = null;
       if (sock.recvError) return fail(sock.recvError);
       const data = sock.data!;
       data.copy(buf);
       return data.length;
     },
-    recvfrom: () => fail(WSA.EWOULDBLOCK),
+    recvfrom(s: number, buf: Buffer, _len: number, _flags: number, from: Buffer, fromLen: Buffer) {
+      const sock = sockets.get(s)!;
+      if (!visible(sock) || sock.peer !== 'udp-foreign') return fail(WSA.EWOULDBLOCK);
+      const sa = encodeSockaddr('198.18.0.99', 69);
+      sa.copy(from);
+      fromLen.writeInt32LE(sa.length, 0);
+      buf.write('junk');
+      return 4;
+    },
     closesocket(s: number) {
       sockets.delete(s);
       return 0;

@@ -55,6 +55,15 @@ t.test('UDP on a connected socket: a reply, WSAECONNRESET on recv (KB 263823), s
   t.match(await winsockUdpExchange('198.18.0.2', 55, Buffer.alloc(0), { timeoutMs: 50 }), { outcome: 'no-reply', reason: 'no-reply' });
 });
 
+t.test('a wait ends at its deadline even when select() never stops reporting the socket', async (t) => {
+  // Before: a wake-up with nothing to read after the deadline waited again for 0 ms, select() reported
+  // the socket again at once, and the exchange never ended (a query hung until it was killed).
+  useWinsockApi(fakeWinsock({ peers: { 56: 'udp-spurious', 69: 'udp-foreign' } }));
+  const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 3000).unref())]);
+  t.match(await within(winsockUdpExchange('198.18.0.2', 56, Buffer.alloc(0), { timeoutMs: 50 })), { outcome: 'no-reply', reason: 'no-reply' }, 'readable for ever, nothing to read');
+  t.match(await within(winsockUdpExchange('198.18.0.2', 69, Buffer.alloc(0), { timeoutMs: 50, anySourcePort: true })), { outcome: 'no-reply', reason: 'no-reply' }, 'a flood from another address (TFTP: any source port)');
+});
+
 t.test('local shortages and a taken source port are errors, never verdicts', async (t) => {
   useWinsockApi(fakeWinsock({ peers: PEERS, socketFailures: { code: WSA.ENOBUFS, times: 1 }, takenPorts: [500, 4000] }));
   await t.rejects(tcp(80), new LocalResourceError('WSAENOBUFS'));
