@@ -7,7 +7,7 @@ import t from 'tap';
 import { ROOT } from '../helpers/cli';
 
 // The stats floors of scripts/bench/floor (scripts/bench/floors/count.mjs, columns.mjs, rows.mjs) are what the
-// README's "stats speed" paragraph argues from, so they are held here: a byte range of the file sees
+// README's "`stats` speed" summary (and docs/benchmarks.md's) argues from, so they are held here: a byte range of the file sees
 // exactly its rows, and the two-thread floors count the same keys as the one-thread floor.
 
 type OnRow = (buf: Buffer, start: number, end: number, cut: Int32Array, lineNo: number) => void;
