@@ -8,6 +8,25 @@ export type Koffi = typeof import('koffi');
 
 let loaded: Koffi | undefined;
 
+/** The arguments of native calls in flight on a worker thread (holdUntilCalled). */
+const inFlight = new Set<readonly object[]>();
+
+/**
+ * The callback of a koffi `.async()` call that keeps `buffers` alive until it runs. koffi gives a
+ * native function a Buffer argument as the address of the Buffer's memory and holds no reference to
+ * the Buffer, for asynchronous calls too, whose native call runs later on a worker thread (koffi 3.3.4,
+ * src/koffi/src/call.cc, CallData::PushPointer). A Buffer that nothing else holds can be collected,
+ * and its memory reused, before or while the call reads it: select() then read a garbage timeout and
+ * waited for ever (test/unit/koffi-async-args.test.ts).
+ */
+export function holdUntilCalled<A extends unknown[]>(buffers: readonly object[], cb: (...args: A) => void): (...args: A) => void {
+  inFlight.add(buffers);
+  return (...args: A) => {
+    inFlight.delete(buffers);
+    cb(...args);
+  };
+}
+
 /**
  * koffi, loaded on first use only (query and parse never pay for it).
  *

@@ -10,7 +10,7 @@
  * Constants from the Linux UAPI headers (asm-generic/socket.h, bits/socket_type.h, poll.h,
  * errno-base.h), the same on x86_64 and arm64, the two architectures this engine is enabled on.
  */
-import { loadKoffi } from '../platform/koffi';
+import { holdUntilCalled, loadKoffi } from '../platform/koffi';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -96,5 +96,5 @@ export function loadLibc(): Libc {
  * touched and its descriptors not closed until the callback runs.
  */
 export function pollAsync(api: Libc, fds: Buffer, nfds: number, timeoutMs: number, cb: (err: unknown, n: number) => void): void {
-  api.poll.async(fds, nfds, timeoutMs, (err: unknown, n: unknown) => cb(err, Number(n)));
+  api.poll.async(fds, nfds, timeoutMs, holdUntilCalled([fds], (err: unknown, n: unknown) => cb(err, Number(n))));
 }

@@ -10,7 +10,7 @@
  *
  * Constants from winsock2.h, ws2def.h, ws2ipdef.h and mstcpip.h (Windows SDK 10.0.19041).
  */
-import { loadKoffi } from '../platform/koffi';
+import { holdUntilCalled, loadKoffi } from '../platform/koffi';
 
 export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
@@ -156,7 +156,8 @@ export function sockname(api: Ws2, s: Socket): Buffer | null {
  * stays on the worker thread, so the callback gets -1 and the engine re-asks with a zero timeout.
  */
 export function selectAsync(api: Ws2, read: Buffer, write: Buffer, except: Buffer, timeval: Buffer, cb: (err: unknown, n: number) => void): void {
-  api.select.async(0, read, write, except, timeval, (err: unknown, n: unknown) => cb(err, Number(n)));
+  // The sets and the timeval must outlive the call: koffi holds none of them (holdUntilCalled).
+  api.select.async(0, read, write, except, timeval, holdUntilCalled([read, write, except, timeval], (err: unknown, n: unknown) => cb(err, Number(n))));
 }
 
 /** select() with a zero timeout on this thread: for the error code after a failed async select(). */

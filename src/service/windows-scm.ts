@@ -6,7 +6,7 @@
  * Declarations follow winsvc.h/aclapi.h; names of koffi types are prefixed (koffi registers them
  * process-wide, and src/platform/windows.ts declares its own).
  */
-import { loadKoffi, type Koffi } from '../platform/koffi';
+import { holdUntilCalled, loadKoffi, type Koffi } from '../platform/koffi';
 import { sidToString, tokenUserSidOffset } from '../platform/windows-decode';
 import type { FailureActions, ServiceOperations } from './service-definition';
 import type { ScmBinding } from './run-service';
@@ -392,7 +392,8 @@ export function koffiScmBinding(): ScmBinding {
       statusQueue = statusQueue.then(
         () =>
           new Promise<void>((resolve) => {
-            scmApi().SetServiceStatus.async(handle, bytes, () => resolve());
+            // The SERVICE_STATUS bytes must outlive the call: koffi holds no argument Buffer (holdUntilCalled).
+            scmApi().SetServiceStatus.async(handle, bytes, holdUntilCalled([bytes], () => resolve()));
           }),
       );
       return true;
