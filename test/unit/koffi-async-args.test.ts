@@ -47,3 +47,26 @@ t.test("select()'s buffers live until its callback, as koffi does not hold them"
   t.equal(fired, undefined, 'nothing ready, deadline not reached');
   t.equal(calls.length, 2, 'the next select() is in flight');
 });
+
+t.test('holdUntilCalled: the Buffers live until the callback runs, and are let go after it', async (t) => {
+  const { holdUntilCalled } = await import('../../src/platform/koffi');
+  let made: { ref: WeakRef<Buffer>; cb: (() => void) | undefined } | undefined;
+  // As SetServiceStatus.async(handle, bytes, cb) is called: the bytes only in the arguments.
+  (() => {
+    const bytes = Buffer.alloc(28);
+    made = { ref: new WeakRef(bytes), cb: holdUntilCalled([bytes], () => {}) };
+  })();
+  await turn();
+  gc();
+  await turn();
+  gc();
+  t.ok(made!.ref.deref(), 'alive while the call is in flight');
+  // koffi drops its reference to the callback once it ran.
+  made!.cb!();
+  made!.cb = undefined;
+  await turn();
+  gc();
+  await turn();
+  gc();
+  t.equal(made!.ref.deref(), undefined, 'collectable once the callback ran');
+});
