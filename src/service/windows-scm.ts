@@ -371,6 +371,7 @@ export function koffiScmBinding(): ScmBinding {
         main();
       }, 'PQSVC_ServiceMain *');
       return new Promise<boolean>((resolve) => {
+        // koffi-hold: no Buffer: koffi copies the table (an object) and its strings into the call's own memory, kept until it returns.
         a.StartServiceCtrlDispatcherW.async({ name0: name, proc0: mainPtr, name1: null, proc1: null }, (err: unknown, ok: unknown) => {
           a.koffi.unregister(mainPtr);
           a.koffi.unregister(handlerPtr);

@@ -70,3 +70,23 @@ t.test('holdUntilCalled: the Buffers live until the callback runs, and are let g
   gc();
   t.equal(made!.ref.deref(), undefined, 'collectable once the callback ran');
 });
+
+t.test('every koffi .async() call in src/ holds its Buffers, or says why it has none', async (t) => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const { ROOT } = await import('../helpers/cli');
+  const root = path.join(ROOT, 'src');
+  const files = (fs.readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+  const calls: string[] = [];
+  for (const file of files) {
+    const lines = fs.readFileSync(path.join(root, file), 'utf8').split('\n');
+    lines.forEach((line, i) => {
+      if (!/\.async\(/.test(line) || /^\s*(\*|\/\/)/.test(line)) return;
+      calls.push(`${file}:${i + 1}`);
+      // A call without holdUntilCalled names, on the line before, why no Buffer of it needs holding.
+      const ok = line.includes('holdUntilCalled(') || /koffi-hold: /.test(lines[i - 1] ?? '');
+      t.ok(ok, `${file}:${i + 1} holds its Buffers (holdUntilCalled) or says "koffi-hold: …" on the line before`);
+    });
+  }
+  t.ok(calls.length >= 3, `the async calls were found (${calls.join(', ')})`);
+});
