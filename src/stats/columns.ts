@@ -34,6 +34,14 @@ function slotOf(key: number, mask: number): number {
 }
 
 /**
+ * Refuses a value that is no port (an integer from `lowest`, 0 by default, to 65,535): a damaged or
+ * hand-edited partial would otherwise count it under another key.
+ */
+export function checkPort(port: number, lowest = 0): void {
+  if (!Number.isInteger(port) || port < lowest || port > 65535) throw new RangeError(`not a port: ${port}`);
+}
+
+/**
  * Keys to ids with BoundedTable's semantics: past twice `capacity` entries, the entries with the
  * fewest records are dropped down to `capacity` (ties in table order), and a new key then enters
  * only once the admission sketch has seen it as often as the weakest entry kept. Table order is the
@@ -177,7 +185,7 @@ export class PortIds {
 
   /** Adds a port that has no id yet and returns its id, its columns empty. */
   add(port: number): number {
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`not a port: ${port}`);
+    checkPort(port);
     const id = this.keys.length;
     const held = this.columns.records.length;
     if (id >= held) this.columns.grow(Math.min(Math.max(FIRST_IDS, Math.ceil(held * 1.5)), 65_536));
@@ -385,7 +393,7 @@ export class PortTallyColumns {
 
   add(id: number, port: number | null | undefined, times = 1): void {
     if (port === null || port === undefined) return;
-    if (!Number.isInteger(port) || port < -1 || port > 65535) throw new RangeError(`not a port: ${port}`);
+    checkPort(port, -1);
     const tag = port + 1;
     const base = id * PORT_SLOTS;
     const end = base + this.sizes[id]!;

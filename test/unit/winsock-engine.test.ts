@@ -56,8 +56,9 @@ t.test('UDP on a connected socket: a reply, WSAECONNRESET on recv (KB 263823), s
 });
 
 t.test('a wait ends at its deadline even when select() never stops reporting the socket', async (t) => {
-  // Before: a wake-up with nothing to read after the deadline waited again for 0 ms, select() reported
-  // the socket again at once, and the exchange never ended (a query hung until it was killed).
+  // A wake-up with nothing to read puts the socket back with what is left of its time, 0 ms once the
+  // deadline passed; the poller fires the deadlines of the waiters put back in the same dispatch, so
+  // a socket reported for ever, or flooded from another address, still ends at its deadline.
   useWinsockApi(fakeWinsock({ peers: { 56: 'udp-spurious', 69: 'udp-foreign' } }));
   const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 3000).unref())]);
   t.match(await within(winsockUdpExchange('198.18.0.2', 56, Buffer.alloc(0), { timeoutMs: 50 })), { outcome: 'no-reply', reason: 'no-reply' }, 'readable for ever, nothing to read');

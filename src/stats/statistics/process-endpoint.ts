@@ -1,6 +1,6 @@
 import schema from '../../../schemas/stat-process-endpoint.schema.json';
 import { defineRecordKind, type OutputRecord, type RecordSchema } from '../../output/record-kind';
-import { grown, KeyIds, UsageColumns } from '../columns';
+import { checkPort, grown, KeyIds, UsageColumns } from '../columns';
 import { addressKeyOf, addressText, AdmissionSketch, byRecordsThenKey, distinctAddressKey, processKey, counted, show, textRendering, type StatisticDefinition, type UsageState, endpointKey, own } from '../statistic';
 import { percent } from '../time';
 
@@ -44,7 +44,7 @@ class ProcessEndpoints {
   /** A new endpoint's id; `label` is its address as distinctAddressKey gives it. */
   add(key: string | number, label: string | number, port: number | null): number {
     // A port that is none (a damaged partial) would also give another endpoint's key.
-    if (port !== null && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new RangeError(`not a port: ${port}`);
+    if (port !== null) checkPort(port);
     const id = this.ids.add(key);
     this.addresses[id] = typeof label === 'number' ? label : own(label);
     this.ports[id] = port === null ? 0 : port + 1;
